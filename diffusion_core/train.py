@@ -1,0 +1,38 @@
+"""Training entry point: `python -m diffusion_core.train {dit,classifier,gan,vae} [options]`.
+
+Each model's trainer lives in its own file (`train_<model>.py`) with `add_args` and `train`.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+TRAINERS = {
+    "dit": "diffusion_core.train_dit",
+    "classifier": "diffusion_core.train_classifier",
+    "gan": "diffusion_core.train_gan",
+    "vae": "diffusion_core.train_vae",
+}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m diffusion_core.train", description=__doc__)
+    sub = parser.add_subparsers(dest="model", required=True)
+    modules = {}
+    for name, path in TRAINERS.items():
+        try:
+            modules[name] = importlib.import_module(path)
+        except ModuleNotFoundError as exc:
+            if exc.name != path:
+                raise
+            continue
+        p = sub.add_parser(name, help=(modules[name].__doc__ or "").strip().splitlines()[0])
+        modules[name].add_args(p)
+    args = parser.parse_args(argv)
+    modules[args.model].train(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

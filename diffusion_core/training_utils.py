@@ -1,0 +1,124 @@
+"""Pieces every trainer shares: device choice, seeding, EMA, resumable checkpoints, a loss log."""
+from __future__ import annotations
+
+import copy
+import csv
+import os
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class EMA:
+    """Exponential moving average of a model's parameters, with the usual warm-up
+    decay_t = min(decay, (1 + n) / (10 + n)) so early averages are not dominated by the init."""
+
+    def __init__(self, model: torch.nn.Module, decay: float = 0.999):
+        self.decay = decay
+        self.num_updates = 0
+        self.model = copy.deepcopy(model).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        self.num_updates += 1
+        d = min(self.decay, (1 + self.num_updates) / (10 + self.num_updates))
+        for e, p in zip(self.model.parameters(), model.parameters()):
+            e.lerp_(p.detach(), 1.0 - d)
+
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "num_updates": self.num_updates, "decay": self.decay}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.num_updates = state["num_updates"]
+        self.decay = state["decay"]
+
+
+def save_checkpoint(path: Path, **state) -> None:
+    """Atomic save (write then rename), so a kill mid-save never leaves a broken checkpoint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    state["rng"] = {
+        "torch": torch.get_rng_state(),
+        "numpy": np.random.get_state(),
+        "python": random.getstate(),
+    }
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> dict | None:
+    path = Path(path)
+    if not path.exists():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    rng = state.get("rng")
+    if rng:
+        torch.set_rng_state(rng["torch"])
+        np.random.set_state(rng["numpy"])
+        random.setstate(rng["python"])
+    return state
+
+
+class LossLog:
+    """Appends rows to a CSV (creating it with a header), so resumed runs continue one file."""
+
+    def __init__(self, path: Path, fields: list[str]):
+        self.path = Path(path)
+        self.fields = fields
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            with open(self.path, "w", newline="") as f:
+                csv.writer(f).writerow(fields)
+
+    def write(self, **row) -> None:
+        with open(self.path, "a", newline="") as f:
+            csv.writer(f).writerow([row.get(k, "") for k in self.fields])
+
+
+def truncate_log(path: Path, max_step: int) -> None:
+    """Drop log rows past `max_step` (after resuming from an older checkpoint)."""
+    path = Path(path)
+    if not path.exists():
+        return
+    with open(path) as f:
+        rows = list(csv.reader(f))
+    keep = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= max_step]
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(keep)
+
+
+class Timer:
+    """Wall time that survives resumes: `elapsed` adds the time of earlier runs."""
+
+    def __init__(self, previous: float = 0.0):
+        self.previous = previous
+        self.start = time.time()
+
+    @property
+    def elapsed(self) -> float:
+        return self.previous + time.time() - self.start
+
+
+def infinite_batches(n: int, batch_size: int, generator: torch.Generator):
+    """Endless shuffled index batches over range(n), one permutation per epoch."""
+    while True:
+        perm = torch.randperm(n, generator=generator)
+        for k in range(0, n - batch_size + 1, batch_size):
+            yield perm[k : k + batch_size]
