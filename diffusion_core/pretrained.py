@@ -75,9 +75,12 @@ def _hub_files(kind: str, repo: str) -> tuple[Path, Path]:
     """Fetch both files from the Hub (or a local mirror of it: HF_HUB_CACHE / HF_HUB_OFFLINE apply)."""
     from huggingface_hub import hf_hub_download
 
+    # Read at call time (huggingface_hub reads them once, at import): offline means cache only.
+    offline = os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() in ("1", "true", "yes", "on")
+    kw = {"cache_dir": os.environ.get("HF_HUB_CACHE") or None, "local_files_only": offline}
     name = FILE_NAMES[kind]
-    weights = hf_hub_download(repo_id=repo, filename=name + ".safetensors")
-    meta = hf_hub_download(repo_id=repo, filename=name + ".json")
+    weights = hf_hub_download(repo_id=repo, filename=name + ".safetensors", **kw)
+    meta = hf_hub_download(repo_id=repo, filename=name + ".json", **kw)
     return Path(weights), Path(meta)
 
 

@@ -271,3 +271,13 @@ def from_alphas_cumprod(alphas_cumprod, name: str = "custom") -> NoiseSchedule:
             f"({prev[i]:g}); every step has to remove some signal."
         )
     return from_betas(1.0 - ac / prev, name=name)
+
+
+def schedule_from_dict(d: dict) -> NoiseSchedule:
+    """Rebuild a named schedule from `NoiseSchedule.to_dict()` (as stored beside model weights)."""
+    if not isinstance(d, dict) or "name" not in d or "num_timesteps" not in d:
+        raise ValueError("A stored schedule needs 'name' and 'num_timesteps'.")
+    params = dict(d.get("params", {}))
+    rescale = bool(params.pop("rescale_zero_snr", False))
+    s = make_schedule(d["name"], int(d["num_timesteps"]), rescale_zero_snr=rescale, **params)
+    return NoiseSchedule(s.name, s.betas, s.params, d.get("timestep_spacing", s.timestep_spacing))

@@ -49,6 +49,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample-every", type=int, default=1000)
     p.add_argument("--limit-data", type=int, default=0, help="train on the first N digits only (tests)")
     p.add_argument("--export", default=None, help="write EMA weights here at the end, e.g. assets/dit_mnist")
+    p.add_argument("--export-only", action="store_true", help="export the run's latest checkpoint and exit (no training)")
 
 
 def lr_at(step: int, args) -> float:
@@ -102,8 +103,14 @@ def train(args) -> Path:
         opt.load_state_dict(state["opt"])
         step, previous_time = state["step"], state["wall_time"]
         data_gen.set_state(state["data_gen"])
-        truncate_log(out / "loss.csv", step)
+        if not args.export_only:
+            truncate_log(out / "loss.csv", step)
         print(f"resumed from step {step} ({previous_time / 60:.1f} min of earlier training)")
+    if args.export_only:
+        if state is None or not args.export:
+            raise SystemExit("--export-only needs an existing checkpoint in --out and an --export path")
+        export(ema.model, schedule, argparse.Namespace(**{**state["args"], "export": args.export}), step, previous_time, device)
+        return out
     log = LossLog(out / "loss.csv", ["step", "loss", "lr", "wall_time"])
     timer = Timer(previous_time)
     batches = infinite_batches(data.shape[0], args.batch_size, data_gen)
