@@ -20,7 +20,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 @dataclass(frozen=True)
 class GANConfig:
     z_dim: int = 64
-    width: int = 64
+    width: int = 32
     num_classes: int = 10
     embed_dim: int = 32
 

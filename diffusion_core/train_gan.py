@@ -19,7 +19,7 @@ from .training_utils import LossLog, infinite_batches, pick_device, seed_everyth
 
 def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--epochs", type=float, default=6)
+    p.add_argument("--epochs", type=float, default=5)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--seed", type=int, default=0)

@@ -1,0 +1,68 @@
+"""Speed of the shipped DiT (issue targets: 16 digits x 20 steps with guidance <= 1.5 s on the 2-core
+CPU; one step for 16 digits <= 80 ms). Prints figures; asserts nothing.
+
+    python benchmarks/bench_dit.py [--device cpu|cuda] [--repeats 5]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+
+from diffusion_core.guidance import CFGDenoiser  # noqa: E402
+from diffusion_core.pretrained import load_pretrained  # noqa: E402
+from diffusion_core.samplers import sample  # noqa: E402
+from diffusion_core.schedules import schedule_from_dict  # noqa: E402
+
+
+def timed(fn, repeats: int, sync) -> list[float]:
+    fn()  # warm-up
+    sync()
+    out = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--guidance", type=float, default=3.0)
+    args = p.parse_args()
+    dev = torch.device(args.device)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    pre = load_pretrained("dit", device=dev)
+    schedule = schedule_from_dict(pre.meta["schedule"])
+    name = torch.cuda.get_device_name(0) if dev.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"device: {name}; torch {torch.__version__}; model {sum(p.numel() for p in pre.model.parameters()):,} parameters")
+    x = torch.randn(16, 1, 28, 28, generator=torch.Generator().manual_seed(0)).to(dev)
+    y = (torch.arange(16) % 10).to(dev)
+    t = torch.full((16,), 500.0, device=dev)
+    guided = CFGDenoiser(pre.model, scale=args.guidance, null_label=10)
+    plain = CFGDenoiser(pre.model, scale=1.0, null_label=10)
+    rows = []
+    with torch.inference_mode():
+        for label, den in (("guided (batch 32)", guided), ("unguided (batch 16)", plain)):
+            step = timed(lambda: den(x, t, y=y), args.repeats * 4, sync)
+            rows.append((f"one step, 16 digits, {label}", statistics.median(step) * 1000, "ms", 80 if "guided (" in label else None))
+        for sampler in ("ddim", "dpm++2m"):
+            full = timed(lambda: sample(sampler, guided, x, schedule, args.steps, spacing="trailing", y=y), args.repeats, sync)
+            rows.append((f"16 digits x {args.steps} steps, {sampler}, guidance {args.guidance}", statistics.median(full), "s", 1.5))
+    for label, value, unit, target in rows:
+        verdict = "" if target is None else (f"  target <= {target} {unit}: " + ("met" if value <= target else "MISSED"))
+        print(f"{label:55s} {value:8.3f} {unit}{verdict}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""One function per control of the forward-process tab: raw UI values in, what the components show
+out. Bad values are clamped where a sensible reading exists (a slider), and otherwise raise
+`ValueError` with a message for the user (the app shows it; it never shows a traceback).
+
+Images go out as uint8 arrays (nearest-neighbour upscaled when small), figures as plotly Figures,
+files as paths in a temporary folder.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import forward_lab as lab
+from .forward_plots import histogram_figure, schedule_figure, strip_image
+from .images_io import ImageError, image_choices, load_choice, load_upload, to_display
+from .schedule_checks import check_schedule, fix_schedule
+from .schedule_io import schedule_from_text
+from .schedule_makers import MAKERS
+from .schedule_report import ICONS
+
+SCHEDULE_NAMES = sorted(MAKERS)
+MODES = ("closed form q(x_t | x_0)", "chain of single steps q(x_t | x_{t-1})")
+OUT_DIR = Path(tempfile.gettempdir()) / "diffusion_classroom"
+
+
+# ---------------------------------------------------------------------------- inputs
+@lru_cache(maxsize=32)
+def _bundled(choice: str) -> np.ndarray:
+    return load_choice(choice)
+
+
+@lru_cache(maxsize=8)
+def _uploaded(path: str, mtime: float) -> np.ndarray:
+    return load_upload(path)
+
+
+def get_image(choice: str | None, upload: str | None) -> np.ndarray:
+    """The upload when there is one, else the chosen bundled image: float32 (H, W, C) in [-1, 1]."""
+    if upload:
+        p = str(upload)
+        try:
+            mtime = os.path.getmtime(p)
+        except OSError:
+            raise ImageError("The uploaded file could not be found; please upload it again.") from None
+        return _uploaded(p, mtime)
+    if not choice:
+        choice = image_choices()[0]
+    return _bundled(choice)
+
+
+def named_spec(name: str, T, rescale: bool) -> str:
+    """The spec (JSON text) of a named schedule; validates it so errors show at once."""
+    try:
+        T = int(float(T))
+    except (TypeError, ValueError):
+        raise ValueError("T must be a whole number of steps.") from None
+    spec = {"name": name, "T": T, "rescale": bool(rescale)}
+    lab.schedule_from_spec(spec)
+    return json.dumps(spec)
+
+
+def seed_value(seed) -> int:
+    try:
+        s = int(float(seed))
+    except (TypeError, ValueError):
+        return 0
+    return s % (2**31)
+
+
+# ---------------------------------------------------------------------------- the main view
+def source_images(choice, upload, seed):
+    """x_0 and the fixed noise eps for this seed, for display. Returns (x0 uint8, noise uint8, message)."""
+    try:
+        x0 = get_image(choice, upload)
+    except ImageError as exc:
+        return None, None, f"❌ {exc}"
+    h, w, c = x0.shape
+    msg = f"Image: {w} x {h} px, {'colour' if c == 3 else 'grey'}" + (" (your upload)" if upload else "")
+    return to_display(x0), to_display(np.clip(lab.noise_for(x0.shape, seed_value(seed)) / 3, -1, 1)), msg
+
+
+def forward_view(choice, upload, spec, t, mode, alpha, seed, chain_state=None):
+    """x_t at step t. Returns (x_t uint8, histogram figure, readout markdown, alpha_bar, chain state).
+    `chain_state` is the session's last chain (a gr.State), so scrubbing forward in chain mode
+    only computes the new steps."""
+    schedule = lab.schedule_from_spec(spec)
+    x0 = get_image(choice, upload)
+    t = lab.clamp_t(t, schedule)
+    s = seed_value(seed)
+    if mode == MODES[1]:
+        a = float(np.clip(float(alpha if alpha is not None else 0.99), 0.5, 0.99999))
+        x_t, chain_state = lab.chain(x0, a, t, s, chain_state)
+        r = lab.chain_readout(a, t)
+    else:
+        x_t = lab.closed_form(x0, schedule, t, s)
+        r = lab.readout(schedule, t)
+    return to_display(np.clip(x_t, -1, 1)), histogram_figure(x_t), r.markdown(), round(r.alpha_bar, 6), chain_state
+
+
+def forward_from_alpha_bar(choice, upload, spec, alpha_bar, mode, alpha, seed, chain_state=None):
+    """The same view reached from the alpha_bar slider. Returns (x_t, histogram, readout, t, chain state)."""
+    schedule = lab.schedule_from_spec(spec)
+    if mode == MODES[1]:  # chain: alpha_bar = alpha^t
+        a = float(np.clip(float(alpha if alpha is not None else 0.99), 0.5, 0.99999))
+        ab = float(np.clip(float(alpha_bar), 1e-12, 1.0))
+        t = int(np.clip(round(np.log(ab) / np.log(a)), 0, schedule.num_timesteps))
+    else:
+        t = lab.t_for_alpha_bar(schedule, alpha_bar)
+    img, hist, md, _, chain_state = forward_view(choice, upload, spec, t, mode, alpha, seed, chain_state)
+    return img, hist, md, t, chain_state
+
+
+def compare_specs(spec, compare) -> list[tuple[str, object]]:
+    """The active schedule plus up to two named schedules to compare (same T)."""
+    main = lab.schedule_from_spec(spec)
+    main_spec = json.loads(spec) if isinstance(spec, str) else spec
+    out = [(lab.spec_label(main_spec), main)]
+    for name in (compare or [])[:2]:
+        if name in MAKERS:
+            other = {"name": name, "T": main.num_timesteps, "rescale": False}
+            if other != main_spec:
+                out.append((lab.spec_label(other), lab.schedule_from_spec(other)))
+    return out
+
+
+def schedule_plots(spec, compare, t):
+    """Plotly figure of beta, alpha_bar, signal / noise amplitude and log-SNR, marker at t."""
+    pairs = compare_specs(spec, compare)
+    return schedule_figure(pairs, lab.clamp_t(t, pairs[0][1]))
+
+
+def strip(choice, upload, spec, compare, spacing, frames, seed):
+    """x_t at evenly spaced t (or equal log-SNR) for up to three schedules on the same image and noise."""
+    pairs = compare_specs(spec, compare)
+    x0 = get_image(choice, upload)
+    s = seed_value(seed)
+    try:
+        frames = int(frames)
+    except (TypeError, ValueError):
+        frames = 8
+    steps = lab.strip_timesteps([p[1] for p in pairs], frames, "log_snr" if "SNR" in str(spacing) else "t")
+    rows = [[lab.closed_form(x0, sch, t, s) for t in ts] for (_, sch), ts in zip(pairs, steps)]
+    caption = "\n".join(f"- **{label}**: t = {', '.join(map(str, ts))}" for (label, _), ts in zip(pairs, steps))
+    return strip_image(rows), caption
+
+
+def checks(spec):
+    """Markdown findings, and which one-click fixes apply: (markdown, show rescale fix, show more-steps fix)."""
+    schedule = lab.schedule_from_spec(spec)
+    found = check_schedule(schedule)
+    lines = [f"- {ICONS[f.severity]} **{f.severity}**: {f.message} *Fix:* {f.fix}" for f in found]
+    actions = {f.fix_action for f in found}
+    return "\n".join(lines), "rescale_zero_snr" in actions, "more_steps" in actions
+
+
+def apply_fix(spec, action):
+    """The spec after a one-click fix."""
+    base = json.loads(spec) if isinstance(spec, str) else spec
+    fixed = fix_schedule(lab.schedule_from_spec(base), action)
+    return json.dumps(lab.spec_for(fixed, base))
+
+
+def custom_schedule(text, kind, upload):
+    """A spec from pasted text or an uploaded CSV / JSON. Returns (spec JSON, message)."""
+    label = "custom"
+    if upload:
+        p = Path(str(upload))
+        if p.stat().st_size > 5 * 2**20:
+            raise ValueError("That file is larger than 5 MB; a schedule file is much smaller.")
+        try:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ValueError("That file is not text; upload a CSV of betas or a scheduler_config.json.") from None
+        kind = "config" if p.suffix.lower() == ".json" or text.lstrip().startswith("{") else "csv"
+        label = p.stem[:40]
+    kinds = {"betas (one per step)": "betas", "alpha_bar (one per step)": "alphas_cumprod",
+             "CSV with a beta column": "csv", "diffusers scheduler_config.json": "config"}
+    schedule = schedule_from_text(text or "", kinds.get(kind, kind))
+    spec = {"name": "custom", "betas": [float(b) for b in schedule.betas], "label": label}
+    return json.dumps(spec), f"✅ Loaded a custom schedule with T = {schedule.num_timesteps} steps (ᾱ_T = {schedule.alphas_cumprod[-1]:.3g})."
+
+
+# ---------------------------------------------------------------------------- exports
+def _out_path(name: str) -> Path:
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=OUT_DIR)) / name
+
+
+def export_csv(spec) -> str:
+    path = _out_path("schedule.csv")
+    path.write_text(lab.schedule_from_spec(spec).to_csv())
+    return str(path)
+
+
+def export_config(spec) -> str:
+    path = _out_path("scheduler_config.json")
+    path.write_text(json.dumps(lab.schedule_from_spec(spec).to_diffusers_config(), indent=2))
+    return str(path)
+
+
+def export_gif(choice, upload, spec, seed, frames=24) -> str:
+    """An animated GIF of the forward process, t = 0 .. T in `frames` steps, then a pause."""
+    schedule = lab.schedule_from_spec(spec)
+    x0 = get_image(choice, upload)
+    s = seed_value(seed)
+    ts = np.linspace(0, schedule.num_timesteps, int(np.clip(frames, 2, 60))).round().astype(int)
+    images = [Image.fromarray(to_display(lab.closed_form(x0, schedule, t, s), min_side=224)) for t in ts]
+    path = _out_path("forward_process.gif")
+    images[0].save(path, save_all=True, append_images=images[1:] + [images[-1]] * 4, duration=120, loop=0)
+    return str(path)
