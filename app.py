@@ -127,7 +127,7 @@ def build_demo() -> gr.Blocks:
         view_out = [xt_img, hist, readout, ab_slider, chain_state]
         strip_in = [image_choice, upload, spec, compare, spacing, frames, seed]
         fast = dict(trigger_mode="always_last", show_progress="hidden")
-        private = dict(api_visibility="private")
+        private = dict(api_visibility="private", api_name=False)
 
         t_slider.input(guard(fui.forward_view), view_in, view_out, api_name="forward", **fast)
         t_slider.release(guard(fui.schedule_plots), [spec, compare, t_slider], plots, api_name="plots", **fast)
@@ -146,18 +146,18 @@ def build_demo() -> gr.Blocks:
         new_noise.click(lambda: random.randrange(2**31), None, seed, api_name="new_noise")
 
         for c in (sched_name, steps_T, rescale):
-            c.input(guard(fui.named_spec), [sched_name, steps_T, rescale], spec, api_name=False, **fast)
+            c.input(guard(fui.named_spec), [sched_name, steps_T, rescale], spec, **fast, **private)
         spec.change(guard(spec_fields), spec, [sched_name, steps_T, rescale, t_slider], **private).then(
             guard(fui.forward_view), view_in, view_out, **private).then(
             guard(checks_view), spec, [checks_md, fix_rescale, fix_steps], **private).then(
             guard(fui.schedule_plots), [spec, compare, t_slider], plots, **private).then(
             guard(fui.strip), strip_in, [strip_img, strip_caption], **private)
         for c in (compare, spacing, frames):
-            c.change(guard(fui.strip), strip_in, [strip_img, strip_caption], api_name=False, **private).then(
+            c.change(guard(fui.strip), strip_in, [strip_img, strip_caption], **private).then(
                 guard(fui.schedule_plots), [spec, compare, t_slider], plots, **private)
 
-        fix_rescale.click(guard(functools.partial(fui.apply_fix, action="rescale_zero_snr")), spec, spec, api_name=False)
-        fix_steps.click(guard(functools.partial(fui.apply_fix, action="more_steps")), spec, spec, api_name=False)
+        fix_rescale.click(guard(functools.partial(fui.apply_fix, action="rescale_zero_snr")), spec, spec, **private)
+        fix_steps.click(guard(functools.partial(fui.apply_fix, action="more_steps")), spec, spec, **private)
         custom_btn.click(custom_or_message, [custom_text, custom_kind, custom_file, spec], [spec, custom_msg], api_name="custom_schedule")
         csv_btn.click(guard(fui.export_csv), spec, export_file, api_name="export_csv")
         cfg_btn.click(guard(fui.export_config), spec, export_file, api_name="export_config")
@@ -172,7 +172,7 @@ def build_demo() -> gr.Blocks:
         hidden.click(guard(fui.checks), spec, [checks_md, gr.Checkbox(visible=False), gr.Checkbox(visible=False)], api_name="checks", **api)
         hidden.click(guard(fui.apply_fix), [spec, gr.Textbox(visible=False)], spec, api_name="fix", **api)
 
-        demo.load(guard(fui.source_images), img_in + [seed], [x0_img, noise_img, image_msg], api_name=False).then(
+        demo.load(guard(fui.source_images), img_in + [seed], [x0_img, noise_img, image_msg], **private).then(
             guard(fui.forward_view), view_in, view_out, **private).then(
             guard(checks_view), spec, [checks_md, fix_rescale, fix_steps], **private).then(
             guard(fui.schedule_plots), [spec, compare, t_slider], plots, **private).then(
