@@ -74,7 +74,7 @@ def build_demo() -> gr.Blocks:
                 with gr.Column(scale=2, min_width=320):
                     image_choice = gr.Dropdown(choices, value=choices[0], label="Image")
                     upload = gr.File(label="…or upload your own (PNG, JPEG, GIF, BMP, WebP; up to 20 MB)",
-                                     file_types=["image"], type="filepath", height=90)
+                                     file_types=["image"], type="filepath", height=90, elem_id="upload")
                     image_msg = gr.Markdown(elem_id="image-msg")
                     with gr.Row():
                         sched_name = gr.Dropdown(fui.SCHEDULE_NAMES, value="cosine", label="Noise schedule", scale=2)
