@@ -15,18 +15,11 @@ from tqdm import tqdm
 
 from .classifier import Classifier, ClassifierConfig
 from .mnist import load_mnist, to_model_space
-from .training_utils import pick_device, seed_everything
+from .training_utils import add_common_args, load_train_tensors, pick_device, seed_everything
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--limit-data", type=int, default=0)
-    p.add_argument("--export", default=None, help="e.g. assets/classifier_mnist")
+    add_common_args(p, epochs=3, lr=3e-3, export_hint="assets/classifier_mnist")
 
 
 def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
@@ -51,19 +44,15 @@ def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch: int = 1000) -> floa
 def train(args):
     seed_everything(args.seed)
     device = pick_device(args.device)
-    images, labels = load_mnist("train", args.data_dir)
-    if args.limit_data:
-        images, labels = images[: args.limit_data], labels[: args.limit_data]
-    x = torch.from_numpy(to_model_space(images)).to(device)
-    y = torch.from_numpy(labels).to(device)
+    x, y = load_train_tensors(args, device)
     model = Classifier(ClassifierConfig()).to(device)
-    steps = args.epochs * (len(x) // args.batch_size)
+    steps = int(args.epochs) * (len(x) // args.batch_size)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps)
     g = torch.Generator().manual_seed(args.seed)
     start = time.time()
     bar = tqdm(total=steps, desc="classifier", mininterval=5)
-    for _ in range(args.epochs):
+    for _ in range(int(args.epochs)):
         model.train()
         perm = torch.randperm(len(x), generator=g)
         for k in range(0, len(x) - args.batch_size + 1, args.batch_size):

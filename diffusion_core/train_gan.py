@@ -13,30 +13,18 @@ import torch
 from tqdm import tqdm
 
 from .gan import Discriminator, GANConfig, Generator, d_hinge_loss, g_hinge_loss
-from .mnist import load_mnist, to_model_space
-from .training_utils import LossLog, infinite_batches, pick_device, seed_everything
+from .training_utils import LossLog, add_common_args, infinite_batches, load_train_tensors, pick_device, seed_everything
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--epochs", type=float, default=5)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=2e-4)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--limit-data", type=int, default=0)
+    add_common_args(p, epochs=5, lr=2e-4, export_hint="assets/gan_mnist")
     p.add_argument("--log", default="assets/gan_loss.csv", help="per-step loss log (CSV)")
-    p.add_argument("--export", default=None, help="e.g. assets/gan_mnist")
 
 
 def train(args):
     seed_everything(args.seed)
     device = pick_device(args.device)
-    images, labels = load_mnist("train", args.data_dir)
-    if args.limit_data:
-        images, labels = images[: args.limit_data], labels[: args.limit_data]
-    x_all = torch.from_numpy(to_model_space(images)).to(device)
-    y_all = torch.from_numpy(labels).to(device)
+    x_all, y_all = load_train_tensors(args, device)  # (N, 1, 28, 28) in [-1, 1], (N,)
     config = GANConfig()
     G, D = Generator(config).to(device), Discriminator(config).to(device)
     opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.0, 0.9))

@@ -11,31 +11,19 @@ import time
 import torch
 from tqdm import tqdm
 
-from .mnist import load_mnist
-from .training_utils import LossLog, infinite_batches, pick_device, seed_everything
+from .training_utils import LossLog, add_common_args, infinite_batches, load_train_tensors, pick_device, seed_everything
 from .vae import VAE, VAEConfig, negative_elbo
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--epochs", type=float, default=10)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--limit-data", type=int, default=0)
+    add_common_args(p, epochs=10, lr=1e-3, export_hint="assets/vae_mnist")
     p.add_argument("--log", default="assets/vae_loss.csv", help="per-step loss log (CSV)")
-    p.add_argument("--export", default=None, help="e.g. assets/vae_mnist")
 
 
 def train(args):
     seed_everything(args.seed)
     device = pick_device(args.device)
-    images, labels = load_mnist("train", args.data_dir)
-    if args.limit_data:
-        images, labels = images[: args.limit_data], labels[: args.limit_data]
-    x_all = (torch.from_numpy(images.copy()).float() / 255.0).unsqueeze(1).to(device)  # (N, 1, 28, 28) in [0, 1]
-    y_all = torch.from_numpy(labels).to(device)
+    x_all, y_all = load_train_tensors(args, device, unit_range=True)  # (N, 1, 28, 28) in [0, 1], (N,)
     config = VAEConfig()
     model = VAE(config).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)

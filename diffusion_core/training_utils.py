@@ -122,3 +122,29 @@ def infinite_batches(n: int, batch_size: int, generator: torch.Generator):
         perm = torch.randperm(n, generator=generator)
         for k in range(0, n - batch_size + 1, batch_size):
             yield perm[k : k + batch_size]
+
+
+def add_common_args(p, epochs: float, lr: float, batch_size: int = 128, export_hint: str = "assets/<model>_mnist") -> None:
+    """The options every small trainer shares."""
+    p.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files (default ../shared/data/mnist)")
+    p.add_argument("--epochs", type=float, default=epochs)
+    p.add_argument("--batch-size", type=int, default=batch_size)
+    p.add_argument("--lr", type=float, default=lr)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--limit-data", type=int, default=0, help="train on the first N digits only (tests)")
+    p.add_argument("--export", default=None, help=f"write the weights here, e.g. {export_hint}")
+
+
+def load_train_tensors(args, device, unit_range: bool = False):
+    """MNIST training digits as (images (N, 1, 28, 28) float32, labels (N,) int64) on `device`,
+    in [-1, 1], or in [0, 1] with `unit_range`."""
+    from .mnist import load_mnist, to_model_space
+
+    images, labels = load_mnist("train", args.data_dir)
+    if args.limit_data:
+        images, labels = images[: args.limit_data], labels[: args.limit_data]
+    x = to_model_space(images)
+    if unit_range:
+        x = (x + 1.0) / 2.0
+    return torch.from_numpy(x).to(device), torch.from_numpy(labels.copy()).to(device)

@@ -1,7 +1,8 @@
-"""Speed of the shipped DiT (issue targets: 16 digits x 20 steps with guidance <= 1.5 s on the 2-core
-CPU; one step for 16 digits <= 80 ms). Prints figures; asserts nothing.
+"""Speed of the shipped models. Issue targets on the 2-core CPU: DiT, 16 digits x 20 steps with
+guidance <= 1.5 s and one step for 16 digits <= 80 ms; GAN and VAE, 16 digits <= 50 ms.
+Prints figures; asserts nothing.
 
-    python benchmarks/bench_dit.py [--device cpu|cuda] [--repeats 5]
+    python benchmarks/bench_models.py [--device cpu|cuda] [--repeats 5]
 """
 from __future__ import annotations
 
@@ -59,6 +60,16 @@ def main() -> None:
         for sampler in ("ddim", "dpm++2m"):
             full = timed(lambda: sample(sampler, guided, x, schedule, args.steps, spacing="trailing", y=y), args.repeats, sync)
             rows.append((f"16 digits x {args.steps} steps, {sampler}, guidance {args.guidance}", statistics.median(full), "s", 1.5))
+    g = torch.Generator().manual_seed(0)
+    for kind in ("gan", "vae"):
+        try:
+            rival = load_pretrained(kind, device=dev).model
+        except Exception as exc:  # noqa: BLE001 - a missing rival is reported, not fatal
+            print(f"{kind}: not available ({exc})")
+            continue
+        with torch.inference_mode():
+            ts = timed(lambda: rival.sample(16, y, generator=g), args.repeats * 4, sync)
+        rows.append((f"{kind.upper()}: 16 digits", statistics.median(ts) * 1000, "ms", 50))
     for label, value, unit, target in rows:
         verdict = "" if target is None else (f"  target <= {target} {unit}: " + ("met" if value <= target else "MISSED"))
         print(f"{label:55s} {value:8.3f} {unit}{verdict}")

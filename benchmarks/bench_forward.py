@@ -1,0 +1,68 @@
+"""Round-trip latency of a t-slider move in the forward lab, through the app's API over loopback
+(issue targets on the 2-core CPU: 100 ms for a 28x28 digit, 250 ms for a 512x512 photo).
+Starts the app in-process, prints figures, asserts nothing.
+
+    python benchmarks/bench_forward.py [--n 40]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from gradio_client import Client, handle_file  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import app  # noqa: E402
+
+SPEC = json.dumps({"name": "cosine", "T": 1000, "rescale": False})
+MODE = "closed form q(x_t | x_0)"
+
+
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--n", type=int, default=40)
+    p.add_argument("--port", type=int, default=7899)
+    args = p.parse_args()
+    demo = app.build_demo()
+    demo.queue(default_concurrency_limit=4)
+    demo.launch(server_name="127.0.0.1", server_port=args.port, prevent_thread_lock=True, quiet=True)
+    client = Client(f"http://127.0.0.1:{args.port}/", verbose=False)
+    photo = Path("/tmp") / "bench_512.png"
+    Image.open(Path(app.__file__).parent / "assets" / "photos" / "astronaut.jpg").resize((512, 512)).save(photo)
+    cases = [("28x28 MNIST digit", "MNIST digit 0 (#1)", None, 100),
+             ("512x512 colour photo (upload)", None, handle_file(str(photo)), 250)]
+    for label, choice, upload, target in cases:
+        client.predict(choice, upload, SPEC, 10, MODE, 0.99, 0, api_name="/forward")  # warm caches
+        times = []
+        for k in range(args.n):
+            start = time.perf_counter()
+            client.predict(choice, upload, SPEC, (37 * k) % 1001, MODE, 0.99, 0, api_name="/forward")
+            times.append(1000 * (time.perf_counter() - start))
+        p50, p95 = statistics.median(times), pct(times, 0.95)
+        verdict = "met" if p50 <= target else "MISSED"
+        print(f"slider move, {label:32s} median {p50:6.1f} ms  p95 {p95:6.1f} ms  (target {target} ms: {verdict})")
+    # a flood: 30 moves fired at once; the queue works them off (the browser sends only the last, trigger_mode=always_last)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda k: client.predict("MNIST digit 0 (#1)", None, SPEC, k * 30, MODE, 0.99, 0, api_name="/forward"), range(30)))
+    print(f"30 concurrent slider moves (digit) all answered in {1000 * (time.perf_counter() - start):.0f} ms")
+    demo.close()
+
+
+if __name__ == "__main__":
+    main()
