@@ -2,10 +2,12 @@
 
 - Generator (Radford et al. 2016): z (N, z_dim) and a label embedding -> linear -> (N, 4w, 7, 7)
   -> two stride-2 transposed convolutions with batch norm -> tanh, (N, 1, 28, 28) in [-1, 1].
-- Discriminator: strided convolutions with spectral norm (Miyato et al. 2018) and a projection
-  head for the label (Miyato & Koyama 2018): D(x, y) = psi(h) + <embed(y), h>.
-- Loss: the hinge loss (Lim & Ye 2017; used by SN-GAN and BigGAN):
-    L_D = E[relu(1 - D(x, y))] + E[relu(1 + D(G(z, y), y))],   L_G = -E[D(G(z, y), y)].
+- Discriminator: the image with the label as 10 one-hot planes (Mirza & Osindero 2014) -> strided
+  convolutions with batch norm and LeakyReLU -> one logit.
+- Loss: the non-saturating GAN loss (Goodfellow et al. 2014, sec. 3), binary cross-entropy on logits:
+    L_D = -E[log sigmoid(D(x, y))] - E[log(1 - sigmoid(D(G(z, y), y)))],   L_G = -E[log sigmoid(D(G(z, y), y))].
+  (A hinge loss with a spectral-norm projection discriminator was tried first: it collapsed to one
+  digit per class after 5 epochs, 74% accuracy, recall 0.03.)
 """
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.utils.parametrizations import spectral_norm
 
 
 @dataclass(frozen=True)
@@ -56,25 +57,25 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     def __init__(self, config: GANConfig = GANConfig()):
         super().__init__()
-        w = config.width
+        w, c = config.width, config.num_classes
+        self.num_classes = c
         self.net = nn.Sequential(
-            spectral_norm(nn.Conv2d(1, w, 4, 2, 1)), nn.LeakyReLU(0.2, True),  # (N, w, 14, 14)
-            spectral_norm(nn.Conv2d(w, 2 * w, 4, 2, 1)), nn.LeakyReLU(0.2, True),  # (N, 2w, 7, 7)
-            spectral_norm(nn.Conv2d(2 * w, 4 * w, 3, 2, 1)), nn.LeakyReLU(0.2, True),  # (N, 4w, 4, 4)
-            nn.Flatten(),
+            nn.Conv2d(1 + c, w, 4, 2, 1), nn.LeakyReLU(0.2, True),  # (N, w, 14, 14)
+            nn.Conv2d(w, 2 * w, 4, 2, 1), nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.2, True),  # (N, 2w, 7, 7)
+            nn.Conv2d(2 * w, 4 * w, 3, 2, 1), nn.BatchNorm2d(4 * w), nn.LeakyReLU(0.2, True),  # (N, 4w, 4, 4)
+            nn.Flatten(), nn.Linear(4 * w * 16, 1),
         )
-        feat = 4 * w * 16
-        self.psi = spectral_norm(nn.Linear(feat, 1))
-        self.embed = spectral_norm(nn.Embedding(config.num_classes, feat))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        h = self.net(x)  # (N, feat)
-        return self.psi(h).squeeze(1) + (self.embed(y) * h).sum(1)  # (N,)
+        planes = F.one_hot(y, self.num_classes).float()[:, :, None, None].expand(-1, -1, *x.shape[2:])
+        return self.net(torch.cat([x, planes], dim=1)).squeeze(1)  # (N,) logits
 
 
-def d_hinge_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
-    return F.relu(1.0 - real_scores).mean() + F.relu(1.0 + fake_scores).mean()
+def d_bce_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+            + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
 
 
-def g_hinge_loss(fake_scores: torch.Tensor) -> torch.Tensor:
-    return -fake_scores.mean()
+def g_bce_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating: maximise log D(G(z)) rather than minimise log(1 - D(G(z)))."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -103,7 +104,9 @@ def load_upload(data) -> np.ndarray:
     if not data:
         raise ImageError("The uploaded file is empty.")
     try:
-        im = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():  # we refuse oversized images ourselves, with a message
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data))
         w, h = im.size
         if w * h > MAX_PIXELS:
             raise ImageError(f"That image is {w} x {h} pixels; images up to {MAX_PIXELS // 1_000_000} megapixels are accepted.")

@@ -1,7 +1,7 @@
 """Train the class-conditional GAN: `python -m diffusion_core.train gan [options]`.
 
-Hinge loss, spectral-norm projection discriminator, Adam(2e-4, betas 0.0/0.9) as in SN-GAN, one D
-step per G step. The per-step losses (D, G, and the mean scores on real and fake digits) go to a
+Non-saturating BCE loss, label planes into the discriminator, Adam(2e-4, betas 0.5/0.999) as in
+DCGAN, one D step per G step. The per-step losses (D, G, and the mean scores on real and fake digits) go to a
 CSV that the app plots as "training stability".
 """
 from __future__ import annotations
@@ -12,12 +12,12 @@ import time
 import torch
 from tqdm import tqdm
 
-from .gan import Discriminator, GANConfig, Generator, d_hinge_loss, g_hinge_loss
+from .gan import Discriminator, GANConfig, Generator, d_bce_loss, g_bce_loss
 from .training_utils import LossLog, add_common_args, infinite_batches, load_train_tensors, pick_device, seed_everything
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    add_common_args(p, epochs=5, lr=2e-4, export_hint="assets/gan_mnist")
+    add_common_args(p, epochs=4, lr=2e-4, export_hint="assets/gan_mnist")
     p.add_argument("--log", default="assets/gan_loss.csv", help="per-step loss log (CSV)")
 
 
@@ -27,8 +27,8 @@ def train(args):
     x_all, y_all = load_train_tensors(args, device)  # (N, 1, 28, 28) in [-1, 1], (N,)
     config = GANConfig()
     G, D = Generator(config).to(device), Discriminator(config).to(device)
-    opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.0, 0.9))
-    opt_d = torch.optim.Adam(D.parameters(), lr=args.lr, betas=(0.0, 0.9))
+    opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999))
     g = torch.Generator().manual_seed(args.seed)
     steps = int(args.epochs * len(x_all) / args.batch_size)
     batches = infinite_batches(len(x_all), args.batch_size, g)
@@ -43,11 +43,11 @@ def train(args):
         fake_y = torch.randint(0, 10, (len(idx),), generator=g).to(device)
         fake = G(z, fake_y)
         real_scores, fake_scores = D(x, y), D(fake.detach(), fake_y)
-        d_loss = d_hinge_loss(real_scores, fake_scores)
+        d_loss = d_bce_loss(real_scores, fake_scores)
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
-        g_loss = g_hinge_loss(D(fake, fake_y))
+        g_loss = g_bce_loss(D(fake, fake_y))
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
@@ -60,7 +60,7 @@ def train(args):
     if args.export:
         from .pretrained import save_pretrained
 
-        meta = {"kind": "gan", "config": config.to_dict(), "loss": "hinge", "discriminator": "spectral norm, projection",
+        meta = {"kind": "gan", "config": config.to_dict(), "loss": "non-saturating BCE", "discriminator": "label planes, batch norm",
                 "training": {"steps": steps, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
                              "seed": args.seed, "wall_time_s": round(wall, 1), "device": str(device),
                              "threads": torch.get_num_threads()}}

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from diffusion_core.gan import Discriminator, GANConfig, Generator, d_hinge_loss, g_hinge_loss
+from diffusion_core.gan import Discriminator, GANConfig, Generator, d_bce_loss, g_bce_loss
 from diffusion_core.vae import VAE, VAEConfig, negative_elbo
 
 
@@ -51,11 +51,18 @@ def test_labels_change_the_output(gan, vae):
         assert not torch.allclose(a, b)
 
 
-def test_hinge_losses_by_hand():
-    real = torch.tensor([2.0, 0.5, -1.0])  # relu(1 - s): 0, 0.5, 2 -> mean 5/6
-    fake = torch.tensor([-2.0, 0.0, 1.0])  # relu(1 + s): 0, 1, 2 -> mean 1
-    assert d_hinge_loss(real, fake).item() == pytest.approx(5 / 6 + 1)
-    assert g_hinge_loss(fake).item() == pytest.approx(1 / 3)
+def test_gan_losses_by_hand():
+    zero = torch.zeros(4)
+    assert d_bce_loss(zero, zero).item() == pytest.approx(2 * math.log(2))  # D undecided: log 2 each
+    assert g_bce_loss(zero).item() == pytest.approx(math.log(2))
+    sure = torch.full((4,), 30.0)
+    assert d_bce_loss(sure, -sure).item() == pytest.approx(0.0, abs=1e-9)  # D right and sure
+    # non-saturating: G's loss and gradient stay large when D confidently rejects the fakes
+    fake = torch.full((4,), -5.0, requires_grad=True)
+    loss = g_bce_loss(fake)
+    loss.backward()
+    assert loss.item() == pytest.approx(math.log1p(math.exp(5.0)), rel=1e-6)
+    assert fake.grad.abs().mean().item() == pytest.approx(0.25 / (1 + math.exp(-5.0)), rel=1e-4)
 
 
 def test_negative_elbo_by_hand():
