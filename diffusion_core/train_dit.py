@@ -71,7 +71,7 @@ def save_grid(model, schedule, path: Path, device) -> None:
     den = CFGDenoiser(model, scale=3.0, null_label=model.config.num_classes)
     ts = make_timesteps(schedule.num_timesteps, 20, "trailing")
     with torch.no_grad():
-        out = ddim_sample(den, x, schedule, ts, eta=0.0, y=labels)
+        out = ddim_sample(den, x, schedule, ts, eta=0.0, clip_x0=1.0, y=labels)
     save_png_grid(out.float().cpu().numpy(), path, nrow=10)
 
 
