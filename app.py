@@ -124,21 +124,27 @@ def build_demo() -> gr.Blocks:
 
         img_in = [image_choice, upload]
         view_in = [image_choice, upload, spec, t_slider, mode, alpha, seed, chain_state]
-        view_out = [xt_img, hist, readout, ab_slider, chain_state]
+        view_out = [xt_img, readout, ab_slider, chain_state]
         strip_in = [image_choice, upload, spec, compare, spacing, frames, seed]
         fast = dict(trigger_mode="always_last", show_progress="hidden")
         private = dict(api_visibility="private", api_name=False)
 
+        # A slider move takes the fast path (x_t, readouts); the histogram and plots follow on release.
         t_slider.input(guard(fui.forward_view), view_in, view_out, api_name="forward", **fast)
-        t_slider.release(guard(fui.schedule_plots), [spec, compare, t_slider], plots, api_name="plots", **fast)
+        t_slider.release(guard(fui.forward_histogram), view_in, hist, api_name="histogram", **fast).then(
+            guard(fui.schedule_plots), [spec, compare, t_slider], plots, api_name="plots", **fast)
         ab_slider.input(guard(fui.forward_from_alpha_bar), [image_choice, upload, spec, ab_slider, mode, alpha, seed, chain_state],
-                        [xt_img, hist, readout, t_slider, chain_state], api_name="forward_from_alpha_bar", **fast)
+                        [xt_img, readout, t_slider, chain_state], api_name="forward_from_alpha_bar", **fast)
+        ab_slider.release(guard(fui.forward_histogram), view_in, hist, **fast, **private).then(
+            guard(fui.schedule_plots), [spec, compare, t_slider], plots, **private)
         for c in (mode, alpha):
-            c.input(guard(fui.forward_view), view_in, view_out, **fast, **private)
+            c.input(guard(fui.forward_view), view_in, view_out, **fast, **private).then(
+                guard(fui.forward_histogram), view_in, hist, **private)
 
         def on_source(event):
             event(guard(fui.source_images), img_in + [seed], [x0_img, noise_img, image_msg], **private).then(
                 guard(fui.forward_view), view_in, view_out, **private).then(
+            guard(fui.forward_histogram), view_in, hist, **private).then(
                 guard(fui.strip), strip_in, [strip_img, strip_caption], **private)
 
         for ev in (image_choice.change, upload.change, seed.change):
@@ -149,6 +155,7 @@ def build_demo() -> gr.Blocks:
             c.input(guard(fui.named_spec), [sched_name, steps_T, rescale], spec, **fast, **private)
         spec.change(guard(spec_fields), spec, [sched_name, steps_T, rescale, t_slider], **private).then(
             guard(fui.forward_view), view_in, view_out, **private).then(
+            guard(fui.forward_histogram), view_in, hist, **private).then(
             guard(checks_view), spec, [checks_md, fix_rescale, fix_steps], **private).then(
             guard(fui.schedule_plots), [spec, compare, t_slider], plots, **private).then(
             guard(fui.strip), strip_in, [strip_img, strip_caption], **private)
@@ -174,6 +181,7 @@ def build_demo() -> gr.Blocks:
 
         demo.load(guard(fui.source_images), img_in + [seed], [x0_img, noise_img, image_msg], **private).then(
             guard(fui.forward_view), view_in, view_out, **private).then(
+            guard(fui.forward_histogram), view_in, hist, **private).then(
             guard(checks_view), spec, [checks_md, fix_rescale, fix_steps], **private).then(
             guard(fui.schedule_plots), [spec, compare, t_slider], plots, **private).then(
             guard(fui.strip), strip_in, [strip_img, strip_caption], **private)

@@ -18,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from .forward import q_sample
-from .schedules import MAX_TIMESTEPS, NoiseSchedule, from_betas, make_schedule
+from .schedules import NoiseSchedule, from_betas, make_schedule
 
 DEFAULT_SPEC = {"name": "cosine", "T": 1000, "rescale": False}
 MAX_CHAIN_STEPS = 5000
@@ -63,9 +63,17 @@ def spec_for(schedule: NoiseSchedule, base: dict) -> dict:
 
 
 # ---------------------------------------------------------------------------- noise and x_t
+@lru_cache(maxsize=8)
+def _noise(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    n = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0]).standard_normal(shape, dtype=np.float32)
+    n.setflags(write=False)
+    return n
+
+
 def noise_for(shape: tuple[int, ...], seed: int) -> np.ndarray:
-    """Standard normal noise (float32), a pure function of (shape, seed)."""
-    return np.random.default_rng([int(seed) & 0xFFFFFFFF, 0]).standard_normal(shape, dtype=np.float32)
+    """Standard normal noise (float32, read-only), a pure function of (shape, seed); cached, since
+    scrubbing t asks for the same noise again and again."""
+    return _noise(tuple(int(v) for v in shape), int(seed))
 
 
 def step_noise(shape: tuple[int, ...], seed: int, step: int) -> np.ndarray:

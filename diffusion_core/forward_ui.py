@@ -85,10 +85,7 @@ def source_images(choice, upload, seed):
     return to_display(x0), to_display(np.clip(lab.noise_for(x0.shape, seed_value(seed)) / 3, -1, 1)), msg
 
 
-def forward_view(choice, upload, spec, t, mode, alpha, seed, chain_state=None):
-    """x_t at step t. Returns (x_t uint8, histogram figure, readout markdown, alpha_bar, chain state).
-    `chain_state` is the session's last chain (a gr.State), so scrubbing forward in chain mode
-    only computes the new steps."""
+def _x_t(choice, upload, spec, t, mode, alpha, seed, chain_state):
     schedule = lab.schedule_from_spec(spec)
     x0 = get_image(choice, upload)
     t = lab.clamp_t(t, schedule)
@@ -96,15 +93,48 @@ def forward_view(choice, upload, spec, t, mode, alpha, seed, chain_state=None):
     if mode == MODES[1]:
         a = float(np.clip(float(alpha if alpha is not None else 0.99), 0.5, 0.99999))
         x_t, chain_state = lab.chain(x0, a, t, s, chain_state)
-        r = lab.chain_readout(a, t)
-    else:
-        x_t = lab.closed_form(x0, schedule, t, s)
-        r = lab.readout(schedule, t)
-    return to_display(np.clip(x_t, -1, 1)), histogram_figure(x_t), r.markdown(), round(r.alpha_bar, 6), chain_state
+        return x_t, lab.chain_readout(a, t), chain_state
+    return lab.closed_form(x0, schedule, t, s), lab.readout(schedule, t), chain_state
+
+
+def image_out(x: np.ndarray):
+    """What a gr.Image shows: small or grey images as uint8 arrays (lossless PNG, crisp pixels);
+    large colour images as a JPEG file, which encodes ~50x faster than PNG for noisy photos."""
+    u8 = to_display(np.clip(x, -1, 1))
+    if u8.ndim == 2 or max(u8.shape[:2]) < 256:
+        return u8
+    path = _out_path("x_t.jpg")
+    Image.fromarray(u8).save(path, quality=90)
+    _recent_files.append(path)
+    while len(_recent_files) > 64:  # gradio has copied older ones into its cache by now
+        old = _recent_files.pop(0)
+        old.unlink(missing_ok=True)
+        try:
+            old.parent.rmdir()
+        except OSError:
+            pass
+    return str(path)
+
+
+_recent_files: list[Path] = []  # temporary JPEGs awaiting clean-up (not per-user state)
+
+
+def forward_view(choice, upload, spec, t, mode, alpha, seed, chain_state=None):
+    """x_t at step t: the fast path a slider move takes. Returns (x_t image, readout markdown,
+    alpha_bar, chain state). `chain_state` is the session's last chain (a gr.State), so scrubbing
+    forward in chain mode only computes the new steps."""
+    x_t, r, chain_state = _x_t(choice, upload, spec, t, mode, alpha, seed, chain_state)
+    return image_out(x_t), r.markdown(), round(r.alpha_bar, 6), chain_state
+
+
+def forward_histogram(choice, upload, spec, t, mode, alpha, seed, chain_state=None):
+    """Histogram of x_t's values against N(0, 1) (drawn when the slider is released)."""
+    x_t, _, _ = _x_t(choice, upload, spec, t, mode, alpha, seed, chain_state)
+    return histogram_figure(x_t)
 
 
 def forward_from_alpha_bar(choice, upload, spec, alpha_bar, mode, alpha, seed, chain_state=None):
-    """The same view reached from the alpha_bar slider. Returns (x_t, histogram, readout, t, chain state)."""
+    """The same view reached from the alpha_bar slider. Returns (x_t image, readout, t, chain state)."""
     schedule = lab.schedule_from_spec(spec)
     if mode == MODES[1]:  # chain: alpha_bar = alpha^t
         a = float(np.clip(float(alpha if alpha is not None else 0.99), 0.5, 0.99999))
@@ -112,8 +142,8 @@ def forward_from_alpha_bar(choice, upload, spec, alpha_bar, mode, alpha, seed, c
         t = int(np.clip(round(np.log(ab) / np.log(a)), 0, schedule.num_timesteps))
     else:
         t = lab.t_for_alpha_bar(schedule, alpha_bar)
-    img, hist, md, _, chain_state = forward_view(choice, upload, spec, t, mode, alpha, seed, chain_state)
-    return img, hist, md, t, chain_state
+    img, md, _, chain_state = forward_view(choice, upload, spec, t, mode, alpha, seed, chain_state)
+    return img, md, t, chain_state
 
 
 def compare_specs(spec, compare) -> list[tuple[str, object]]:

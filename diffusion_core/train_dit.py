@@ -10,18 +10,15 @@ continues where it stopped.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import platform
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
 from .dit import DiT, PRESETS, DiTConfig
-from .forward import q_sample
 from .mnist import load_mnist, to_model_space
 from .schedules import make_schedule
 from .training_utils import (

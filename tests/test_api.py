@@ -20,7 +20,7 @@ def client(app_url, tmp_path_factory):
 
 def test_api_lists_the_endpoints(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    for n in ("/forward", "/forward_from_alpha_bar", "/plots", "/source_images", "/strip", "/checks", "/fix",
+    for n in ("/forward", "/histogram", "/forward_from_alpha_bar", "/plots", "/source_images", "/strip", "/checks", "/fix",
               "/custom_schedule", "/export_csv", "/export_config", "/export_gif", "/named_spec", "/new_noise"):
         assert n in names, n
 
@@ -31,16 +31,18 @@ def test_named_spec(client):
 
 
 def test_forward_and_its_inverse(client):
-    img, hist, md, ab = client.predict(DIGIT, None, SPEC, 600, "closed form q(x_t | x_0)", 0.99, 1, api_name="/forward")
+    img, md, ab = client.predict(DIGIT, None, SPEC, 600, "closed form q(x_t | x_0)", 0.99, 1, api_name="/forward")
     assert ab == pytest.approx(make_schedule("cosine", 1000).alpha_bar(600), abs=1e-5)
     assert Image.open(img).size == (280, 280) and "t = 600" in md
-    img2, _, md2, t = client.predict(DIGIT, None, SPEC, ab, "closed form q(x_t | x_0)", 0.99, 1, api_name="/forward_from_alpha_bar")
+    img2, md2, t = client.predict(DIGIT, None, SPEC, ab, "closed form q(x_t | x_0)", 0.99, 1, api_name="/forward_from_alpha_bar")
     assert t == 600
 
 
 def test_forward_on_a_photo_is_colour(client):
     img, *_ = client.predict(PHOTO, None, SPEC, 100, "closed form q(x_t | x_0)", 0.99, 0, api_name="/forward")
     assert Image.open(img).mode == "RGB"
+    fig = client.predict(PHOTO, None, SPEC, 100, "closed form q(x_t | x_0)", 0.99, 0, api_name="/histogram")
+    assert fig is not None
 
 
 def test_source_images_and_upload(client, tmp_path):
@@ -93,5 +95,5 @@ def test_out_of_range_arguments_get_a_clear_error(client):
         client.predict(DIGIT, None, SPEC, 10**9, "closed form q(x_t | x_0)", 0.99, 0, api_name="/forward")
     with pytest.raises(Exception, match="not in the list of choices"):
         client.predict("a cat picture", None, SPEC, 5, "closed form q(x_t | x_0)", 0.99, 0, api_name="/forward")
-    _, _, md, _ = client.predict(DIGIT, None, SPEC, 1000, "closed form q(x_t | x_0)", 0.99, 0, api_name="/forward")
+    _, md, _ = client.predict(DIGIT, None, SPEC, 1000, "closed form q(x_t | x_0)", 0.99, 0, api_name="/forward")
     assert "t = 1000" in md

@@ -96,18 +96,18 @@ def test_chain_extends_to_the_same_result_and_matches_closed_form_statistics():
 
 def test_linked_t_and_alpha_bar_agree():
     spec = json.dumps({"name": "linear", "T": 1000, "rescale": False})
-    _, _, md, ab, _ = fui.forward_view(image_choices()[0], None, spec, 400, fui.MODES[0], 0.99, 0)
+    _, md, ab, _ = fui.forward_view(image_choices()[0], None, spec, 400, fui.MODES[0], 0.99, 0)
     s = make_schedule("linear", 1000)
     assert ab == pytest.approx(s.alpha_bar(400), abs=1e-6)
     assert "t = 400" in md
-    _, _, _, t, _ = fui.forward_from_alpha_bar(image_choices()[0], None, spec, ab, fui.MODES[0], 0.99, 0)
+    _, _, t, _ = fui.forward_from_alpha_bar(image_choices()[0], None, spec, ab, fui.MODES[0], 0.99, 0)
     assert t == 400
 
 
 def test_odd_slider_values_are_clamped_not_crashing():
     spec = json.dumps(lab.DEFAULT_SPEC)
     for t in (-5, 10**9, float("nan"), None, "abc", 12.7):
-        img, _, md, _, _ = fui.forward_view(image_choices()[0], None, spec, t, fui.MODES[0], 0.99, 0)
+        img, md, _, _ = fui.forward_view(image_choices()[0], None, spec, t, fui.MODES[0], 0.99, 0)
         assert img.shape == (280, 280)
 
 

@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 from diffusers import DDPMScheduler
 from diffusers.schedulers.scheduling_ddpm import rescale_zero_terminal_snr as diffusers_rescale
 

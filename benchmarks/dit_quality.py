@@ -1,0 +1,53 @@
+"""Quality of the shipped DiT at given sampling settings (issue target, at the default sampler with
+at most 20 steps and the default guidance: >= 97% of 1000 class-conditional samples classified as
+the requested digit, and a Frechet distance within 3x the real-vs-real floor at N = 1000).
+
+    python benchmarks/dit_quality.py [--n 1000] [--guidance 3] [--sampler ddim] [--steps 20]
+    python benchmarks/dit_quality.py --guidance 1,2,3,4        # a sweep
+
+Prints one line per setting; asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from diffusion_core.evaluate import evaluate_samples  # noqa: E402
+from diffusion_core.generation import SamplingOptions, dit_settings, generate, parse_labels  # noqa: E402
+from diffusion_core.mnist import to_uint8  # noqa: E402
+from diffusion_core.pretrained import load_pretrained  # noqa: E402
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--guidance", default=None, help="one value or a comma list (default: the model's)")
+    p.add_argument("--sampler", default=None)
+    p.add_argument("--steps", type=int, default=None)
+    args = p.parse_args()
+    pre = load_pretrained("dit")
+    labels = parse_labels("balanced", args.n)
+    scales = [None] if args.guidance is None else [float(g) for g in args.guidance.split(",")]
+    for g in scales:
+        opts = SamplingOptions(sampler=args.sampler, steps=args.steps, guidance=g)
+        cfg = dit_settings(pre.meta, opts)
+        start = time.perf_counter()
+        images = generate("dit", labels, args.seed, opts, pretrained=pre)
+        wall = time.perf_counter() - start
+        r = evaluate_samples(to_uint8(images.numpy()), labels, seed=args.seed)
+        ok_acc = r["accuracy"] >= 0.97
+        ok_fd = r["frechet_ratio_to_floor"] <= 3.0
+        print(f"{cfg['sampler']} {cfg['steps']} steps, guidance {cfg['guidance']}: accuracy {100 * r['accuracy']:.2f}% "
+              f"({'met' if ok_acc else 'MISSED'} >= 97%), FD {r['frechet_distance']:.3f} vs floor "
+              f"{r['frechet_distance_real_floor']:.3f} = {r['frechet_ratio_to_floor']:.2f}x ({'met' if ok_fd else 'MISSED'} <= 3x), "
+              f"P/R {r['precision']:.3f}/{r['recall']:.3f}, coverage {r['classes_covered']}/10, N={args.n}, "
+              f"sampling {wall:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
