@@ -42,13 +42,15 @@ def guard(fn):
     return wrapper
 
 
-def spec_fields(spec: str):
-    """Show a spec in the schedule controls (a custom one leaves them alone) and size the t slider."""
+def spec_fields(spec: str, t):
+    """Show a spec in the schedule controls (a custom one leaves them alone); size the t slider to
+    the schedule and keep its value inside."""
     d = json.loads(spec)
     T = lab.schedule_from_spec(d).num_timesteps
     named = d.get("name") != "custom"
     return (gr.update(value=d["name"]) if named else gr.update(), gr.update(value=T) if named else gr.update(),
-            gr.update(value=bool(d.get("rescale"))) if named else gr.update(), gr.update(maximum=T))
+            gr.update(value=bool(d.get("rescale"))) if named else gr.update(),
+            gr.update(maximum=T, value=min(lab.clamp_t(t, lab.schedule_from_spec(d)), T)))
 
 
 def custom_or_message(text, kind, upload, current):
@@ -153,7 +155,7 @@ def build_demo() -> gr.Blocks:
 
         for c in (sched_name, steps_T, rescale):
             c.input(guard(fui.named_spec), [sched_name, steps_T, rescale], spec, **fast, **private)
-        spec.change(guard(spec_fields), spec, [sched_name, steps_T, rescale, t_slider], **private).then(
+        spec.change(guard(spec_fields), [spec, t_slider], [sched_name, steps_T, rescale, t_slider], **private).then(
             guard(fui.forward_view), view_in, view_out, **private).then(
             guard(fui.forward_histogram), view_in, hist, **private).then(
             guard(checks_view), spec, [checks_md, fix_rescale, fix_steps], **private).then(
