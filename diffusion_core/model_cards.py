@@ -6,7 +6,6 @@ comparison report, so the figures in a card are the ones measured, not typed:
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from .pretrained import ASSETS_DIR
 
