@@ -132,11 +132,13 @@ def build_demo() -> gr.Blocks:
         private = dict(api_visibility="private", api_name=False)
 
         # A slider move takes the fast path (x_t, readouts); the histogram and plots follow on release.
-        t_slider.input(guard(fui.forward_view), view_in, view_out, api_name="forward", **fast)
+        # The fast path skips the queue (its work is ~5-15 ms; the queue's own round trip is ~90 ms here);
+        # trigger_mode="always_last" keeps a drag from piling up requests.
+        t_slider.input(guard(fui.forward_view), view_in, view_out, api_name="forward", queue=False, **fast)
         t_slider.release(guard(fui.forward_histogram), view_in, hist, api_name="histogram", **fast).then(
             guard(fui.schedule_plots), [spec, compare, t_slider], plots, api_name="plots", **fast)
         ab_slider.input(guard(fui.forward_from_alpha_bar), [image_choice, upload, spec, ab_slider, mode, alpha, seed, chain_state],
-                        [xt_img, readout, t_slider, chain_state], api_name="forward_from_alpha_bar", **fast)
+                        [xt_img, readout, t_slider, chain_state], api_name="forward_from_alpha_bar", queue=False, **fast)
         ab_slider.release(guard(fui.forward_histogram), view_in, hist, **fast, **private).then(
             guard(fui.schedule_plots), [spec, compare, t_slider], plots, **private)
         for c in (mode, alpha):

@@ -69,7 +69,7 @@ def measure(kind: str, n: int, seed: int) -> dict:
     report = evaluate_samples(to_uint8(images.numpy()), labels, seed=seed)
     training = pre.meta.get("training", {})
     entry = {
-        "model": {"dit": "Diffusion (DiT)", "gan": "GAN (DCGAN, hinge)", "vae": "VAE (conv, Bernoulli)"}[kind],
+        "model": {"dit": "Diffusion (DiT)", "gan": "GAN (DCGAN, non-saturating)", "vae": "VAE (conv, Bernoulli)"}[kind],
         "parameters": int(sum(p.numel() for p in pre.model.parameters())),
         "nfe_per_sample": nfe_per_sample(kind, pre.meta),
         "ms_per_sample_cpu": ms_per_sample(kind, pre),

@@ -16,7 +16,9 @@ from .pretrained import Pretrained, load_pretrained
 from .samplers import SAMPLERS, sample
 from .schedules import schedule_from_dict
 
-DIT_DEFAULTS = {"sampler": "ddim", "steps": 20, "guidance": 3.0, "spacing": "trailing", "eta": 0.0}
+# Leading spacing starts at t = 950: with the cosine schedule, t = 999 has alpha_bar = 2.4e-9 and the
+# x0 recovered from the predicted eps there measured RMS 668 (vs 0.81 at t = 950).
+DIT_DEFAULTS = {"sampler": "ddim", "steps": 20, "guidance": 3.0, "spacing": "leading", "eta": 0.0}
 
 
 @dataclass
