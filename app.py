@@ -131,6 +131,18 @@ def build_demo() -> gr.Blocks:
         fast = dict(trigger_mode="always_last", show_progress="hidden")
         private = dict(api_visibility="private", api_name=False)
 
+        # Steps that follow a change, in order: x_t, its histogram, the checks, the plots, the strip.
+        VIEW = (fui.forward_view, view_in, view_out)
+        HIST = (fui.forward_histogram, view_in, hist)
+        CHECKS = (checks_view, spec, [checks_md, fix_rescale, fix_steps])
+        PLOTS = (fui.schedule_plots, [spec, compare, t_slider], plots)
+        STRIP = (fui.strip, strip_in, [strip_img, strip_caption])
+
+        def chain(dep, *steps):
+            for fn, inputs, outputs in steps:
+                dep = dep.then(guard(fn), inputs, outputs, **private)
+            return dep
+
         # A slider move takes the fast path (x_t, readouts); the histogram and plots follow on release.
         # The fast path skips the queue (its work is ~5-15 ms; the queue's own round trip is ~90 ms here);
         # trigger_mode="always_last" keeps a drag from piling up requests.
@@ -139,33 +151,19 @@ def build_demo() -> gr.Blocks:
             guard(fui.schedule_plots), [spec, compare, t_slider], plots, api_name="plots", **fast)
         ab_slider.input(guard(fui.forward_from_alpha_bar), [image_choice, upload, spec, ab_slider, mode, alpha, seed, chain_state],
                         [xt_img, readout, t_slider, chain_state], api_name="forward_from_alpha_bar", queue=False, **fast)
-        ab_slider.release(guard(fui.forward_histogram), view_in, hist, **fast, **private).then(
-            guard(fui.schedule_plots), [spec, compare, t_slider], plots, **private)
+        chain(ab_slider.release(guard(fui.forward_histogram), view_in, hist, **fast, **private), PLOTS)
         for c in (mode, alpha):
-            c.input(guard(fui.forward_view), view_in, view_out, **fast, **private).then(
-                guard(fui.forward_histogram), view_in, hist, **private)
-
-        def on_source(event):
-            event(guard(fui.source_images), img_in + [seed], [x0_img, noise_img, image_msg], **private).then(
-                guard(fui.forward_view), view_in, view_out, **private).then(
-            guard(fui.forward_histogram), view_in, hist, **private).then(
-                guard(fui.strip), strip_in, [strip_img, strip_caption], **private)
-
+            chain(c.input(guard(fui.forward_view), view_in, view_out, **fast, **private), HIST)
         for ev in (image_choice.change, upload.change, seed.change):
-            on_source(ev)
+            chain(ev(guard(fui.source_images), img_in + [seed], [x0_img, noise_img, image_msg], **private), VIEW, HIST, STRIP)
         new_noise.click(lambda: random.randrange(2**31), None, seed, api_name="new_noise")
 
         for c in (sched_name, steps_T, rescale):
             c.input(guard(fui.named_spec), [sched_name, steps_T, rescale], spec, **fast, **private)
-        spec.change(guard(spec_fields), [spec, t_slider], [sched_name, steps_T, rescale, t_slider], **private).then(
-            guard(fui.forward_view), view_in, view_out, **private).then(
-            guard(fui.forward_histogram), view_in, hist, **private).then(
-            guard(checks_view), spec, [checks_md, fix_rescale, fix_steps], **private).then(
-            guard(fui.schedule_plots), [spec, compare, t_slider], plots, **private).then(
-            guard(fui.strip), strip_in, [strip_img, strip_caption], **private)
+        chain(spec.change(guard(spec_fields), [spec, t_slider], [sched_name, steps_T, rescale, t_slider], **private),
+              VIEW, HIST, CHECKS, PLOTS, STRIP)
         for c in (compare, spacing, frames):
-            c.change(guard(fui.strip), strip_in, [strip_img, strip_caption], **private).then(
-                guard(fui.schedule_plots), [spec, compare, t_slider], plots, **private)
+            chain(c.change(guard(fui.strip), strip_in, [strip_img, strip_caption], **private), PLOTS)
 
         fix_rescale.click(guard(functools.partial(fui.apply_fix, action="rescale_zero_snr")), spec, spec, **private)
         fix_steps.click(guard(functools.partial(fui.apply_fix, action="more_steps")), spec, spec, **private)
@@ -183,12 +181,8 @@ def build_demo() -> gr.Blocks:
         hidden.click(guard(fui.checks), spec, [checks_md, gr.Checkbox(visible=False), gr.Checkbox(visible=False)], api_name="checks", **api)
         hidden.click(guard(fui.apply_fix), [spec, gr.Textbox(visible=False)], spec, api_name="fix", **api)
 
-        demo.load(guard(fui.source_images), img_in + [seed], [x0_img, noise_img, image_msg], **private).then(
-            guard(fui.forward_view), view_in, view_out, **private).then(
-            guard(fui.forward_histogram), view_in, hist, **private).then(
-            guard(checks_view), spec, [checks_md, fix_rescale, fix_steps], **private).then(
-            guard(fui.schedule_plots), [spec, compare, t_slider], plots, **private).then(
-            guard(fui.strip), strip_in, [strip_img, strip_caption], **private)
+        chain(demo.load(guard(fui.source_images), img_in + [seed], [x0_img, noise_img, image_msg], **private),
+              VIEW, HIST, CHECKS, PLOTS, STRIP)
     return demo
 
 
