@@ -92,7 +92,7 @@ def build_demo() -> gr.Blocks:
                         new_noise = gr.Button("New noise")
                 with gr.Column(scale=3):
                     with gr.Row():
-                        x0_img = gr.Image(label="x₀ (clean)", format="png", interactive=False, elem_classes="pixelated")
+                        x0_img = gr.Image(label="x₀ (clean)", format="png", interactive=False, elem_id="x0-image", elem_classes="pixelated")
                         noise_img = gr.Image(label="ε (noise, fixed per seed)", format="png", interactive=False, elem_classes="pixelated")
                         xt_img = gr.Image(label="x_t", format="png", interactive=False, elem_id="xt-image", elem_classes="pixelated")
                     hist = gr.Plot(label="values of x_t against N(0, 1)")

@@ -61,6 +61,10 @@ def test_uploading_a_photo(page):
     page.set_input_files("#upload input[type=file]", str(ROOT / "assets" / "photos" / "coffee.jpg"))
     expect(page.locator("#image-msg")).to_contain_text("your upload")
     expect(page.locator("#image-msg")).to_contain_text("512 x 341 px, colour")
+    for elem in ("x0-image", "xt-image"):  # the pictures themselves, not just the message, show the photo
+        page.wait_for_function(f"() => {{ const i = document.querySelector('#{elem} img'); return i && i.complete && i.naturalWidth === 512; }}")
+    expect(page.locator("#readout")).to_contain_text("t = ")
+    page.wait_for_timeout(500)  # let the strip and plots finish drawing for the screenshot
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "forward_lab.png"))
 
