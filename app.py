@@ -46,11 +46,12 @@ def spec_fields(spec: str, t):
     """Show a spec in the schedule controls (a custom one leaves them alone); size the t slider to
     the schedule and keep its value inside."""
     d = json.loads(spec)
-    T = lab.schedule_from_spec(d).num_timesteps
+    schedule = lab.schedule_from_spec(d)
+    T = schedule.num_timesteps
     named = d.get("name") != "custom"
     return (gr.update(value=d["name"]) if named else gr.update(), gr.update(value=T) if named else gr.update(),
             gr.update(value=bool(d.get("rescale"))) if named else gr.update(),
-            gr.update(maximum=T, value=min(lab.clamp_t(t, lab.schedule_from_spec(d)), T)))
+            gr.update(maximum=T, value=lab.clamp_t(t, schedule)))
 
 
 def custom_or_message(text, kind, upload, current):

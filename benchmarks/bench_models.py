@@ -16,10 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from diffusion_core.guidance import CFGDenoiser  # noqa: E402
+from diffusion_core.generation import dit_denoiser  # noqa: E402
 from diffusion_core.pretrained import load_pretrained  # noqa: E402
 from diffusion_core.samplers import sample  # noqa: E402
-from diffusion_core.schedules import schedule_from_dict  # noqa: E402
 
 
 def timed(fn, repeats: int, sync) -> list[float]:
@@ -44,14 +43,13 @@ def main() -> None:
     dev = torch.device(args.device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     pre = load_pretrained("dit", device=dev)
-    schedule = schedule_from_dict(pre.meta["schedule"])
+    schedule, guided = dit_denoiser(pre, args.guidance)
     name = torch.cuda.get_device_name(0) if dev.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"device: {name}; torch {torch.__version__}; model {sum(p.numel() for p in pre.model.parameters()):,} parameters")
     x = torch.randn(16, 1, 28, 28, generator=torch.Generator().manual_seed(0)).to(dev)
     y = (torch.arange(16) % 10).to(dev)
     t = torch.full((16,), 500.0, device=dev)
-    guided = CFGDenoiser(pre.model, scale=args.guidance, null_label=10)
-    plain = CFGDenoiser(pre.model, scale=1.0, null_label=10)
+    _, plain = dit_denoiser(pre, 1.0)
     rows = []
     with torch.inference_mode():
         for label, den in (("guided (batch 32)", guided), ("unguided (batch 16)", plain)):

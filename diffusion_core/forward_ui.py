@@ -22,7 +22,7 @@ from .images_io import ImageError, image_choices, load_choice, load_upload, to_d
 from .schedule_checks import check_schedule, fix_schedule
 from .schedule_io import schedule_from_text
 from .schedule_makers import MAKERS
-from .schedule_report import ICONS
+from .schedule_report import finding_line
 
 SCHEDULE_NAMES = sorted(MAKERS)
 MODES = ("closed form q(x_t | x_0)", "chain of single steps q(x_t | x_{t-1})")
@@ -85,13 +85,18 @@ def source_images(choice, upload, seed):
     return to_display(x0), to_display(np.clip(lab.noise_for(x0.shape, seed_value(seed)) / 3, -1, 1)), msg
 
 
+def chain_alpha(alpha) -> float:
+    """The chain mode's per-step alpha_t from its slider, kept inside (0.5, 0.99999)."""
+    return float(np.clip(float(alpha if alpha is not None else 0.99), 0.5, 0.99999))
+
+
 def _x_t(choice, upload, spec, t, mode, alpha, seed, chain_state):
     schedule = lab.schedule_from_spec(spec)
     x0 = get_image(choice, upload)
     t = lab.clamp_t(t, schedule)
     s = seed_value(seed)
     if mode == MODES[1]:
-        a = float(np.clip(float(alpha if alpha is not None else 0.99), 0.5, 0.99999))
+        a = chain_alpha(alpha)
         x_t, chain_state = lab.chain(x0, a, t, s, chain_state)
         return x_t, lab.chain_readout(a, t), chain_state
     return lab.closed_form(x0, schedule, t, s), lab.readout(schedule, t), chain_state
@@ -137,7 +142,7 @@ def forward_from_alpha_bar(choice, upload, spec, alpha_bar, mode, alpha, seed, c
     """The same view reached from the alpha_bar slider. Returns (x_t image, readout, t, chain state)."""
     schedule = lab.schedule_from_spec(spec)
     if mode == MODES[1]:  # chain: alpha_bar = alpha^t
-        a = float(np.clip(float(alpha if alpha is not None else 0.99), 0.5, 0.99999))
+        a = chain_alpha(alpha)
         ab = float(np.clip(float(alpha_bar), 1e-12, 1.0))
         t = int(np.clip(round(np.log(ab) / np.log(a)), 0, schedule.num_timesteps))
     else:
@@ -184,7 +189,7 @@ def checks(spec):
     """Markdown findings, and which one-click fixes apply: (markdown, show rescale fix, show more-steps fix)."""
     schedule = lab.schedule_from_spec(spec)
     found = check_schedule(schedule)
-    lines = [f"- {ICONS[f.severity]} **{f.severity}**: {f.message} *Fix:* {f.fix}" for f in found]
+    lines = [finding_line(f) for f in found]
     actions = {f.fix_action for f in found}
     return "\n".join(lines), "rescale_zero_snr" in actions, "more_steps" in actions
 

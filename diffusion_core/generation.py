@@ -62,11 +62,16 @@ def dit_settings(meta: dict, opts: SamplingOptions) -> dict:
     return d
 
 
+def dit_denoiser(pre: Pretrained, guidance: float):
+    """(schedule, guided denoiser) for a loaded DiT: its training schedule and CFG at `guidance`."""
+    schedule = schedule_from_dict(pre.meta["schedule"])
+    return schedule, CFGDenoiser(pre.model, scale=float(guidance), null_label=pre.model.config.num_classes)
+
+
 @torch.no_grad()
 def generate_dit(pre: Pretrained, labels: np.ndarray, seed: int, opts: SamplingOptions, device="cpu") -> torch.Tensor:
     cfg = dit_settings(pre.meta, opts)
-    schedule = schedule_from_dict(pre.meta["schedule"])
-    den = CFGDenoiser(pre.model, scale=float(cfg["guidance"]), null_label=pre.model.config.num_classes)
+    schedule, den = dit_denoiser(pre, cfg["guidance"])
     g = torch.Generator().manual_seed(int(seed))
     out = []
     for k in range(0, len(labels), opts.batch_size):

@@ -12,10 +12,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .guidance import CFGDenoiser
+from .generation import dit_denoiser
 from .pretrained import Pretrained
 from .samplers import sample
-from .schedules import schedule_from_dict
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
@@ -54,6 +53,5 @@ def interpolate(kind: str, pre: Pretrained, label: int, seed_a: int, seed_b: int
         return pre.model(z, y).clamp(-1, 1)
     if kind == "vae":
         return pre.model.decode(z, y)
-    schedule = schedule_from_dict(pre.meta["schedule"])
-    den = CFGDenoiser(pre.model, scale=guidance, null_label=pre.model.config.num_classes)
+    schedule, den = dit_denoiser(pre, guidance)
     return sample("ddim", den, z, schedule, steps, spacing="trailing", eta=0.0, clip_x0=1.0, y=y).clamp(-1, 1)
