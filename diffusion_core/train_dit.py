@@ -47,6 +47,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit-data", type=int, default=0, help="train on the first N digits only (tests)")
     p.add_argument("--export", default=None, help="write EMA weights here at the end, e.g. assets/dit_mnist")
     p.add_argument("--export-only", action="store_true", help="export the run's latest checkpoint and exit (no training)")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the training forward (measured 1.36x per step on the 2-core CPU, ~30 s cold)")
 
 
 def lr_at(step: int, args) -> float:
@@ -123,6 +125,7 @@ def train(args) -> Path:
         )
 
     model.train()
+    net = torch.compile(model) if args.compile else model  # same parameters; state dicts come from `model`
     bar = tqdm(total=args.steps, initial=step, desc="dit", dynamic_ncols=True, mininterval=5)
     while step < args.steps:
         idx = next(batches).to(device)
@@ -133,7 +136,7 @@ def train(args) -> Path:
         for group in opt.param_groups:
             group["lr"] = lr_at(step, args)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-            pred = model(x_t, t, y)
+            pred = net(x_t, t, y)
         loss = torch.nn.functional.mse_loss(pred.float(), noise)
         opt.zero_grad(set_to_none=True)
         loss.backward()

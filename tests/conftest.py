@@ -1,5 +1,6 @@
-"""Shared fixtures: the running app (in-process, on a free loopback port)."""
+"""Shared fixtures: the running app (in-process, on a free loopback port) and a headless browser."""
 import os
+import shutil
 import socket
 
 import pytest
@@ -24,3 +25,20 @@ def app_url():
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, css=app.CSS, quiet=True)
     yield f"http://127.0.0.1:{port}/"
     demo.close()
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian chromium driven by playwright (never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert exe, "Debian's chromium is needed for the browser tests (apt-get install chromium)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -1,31 +1,24 @@
 """The real UI in headless Chromium (Debian's chromium, driven by playwright; no browser download).
 Each test waits for the value it expects, not for any change."""
-import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from diffusion_core.schedules import make_schedule
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 @pytest.fixture(scope="module")
-def page(app_url):
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert exe, "Debian's chromium is needed for the browser tests (apt-get install chromium)"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1700})
-        pg.set_default_timeout(30000)
-        pg.goto(app_url, wait_until="load")
-        expect(pg.locator("#readout")).to_contain_text("t = 250", timeout=60000)
-        yield pg
-        browser.close()
+def page(browser, app_url):
+    pg = browser.new_page(viewport={"width": 1400, "height": 1700})
+    pg.set_default_timeout(30000)
+    pg.goto(app_url, wait_until="load")
+    expect(pg.locator("#readout")).to_contain_text("t = 250", timeout=60000)
+    yield pg
+    pg.close()
 
 
 def test_dragging_t_moves_the_picture_and_the_alpha_bar_readout(page):

@@ -1,0 +1,201 @@
+"""One function per control of the reverse-process tab: raw UI values in, what the components show
+out. Bad values raise `ValueError` with a message for the user (the app shows it, never a traceback);
+a missing or broken DiT raises `WeightsError`, whose message says how to restore it.
+
+The per-user trajectory travels in the app's session state (a `Trajectory`), never in a global.
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from . import attention_view as av
+from . import reverse_lab as rl
+from . import reverse_views as rv
+from . import sdedit as sd
+from .images_io import digit_choices, sample_digits
+from .runtime import gpu
+
+OUT_DIR = Path(tempfile.gettempdir()) / "diffusion_classroom"
+SDEDIT_TARGETS = ["same as the digit"] + [str(d) for d in range(10)]
+CENTER_PATCH = 24  # row 4, column 4 of the 7x7 tokens
+
+
+def progress_bar(done: int, total: int, width: int = 20) -> str:
+    filled = int(round(width * done / max(total, 1)))
+    return "▰" * filled + "▱" * (width - filled)
+
+
+def status_text(traj: rl.Trajectory) -> str:
+    s = traj.settings
+    total = s["steps"]
+    head = f"{progress_bar(traj.num_steps, total)} step {traj.num_steps} of {total}"
+    if traj.done:
+        head = f"✅ done: {traj.summary()}"
+    elif traj.num_steps:
+        head += f" · {traj.ms[-1]:.0f} ms per step · {traj.device}"
+    else:
+        head += f" · starting from x_T (seed {s['seed']}) · {traj.device}"
+    return head
+
+
+def _require(traj) -> rl.Trajectory:
+    if traj is None or not getattr(traj, "t", None):
+        raise ValueError("Press Generate first: there is no trajectory yet.")
+    return traj
+
+
+def _step_index(traj: rl.Trajectory, step) -> int:
+    """UI step (1 .. K) -> index 0 .. K-1, clamped; odd values read as the last step."""
+    try:
+        k = int(round(float(step))) - 1
+    except (TypeError, ValueError):
+        k = traj.num_steps - 1
+    return min(max(k, 0), traj.num_steps - 1)
+
+
+# ---------------------------------------------------------------------------- generate and scrub
+@gpu(duration=60)
+def generate(label, guidance, sampler, eta, steps, seed, n_images, spacing):
+    """Generator for the Generate button: yields (x_t image, x̂₀ image, status, trajectory) at x_T
+    and after every step."""
+    settings = rl.make_settings(label, guidance, sampler, eta, steps, seed, n_images, spacing)
+    for traj in rl.denoise(settings):
+        xt, x0 = rv.live_images(traj)
+        yield xt, x0, status_text(traj), traj
+
+
+def scrub(traj, step):
+    """The four views of one recorded step and its caption."""
+    traj = _require(traj)
+    k = _step_index(traj, step)
+    imgs = rv.step_images(traj, k)
+    return imgs["x_t"], imgs["eps"], imgs["x0"], imgs["update"], rv.step_caption(traj, k)
+
+
+def scrubber(traj):
+    """The step slider sized to the trajectory, at its last step."""
+    traj = _require(traj)
+    return {"minimum": 1, "maximum": max(traj.num_steps, 1), "value": traj.num_steps}
+
+
+def play(traj, fps: float = 5.0):
+    """Generator for the Play button: (step, four views, caption) for every step in turn."""
+    traj = _require(traj)
+    for k in range(traj.num_steps):
+        yield (k + 1, *scrub(traj, k + 1))
+        time.sleep(1.0 / fps)
+
+
+def moments(traj, step):
+    traj = _require(traj)
+    return rv.moments_figure(traj, _step_index(traj, step))
+
+
+def export_gif(traj) -> str:
+    traj = _require(traj)
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    return str(rv.trajectory_gif(traj, OUT_DIR / f"reverse_{uuid.uuid4().hex[:8]}.gif"))
+
+
+# ---------------------------------------------------------------------------- inside the Transformer
+def _image_index(traj: rl.Trajectory, image) -> int:
+    try:
+        i = int(round(float(image))) - 1
+    except (TypeError, ValueError):
+        i = 0
+    return min(max(i, 0), len(traj.labels) - 1)
+
+
+def attention(traj, step, image, layer, head, patch):
+    """(overlay of the chosen layer/head for the chosen patch, every layer x head for that patch, text)."""
+    traj = _require(traj)
+    k, i = _step_index(traj, step), _image_index(traj, image)
+    pre = rl.dit()
+    cfg = pre.model.config
+    layer = min(max(int(layer) - 1, 0), cfg.depth - 1)
+    head = min(max(int(head) - 1, 0), cfg.num_heads - 1)
+    patch = CENTER_PATCH if patch is None else min(max(int(patch), 0), cfg.num_tokens - 1)
+    x_t = np.asarray(traj.x_t[k][i], np.float32)
+    inner = av.internals(pre.model, x_t, traj.t[k], traj.labels[i])
+    big = av.overlay(np.asarray(traj.x0[k][i], np.float32), inner["attention"][layer, head, patch], patch)
+    text = (av.attention_summary(inner["attention"], layer, head, patch)
+            + f" Shown over the predicted x̂₀ of image {i + 1} at step {k + 1} (t = {traj.t[k]:.0f}).")
+    return big, av.head_grid(inner["attention"], patch), text
+
+
+def patch_from_click(x, y) -> int:
+    """A click on the overlay (pixel x, y) -> the token index under it."""
+    return av.patch_at(float(x), float(y))
+
+
+def modulation(traj, step, image):
+    traj = _require(traj)
+    k, i = _step_index(traj, step), _image_index(traj, image)
+    pre = rl.dit()
+    T = int(pre.meta["schedule"]["num_timesteps"])
+    return av.modulation_figure(pre.model, traj.labels[i], traj.t[k], num_timesteps=T)
+
+
+# ---------------------------------------------------------------------------- from a real digit
+@lru_cache(maxsize=1)
+def heldout_curve() -> tuple[np.ndarray, np.ndarray]:
+    """eps-MSE by timestep on the bundled held-out test digits (computed once per process)."""
+    imgs, labels = sample_digits()
+    ts = np.linspace(0, 999, 20).round().astype(int)
+    return ts, sd.eps_mse_curve(rl.dit(), imgs.astype(np.float32) / 127.5 - 1, labels, ts, draws=2)
+
+
+def sdedit(choice, target, t_star, steps, seed, guidance, eta):
+    """(x0 | x_t* | result, true vs predicted noise, the path, caption, eps-MSE figure)."""
+    choices = digit_choices()
+    if choice not in choices:
+        raise ValueError("Choose one of the bundled MNIST digits.")
+    imgs, labels = sample_digits()
+    idx = choices.index(choice)
+    x0 = imgs[idx].astype(np.float32) / 127.5 - 1
+    own = int(labels[idx])
+    label = own if target in (None, "", SDEDIT_TARGETS[0]) else int(target)
+    try:
+        t_star, steps, seed = int(float(t_star)), int(float(steps)), int(float(seed))
+        guidance, eta = float(guidance), float(eta)
+    except (TypeError, ValueError):
+        raise ValueError("t*, steps, seed, guidance and eta must be numbers.") from None
+    if not 1 <= steps <= 1000:
+        raise ValueError(f"Steps must be between 1 and 1000, got {steps}.")
+    if not 0 <= guidance <= 20 or not 0 <= eta <= 1:
+        raise ValueError("Guidance must be between 0 and 20 and eta between 0 and 1.")
+    r = sd.sdedit(rl.dit(), x0, label, t_star, steps, seed, guidance, eta)
+    row = rv.digit_grid(np.stack([r["x0"], r["x_t"].clip(-1, 1), r["x0_pred"], r["result"]]), -1, 1)
+    noise = rv.digit_grid(np.stack([r["noise"], r["eps_pred"], r["eps_pred"] - r["noise"]]), -3, 3, signed=True)
+    path = rv.digit_grid(r["frames"][np.linspace(0, len(r["frames"]) - 1, min(8, len(r["frames"]))).round().astype(int)])
+    caption = (f"Digit {own} noised to t* = {t_star} (ᾱ = {r['alpha_bar']:.3g}, so {100 * r['alpha_bar']:.1f}% of the signal "
+               f"variance is left), then denoised as a **{label}** in {len(r['frames'])} DDIM steps (eta {eta:g}). "
+               f"Predicted vs true noise at t*: MSE **{r['eps_mse']:.3f}**, correlation **{r['eps_corr']:.3f}**.")
+    ts, mse = heldout_curve()
+    return row, noise, path, caption, sd.eps_mse_figure(ts, mse, t_star, r["eps_mse"])
+
+
+def model_shape() -> tuple[int, int]:
+    """(depth, heads) of the DiT for the layer and head sliders; the small preset's when it cannot load."""
+    try:
+        cfg = rl.dit().model.config
+    except Exception:  # noqa: BLE001 - model_status() explains the failure
+        return 6, 4
+    return cfg.depth, cfg.num_heads
+
+
+def model_status() -> str:
+    """A line on the DiT: where its weights came from, or why it is unavailable."""
+    try:
+        pre = rl.dit()
+    except Exception as exc:  # noqa: BLE001 - shown to the user as the reason
+        return f"⚠️ The DiT could not be loaded: {exc} The forward-process tab still works."
+    tr = pre.meta.get("training", {})
+    return (f"DiT: {pre.model.num_params() / 1e6:.2f} M parameters, {tr.get('steps', '?')} training steps, "
+            f"weights from `{Path(pre.source).name if '/' in pre.source else pre.source}`.")

@@ -1,0 +1,119 @@
+"""Pictures and plots of a reverse trajectory: image grids of x_t, predicted noise, predicted x0 and
+the update; the moments of x_t against the schedule's prediction; the trajectory as a GIF.
+
+Images come out as uint8 arrays, nearest-neighbour upscaled so 28x28 digits stay crisp.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+
+from .images import grid, to_display, upscale
+from .reverse_lab import Trajectory, predicted_moments
+
+VIEWS = ("x_t", "eps", "x0", "update")
+TITLES = {"x_t": "x_t (input of the step)", "eps": "predicted noise ε̂", "x0": "predicted x̂₀",
+          "update": "update x_next − x_t (red +, blue −)"}
+
+
+@lru_cache(maxsize=4)
+def lut(name: str) -> np.ndarray:
+    """A matplotlib colormap as a (256, 3) uint8 table."""
+    import matplotlib
+
+    return (matplotlib.colormaps[name](np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
+
+
+def colorize(x: np.ndarray, lo: float, hi: float, cmap: str = "RdBu_r") -> np.ndarray:
+    """Float (..., H, W) -> uint8 (..., H, W, 3) through a colormap over [lo, hi]."""
+    return lut(cmap)[to_display(x, lo, hi)]
+
+
+def layout_for(n: int) -> tuple[int, int]:
+    """(columns, upscale factor) so that 1-16 digits fill about 340 px."""
+    cols = 1 if n == 1 else 2 if n <= 4 else 4
+    return cols, {1: 12, 2: 6}.get(cols, 3)
+
+
+def digit_grid(x: np.ndarray, lo: float = -1.0, hi: float = 1.0, signed: bool = False) -> np.ndarray:
+    """(N, 28, 28) floats -> one upscaled uint8 grid (grey for images, a blue-red map for signed values)."""
+    x = np.asarray(x, dtype=np.float32)
+    cols, factor = layout_for(len(x))
+    if signed:
+        return upscale(grid(colorize(x, lo, hi), cols, pad_value=255), factor)
+    return upscale(grid(to_display(x, lo, hi), cols), factor)
+
+
+def step_images(traj: Trajectory, k: int) -> dict[str, np.ndarray]:
+    """The four views of step k: x_t and x̂₀ in [-1, 1]; ε̂ over [-3, 3]; the update over its own
+    largest magnitude (so small late updates are still visible)."""
+    k = int(min(max(k, 0), traj.num_steps - 1))
+    a = traj.step_arrays(k)
+    update = a["x_next"] - a["x_t"]
+    m = float(np.abs(update).max()) or 1.0
+    span = 3.0 if traj.alpha_bar[k] < 0.5 else 1.0  # noisy inputs over [-3, 3], nearly clean ones over [-1, 1]
+    return {
+        "x_t": digit_grid(a["x_t"].clip(-span, span), -span, span),
+        "eps": digit_grid(a["eps"], -3, 3),
+        "x0": digit_grid(a["x0"]),
+        "update": digit_grid(update, -m, m, signed=True),
+    }
+
+
+def live_images(traj: Trajectory) -> tuple[np.ndarray, np.ndarray]:
+    """What streams while sampling: the current x_t (after the latest step) and the latest x̂₀."""
+    if not traj.t:
+        return digit_grid(np.asarray(traj.x_T, np.float32).clip(-3, 3), -3, 3), digit_grid(np.zeros_like(traj.x_T, dtype=np.float32))
+    last = traj.num_steps - 1
+    ab = traj.alpha_bar_next[last]
+    span = 1.0 if ab >= 0.5 else 3.0
+    return digit_grid(np.asarray(traj.x_next[last], np.float32).clip(-span, span), -span, span), digit_grid(traj.x0[last])
+
+
+def step_caption(traj: Trajectory, k: int) -> str:
+    k = int(min(max(k, 0), traj.num_steps - 1))
+    nxt = "the clean image" if k == traj.num_steps - 1 else f"t = {traj.t[k + 1]:.1f}"
+    return (f"**Step {k + 1} of {traj.num_steps}**: t = {traj.t[k]:.1f} (ᾱ = {traj.alpha_bar[k]:.4g}) → {nxt} "
+            f"(ᾱ = {traj.alpha_bar_next[k]:.4g}) · {traj.nfe[k]} network passes so far · {traj.ms[k]:.1f} ms")
+
+
+def moments_figure(traj: Trajectory, current: int | None = None) -> go.Figure:
+    """Pixel mean and std of x_t at every step (measured over all images) against the forward
+    process's prediction for MNIST-like data at the same alpha_bar."""
+    fig = go.Figure()
+    if not traj.t:
+        return fig
+    x_in = np.stack([np.asarray(x, np.float32) for x in traj.x_t] + [np.asarray(traj.x_next[-1], np.float32)])
+    ab = np.asarray(traj.alpha_bar + [traj.alpha_bar_next[-1]])
+    steps = np.arange(len(ab))
+    mean_pred, std_pred = predicted_moments(ab)
+    fig.add_scatter(x=steps, y=x_in.std(axis=(1, 2, 3)), mode="lines+markers", name="std of x_t (measured)", line=dict(color="#d62728"))
+    fig.add_scatter(x=steps, y=std_pred, mode="lines", name="std predicted by the schedule", line=dict(color="#d62728", dash="dash"))
+    fig.add_scatter(x=steps, y=x_in.mean(axis=(1, 2, 3)), mode="lines+markers", name="mean of x_t (measured)", line=dict(color="#1f77b4"))
+    fig.add_scatter(x=steps, y=mean_pred, mode="lines", name="mean predicted by the schedule", line=dict(color="#1f77b4", dash="dash"))
+    if current is not None:
+        fig.add_vline(x=int(current), line=dict(color="grey", dash="dot"))
+    fig.update_layout(height=300, margin=dict(l=40, r=10, t=30, b=40), xaxis_title="step (0 = x_T, last = output)",
+                      yaxis_title="pixel value", legend=dict(orientation="h", y=-0.3), title="x_t's moments against the schedule")
+    return fig
+
+
+def trajectory_gif(traj: Trajectory, path: Path, ms_per_frame: int = 150) -> Path:
+    """An animated GIF: x_t (left) and predicted x̂₀ (right) at every step, holding the last frame."""
+    if not traj.t:
+        raise ValueError("Generate first: there is no trajectory to export yet.")
+    frames = []
+    for k in range(traj.num_steps):
+        imgs = step_images(traj, k)
+        left, right = imgs["x_t"], imgs["x0"]
+        sep = np.full((left.shape[0], 8), 255, np.uint8)
+        frames.append(Image.fromarray(np.concatenate([left, sep, right], axis=1)))
+    out = np.asarray(digit_grid(traj.final()))
+    frames.append(Image.fromarray(np.concatenate([out, np.full((out.shape[0], 8), 255, np.uint8), out], axis=1)))
+    durations = [ms_per_frame] * (len(frames) - 1) + [1500]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=0)
+    return Path(path)
