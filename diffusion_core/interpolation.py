@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .generation import dit_denoiser
+from .generation import DIT_DEFAULTS, dit_denoiser
 from .pretrained import Pretrained
 from .samplers import sample
 
@@ -54,4 +54,4 @@ def interpolate(kind: str, pre: Pretrained, label: int, seed_a: int, seed_b: int
     if kind == "vae":
         return pre.model.decode(z, y)
     schedule, den = dit_denoiser(pre, guidance)
-    return sample("ddim", den, z, schedule, steps, spacing="trailing", eta=0.0, clip_x0=1.0, y=y).clamp(-1, 1)
+    return sample("ddim", den, z, schedule, steps, spacing=DIT_DEFAULTS["spacing"], eta=0.0, clip_x0=1.0, y=y).clamp(-1, 1)

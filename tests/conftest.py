@@ -34,7 +34,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
 @pytest.fixture(scope="session")
 def browser():
     """Headless Debian chromium driven by playwright (never `playwright install`)."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=30000)  # a generation on a busy 2-core CI machine can take seconds
 
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     assert exe, "Debian's chromium is needed for the browser tests (apt-get install chromium)"

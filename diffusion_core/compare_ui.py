@@ -1,0 +1,131 @@
+"""The compare tab: diffusion (DiT) vs GAN vs VAE on the same digit class and seed.
+
+Samples side by side with their measured time and network evaluations, latent interpolation for
+each, the three training-loss curves, and the measured comparison table from
+`assets/comparison.json` (written by `python -m diffusion_core.compare`), with its verdict.
+"""
+from __future__ import annotations
+
+import json
+import time
+from functools import lru_cache
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from . import reverse_lab as rl
+from .compare import KINDS, read_loss_log
+from .generation import SamplingOptions, generate, nfe_per_sample
+from .interpolation import interpolate
+from .pretrained import ASSETS_DIR, Pretrained, load_pretrained
+from .images import grid, to_display, upscale
+from .reverse_views import digit_grid
+
+NAMES = {"dit": "Diffusion (DiT)", "gan": "GAN", "vae": "VAE"}
+
+
+@lru_cache(maxsize=2)
+def _rival(kind: str) -> Pretrained:
+    return load_pretrained(kind)
+
+
+def model(kind: str) -> Pretrained:
+    """The shipped model `kind`, loaded once per process."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown model {kind!r}.")
+    return rl.dit() if kind == "dit" else _rival(kind)
+
+
+def _digit(label) -> int:
+    try:
+        d = int(label)
+    except (TypeError, ValueError):
+        raise ValueError("Choose a digit from 0 to 9.") from None
+    if not 0 <= d <= 9:
+        raise ValueError("Choose a digit from 0 to 9.")
+    return d
+
+
+def side_by_side(label, seed, n=8, steps=20, guidance=3.0):
+    """(DiT grid, GAN grid, VAE grid, timing table): n samples of one digit from each model, timed."""
+    d, n, seed = _digit(label), int(n), int(seed)
+    if not 1 <= n <= 16:
+        raise ValueError("Use between 1 and 16 samples.")
+    opts = SamplingOptions(steps=int(steps), guidance=float(guidance))
+    images, rows = [], ["| model | ms per sample (measured now) | network evaluations per sample |", "| --- | --- | --- |"]
+    for kind in KINDS:
+        pre = model(kind)
+        start = time.perf_counter()
+        x = generate(kind, np.full(n, d), seed=seed, opts=opts, pretrained=pre, device=next(pre.model.parameters()).device)
+        ms = (time.perf_counter() - start) * 1000 / n
+        images.append(digit_grid(x[:, 0].numpy()))
+        rows.append(f"| {NAMES[kind]} | {ms:.2f} | {nfe_per_sample(kind, pre.meta, opts)} |")
+    return (*images, "\n".join(rows))
+
+
+def interpolations(label, seed_a, seed_b, frames=8):
+    """(DiT strip, GAN strip, VAE strip): the path between two latents (slerp) decoded by each model.
+    For the DiT the latent is x_T, decoded by deterministic DDIM."""
+    d = _digit(label)
+    return tuple(strip(interpolate(kind, model(kind), d, int(seed_a), int(seed_b), frames=int(frames))[:, 0].numpy())
+                 for kind in KINDS)
+
+
+def strip(x: np.ndarray) -> np.ndarray:
+    """(F, 28, 28) in [-1, 1] -> one row of digits, upscaled 3x."""
+    return upscale(grid(to_display(x), len(x)), 3)
+
+
+@lru_cache(maxsize=1)
+def loss_figure() -> go.Figure:
+    """The three training-loss curves from assets/*_loss.csv, one panel each (their scales differ)."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=["DiT: eps-MSE", "GAN: generator and discriminator", "VAE: negative ELBO"])
+    columns = {"dit": ["loss"], "gan": ["g_loss", "d_loss"], "vae": ["neg_elbo"]}
+    for col, kind in enumerate(KINDS, start=1):
+        log = read_loss_log(kind)
+        for name in columns[kind]:
+            y = log[name]
+            w = max(1, len(y) // 200)  # light smoothing so a curve reads at a glance; raw values in the CSV
+            smooth = np.convolve(y, np.ones(w) / w, mode="valid")
+            fig.add_scatter(x=log["step"][w - 1:], y=smooth, mode="lines", name=f"{kind} {name}", row=1, col=col)
+    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_layout(height=320, margin=dict(l=40, r=10, t=40, b=40), title="Training losses (stability)")
+    fig.update_xaxes(title_text="step")
+    return fig
+
+
+def load_report(path=None) -> dict:
+    p = path or ASSETS_DIR / "comparison.json"
+    try:
+        return json.loads(p.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"The comparison report {p} is missing or broken ({exc}); run python -m diffusion_core.compare") from None
+
+
+def comparison_table(report: dict | None = None) -> str:
+    """The classic diffusion-vs-GAN-vs-VAE table, with the report's measured numbers, and its verdict."""
+    r = report or load_report()
+    m = {k: r["models"][k] for k in KINDS if k in r["models"]}
+    kinds = list(m)
+
+    def row(name, fn):
+        return f"| {name} | " + " | ".join(fn(m[k]) for k in kinds) + " |"
+
+    lines = [
+        "| | " + " | ".join(m[k]["model"] for k in kinds) + " |",
+        "| --- | " + " | ".join("---" for _ in kinds) + " |",
+        row("**Quality**: Fréchet distance (lower is better; real vs real " + f"{next(iter(m.values()))['frechet_distance_real_floor']:.2f})",
+            lambda v: f"{v['frechet_distance']:.2f}"),
+        row("**Quality**: classified as the asked digit", lambda v: f"{100 * v['accuracy']:.1f}%"),
+        row("**Fidelity / coverage**: precision / recall", lambda v: f"{v['precision']:.3f} / {v['recall']:.3f}"),
+        row("**Diversity**: within-class, relative to real", lambda v: f"{v['diversity_relative_to_real']:.2f}"),
+        row("**Mode coverage**: classes produced", lambda v: f"{v['classes_covered']} of 10"),
+        row("**Stability**: loss CV over the last 20% / spike share", lambda v: f"{v['stability']['cv_last20']:.3f} / {v['stability']['spike_share']:.3f}"),
+        row("**Cost**: network evaluations per sample", lambda v: f"{v['nfe_per_sample']}"),
+        row("**Cost**: ms per sample (CPU)", lambda v: f"{v['ms_per_sample_cpu']:.2f}"),
+        row("**Cost**: training time", lambda v: f"{v['training_time_s'] / 60:.0f} min"),
+        row("**Size**: parameters", lambda v: f"{v['parameters'] / 1e6:.2f} M"),
+    ]
+    foot = f"\n\nMeasured on {r['n']} samples per model (seed {r['seed']}, {r['machine']}, {r['created']}).\n\n**Verdict**: {r['verdict']}"
+    return "\n".join(lines) + foot

@@ -1,0 +1,109 @@
+"""The Learn tab's whole lesson sequence, shareable links, presenter mode and the comparison table,
+in headless Chromium. Each check waits for the value it expects."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from diffusion_core.lessons import LESSONS
+from diffusion_core.schedules import make_schedule
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "docs" / "screenshots"
+TAB_NAMES = {"forward": "Forward process", "reverse": "Reverse process", "compare": "Compare", "learn": "Learn"}
+
+
+def new_page(browser, url):
+    pg = browser.new_page(viewport={"width": 1400, "height": 1800})
+    pg.set_default_timeout(60000)
+    pg.goto(url, wait_until="load")
+    return pg
+
+
+def expect_tab(pg, tab):
+    expect(pg.get_by_role("tab", name=TAB_NAMES[tab])).to_have_attribute("aria-selected", "true")
+
+
+def expect_view(pg, view):
+    """The view a link or lesson asked for is on screen."""
+    expect_tab(pg, view["tab"])
+    if view["tab"] == "forward":
+        ab = make_schedule(view["schedule"], view["T"]).alpha_bar(view["t"])
+        expect(pg.locator("#readout")).to_contain_text(f"t = {view['t']} ")
+        expect(pg.locator("#readout")).to_contain_text(f"{ab:.4f}")
+        expect(pg.locator("#sched-name input")).to_have_value(view["schedule"])
+    elif view["tab"] == "reverse":
+        expect(pg.locator("#rev-status")).to_contain_text(f"done: {view['steps']} steps")
+        expect(pg.locator("#rev-sampler input")).to_have_value(view["sampler"])
+        expect(pg.locator("#rev-label input")).to_have_value(view["label"])
+    elif view["tab"] == "compare":
+        expect(pg.locator("#cmp-timing")).to_contain_text("GAN")
+        expect(pg.locator("#cmp-digit input")).to_have_value(str(view["digit"]))
+
+
+def test_the_whole_lesson_sequence(browser, app_url):
+    pg = new_page(browser, app_url)
+    expect(pg.locator("#readout")).to_contain_text("t = 250")
+    pg.get_by_role("tab", name="Learn").click()
+    for i, lesson in enumerate(LESSONS):
+        if i:
+            pg.locator("#next-btn").click()
+        expect(pg.locator("#lesson-md")).to_contain_text(lesson.title)
+        pg.locator("#lesson-choice").get_by_label(lesson.choices[lesson.answer], exact=True).check()
+        pg.locator("#reveal-btn").click()
+        expect(pg.locator("#reveal-md")).to_contain_text("Right")
+        pg.locator("#show-btn").click()
+        expect_view(pg, lesson.view)
+        if i == 3:
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            pg.screenshot(path=str(SHOTS / "lesson_dit.png"))
+        pg.get_by_role("tab", name="Learn").click()
+    # A wrong prediction is corrected, not praised.
+    pg.locator("#lesson-choice").get_by_label("GAN", exact=True).check()
+    pg.locator("#reveal-btn").click()
+    expect(pg.locator("#reveal-md")).to_contain_text("Not quite")
+    # Presenter mode: large type.
+    pg.locator("#presenter input").check()
+    expect(pg.locator("body")).to_have_class(re.compile("presenter"))
+    size = pg.evaluate("() => parseFloat(getComputedStyle(document.querySelector('#lesson-md p')).fontSize)")
+    assert size >= 24
+    pg.screenshot(path=str(SHOTS / "presenter_mode.png"))
+    pg.close()
+
+
+@pytest.mark.parametrize("view", [
+    {"tab": "forward", "schedule": "linear", "T": 1000, "t": 600, "seed": 3},
+    {"tab": "reverse", "sampler": "heun", "label": "7", "seed": 5, "steps": 6, "images": 4},
+])
+def test_a_link_with_state_reproduces_its_view(browser, app_url, view):
+    query = "&".join(f"{k}={v}" for k, v in view.items())
+    pg = new_page(browser, f"{app_url}?{query}")
+    expect_view(pg, view)
+    pg.locator("#share-btn").click()  # and the link made from that view says the same
+    for k, v in view.items():
+        expect(pg.locator("#share-link textarea, #share-link input").first).to_have_value(re.compile(f"[?&]{k}={v}(&|$)"))
+    pg.close()
+
+
+def test_a_bad_link_is_explained_and_ignored(browser, app_url):
+    pg = new_page(browser, f"{app_url}?tab=forward&sampler=evil&t=-5&x=1")
+    expect(pg.locator("#url-note")).to_contain_text("'sampler=evil' is not one of")
+    expect(pg.locator("#url-note")).to_contain_text("unknown setting 'x' ignored")
+    expect(pg.locator("#readout")).to_contain_text("t = 250")  # the defaults stand
+    pg.close()
+
+
+def test_the_comparison_table_shows_the_reports_numbers(browser, app_url):
+    report = json.loads((ROOT / "assets" / "comparison.json").read_text())
+    pg = new_page(browser, f"{app_url}?tab=compare&digit=3")
+    expect_tab(pg, "compare")
+    table = pg.locator("#cmp-table")
+    for m in report["models"].values():
+        expect(table).to_contain_text(f"{m['frechet_distance']:.2f}")
+        expect(table).to_contain_text(f"{m['precision']:.3f} / {m['recall']:.3f}")
+    expect(table).to_contain_text(report["verdict"][:40])
+    expect(pg.locator("#cmp-timing")).to_contain_text("VAE")
+    pg.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
+    pg.close()

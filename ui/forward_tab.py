@@ -1,0 +1,165 @@
+"""The "Forward process" tab: an image dissolving into noise, linked t / alpha_bar sliders, the
+schedule's plots and checks, custom schedules and exports. Layout and wiring only; the work is in
+`diffusion_core.forward_ui`."""
+from __future__ import annotations
+
+import functools
+import json
+import random
+from types import SimpleNamespace
+
+import gradio as gr
+
+from diffusion_core import forward_lab as lab
+from diffusion_core import forward_ui as fui
+from diffusion_core.images_io import image_choices
+
+from .common import guard, private
+
+
+def spec_fields(spec: str, t):
+    """Show a spec in the schedule controls (a custom one leaves them alone); size the t slider to
+    the schedule and keep its value inside."""
+    d = json.loads(spec)
+    schedule = lab.schedule_from_spec(d)
+    T = schedule.num_timesteps
+    named = d.get("name") != "custom"
+    return (gr.update(value=d["name"]) if named else gr.update(), gr.update(value=T) if named else gr.update(),
+            gr.update(value=bool(d.get("rescale"))) if named else gr.update(),
+            gr.update(maximum=T, value=lab.clamp_t(t, schedule)))
+
+
+def custom_or_message(text, kind, upload, current):
+    try:
+        return fui.custom_schedule(text, kind, upload)
+    except (ValueError, OSError) as exc:
+        return current, f"❌ {exc}"
+
+
+def checks_view(spec):
+    md, rescale, more = fui.checks(spec)
+    return md, gr.update(visible=rescale), gr.update(visible=more)
+
+
+def build() -> SimpleNamespace:
+    """Lay out the tab and wire its events; returns its controls and `refresh(dep)`, which chains the
+    redraw of everything after `dep` (for the shared-link and lesson views)."""
+    choices = image_choices()
+    with gr.Tab("Forward process", id="forward") as tab:
+        spec = gr.Textbox(json.dumps(lab.DEFAULT_SPEC), visible=False, label="schedule spec")
+        chain_state = gr.State(None)
+        with gr.Row():
+            with gr.Column(scale=2, min_width=320):
+                image_choice = gr.Dropdown(choices, value=choices[0], label="Image")
+                upload = gr.File(label="…or upload your own (PNG, JPEG, GIF, BMP, WebP; up to 20 MB)",
+                                 file_types=["image"], type="filepath", height=90, elem_id="upload")
+                image_msg = gr.Markdown(elem_id="image-msg")
+                with gr.Row():
+                    sched_name = gr.Dropdown(fui.SCHEDULE_NAMES, value="cosine", label="Noise schedule", scale=2, elem_id="sched-name")
+                    steps_T = gr.Number(1000, precision=0, minimum=1, maximum=100000, label="T (steps)", scale=1)
+                rescale = gr.Checkbox(False, label="Rescale to zero terminal SNR (Lin et al. 2023)")
+                t_slider = gr.Slider(0, 1000, value=250, step=1, label="timestep t", elem_id="t-slider")
+                ab_slider = gr.Slider(0, 1, value=0.85, step=0.0001, label="ᾱ_t: share of signal variance left", elem_id="ab-slider")
+                readout = gr.Markdown(elem_id="readout", elem_classes="readout")
+                mode = gr.Radio(list(fui.MODES), value=fui.MODES[0], label="How x_t is made")
+                alpha = gr.Slider(0.9, 0.9999, value=0.99, step=0.0001, label="α_t per step (chain mode)")
+                with gr.Row():
+                    seed = gr.Number(0, precision=0, label="noise seed")
+                    new_noise = gr.Button("New noise")
+            with gr.Column(scale=3):
+                with gr.Row():
+                    x0_img = gr.Image(label="x₀ (clean)", format="png", interactive=False, elem_id="x0-image", elem_classes="pixelated")
+                    noise_img = gr.Image(label="ε (noise, fixed per seed)", format="png", interactive=False, elem_classes="pixelated")
+                    xt_img = gr.Image(label="x_t", format="png", interactive=False, elem_id="xt-image", elem_classes="pixelated")
+                hist = gr.Plot(label="values of x_t against N(0, 1)")
+        with gr.Accordion("Strip: x_t across t, for up to three schedules on the same image and noise", open=True):
+            with gr.Row():
+                compare = gr.Dropdown(fui.SCHEDULE_NAMES, value=["linear"], multiselect=True, max_choices=2, label="Compare with")
+                spacing = gr.Radio(["evenly spaced t", "equal log-SNR"], value="evenly spaced t", label="Frames at")
+                frames = gr.Slider(4, 12, value=8, step=1, label="frames")
+            strip_img = gr.Image(label="strip", format="png", interactive=False, elem_classes="pixelated")
+            strip_caption = gr.Markdown()
+        plots = gr.Plot(label="schedule")
+        with gr.Accordion("Sanity checks", open=True):
+            checks_md = gr.Markdown(elem_id="checks")
+            with gr.Row():
+                fix_rescale = gr.Button("Fix: rescale to zero terminal SNR", visible=False)
+                fix_steps = gr.Button("Fix: use 4x more steps", visible=False)
+        with gr.Accordion("Custom schedule: paste betas, alpha_bar, a CSV, or a diffusers scheduler_config.json", open=False):
+            custom_kind = gr.Radio(["betas (one per step)", "alpha_bar (one per step)", "CSV with a beta column",
+                                    "diffusers scheduler_config.json"], value="betas (one per step)", label="What you paste")
+            custom_text = gr.Textbox(lines=4, label="Paste here", elem_id="custom-text",
+                                     placeholder="0.0001, 0.0002, 0.0003, …   or   {\"beta_schedule\": \"linear\", …}")
+            custom_file = gr.File(label="…or upload a .csv / .json", file_types=[".csv", ".json", ".txt"], type="filepath", height=90)
+            custom_btn = gr.Button("Use this schedule", elem_id="custom-btn")
+            custom_msg = gr.Markdown(elem_id="custom-msg")
+        with gr.Accordion("Export", open=False):
+            with gr.Row():
+                csv_btn = gr.Button("Schedule as CSV")
+                cfg_btn = gr.Button("Schedule as diffusers config")
+                gif_btn = gr.Button("Forward process as GIF")
+            export_file = gr.File(label="download", interactive=False)
+
+    img_in = [image_choice, upload]
+    view_in = [image_choice, upload, spec, t_slider, mode, alpha, seed, chain_state]
+    view_out = [xt_img, readout, ab_slider, chain_state]
+    strip_in = [image_choice, upload, spec, compare, spacing, frames, seed]
+    fast = dict(trigger_mode="always_last", show_progress="hidden")
+
+    # Steps that follow a change, in order: x_t, its histogram, the checks, the plots, the strip.
+    VIEW = (fui.forward_view, view_in, view_out)
+    HIST = (fui.forward_histogram, view_in, hist)
+    CHECKS = (checks_view, spec, [checks_md, fix_rescale, fix_steps])
+    PLOTS = (fui.schedule_plots, [spec, compare, t_slider], plots)
+    STRIP = (fui.strip, strip_in, [strip_img, strip_caption])
+
+    def chain(dep, *steps):
+        for fn, inputs, outputs in steps:
+            dep = dep.then(guard(fn), inputs, outputs, **private)
+        return dep
+
+    # A slider move takes the fast path (x_t, readouts); the histogram and plots follow on release.
+    # The fast path skips the queue (its work is ~5-15 ms; the queue's own round trip is ~90 ms here);
+    # trigger_mode="always_last" keeps a drag from piling up requests.
+    t_slider.input(guard(fui.forward_view), view_in, view_out, api_name="forward", queue=False, **fast)
+    t_slider.release(guard(fui.forward_histogram), view_in, hist, api_name="histogram", **fast).then(
+        guard(fui.schedule_plots), [spec, compare, t_slider], plots, api_name="plots", **fast)
+    ab_slider.input(guard(fui.forward_from_alpha_bar), [image_choice, upload, spec, ab_slider, mode, alpha, seed, chain_state],
+                    [xt_img, readout, t_slider, chain_state], api_name="forward_from_alpha_bar", queue=False, **fast)
+    chain(ab_slider.release(guard(fui.forward_histogram), view_in, hist, **fast, **private), PLOTS)
+    for c in (mode, alpha):
+        chain(c.input(guard(fui.forward_view), view_in, view_out, **fast, **private), HIST)
+    for ev in (image_choice.change, upload.change, seed.change):
+        chain(ev(guard(fui.source_images), img_in + [seed], [x0_img, noise_img, image_msg], **private), VIEW, HIST, STRIP)
+    new_noise.click(lambda: random.randrange(2**31), None, seed, api_name="new_noise")
+
+    for c in (sched_name, steps_T, rescale):
+        c.input(guard(fui.named_spec), [sched_name, steps_T, rescale], spec, **fast, **private)
+    chain(spec.change(guard(spec_fields), [spec, t_slider], [sched_name, steps_T, rescale, t_slider], **private),
+          VIEW, HIST, CHECKS, PLOTS, STRIP)
+    for c in (compare, spacing, frames):
+        chain(c.change(guard(fui.strip), strip_in, [strip_img, strip_caption], **private), PLOTS)
+
+    fix_rescale.click(guard(functools.partial(fui.apply_fix, action="rescale_zero_snr")), spec, spec, **private)
+    fix_steps.click(guard(functools.partial(fui.apply_fix, action="more_steps")), spec, spec, **private)
+    custom_btn.click(custom_or_message, [custom_text, custom_kind, custom_file, spec], [spec, custom_msg], api_name="custom_schedule")
+    csv_btn.click(guard(fui.export_csv), spec, export_file, api_name="export_csv")
+    cfg_btn.click(guard(fui.export_config), spec, export_file, api_name="export_config")
+    gif_btn.click(guard(fui.export_gif), [image_choice, upload, spec, seed], export_file, api_name="export_gif")
+
+    with tab:  # hidden helpers inside the tab, not loose in the Tabs
+        # Named endpoints for gradio_client that the UI reaches through other events.
+        api = dict(api_visibility="public")
+        hidden = gr.Button(visible=False)
+        hidden.click(guard(fui.named_spec), [sched_name, steps_T, rescale], spec, api_name="named_spec", **api)
+        hidden.click(guard(fui.source_images), img_in + [seed], [x0_img, noise_img, image_msg], api_name="source_images", **api)
+        hidden.click(guard(fui.strip), strip_in, [strip_img, strip_caption], api_name="strip", **api)
+        hidden.click(guard(fui.checks), spec, [checks_md, gr.Checkbox(visible=False), gr.Checkbox(visible=False)], api_name="checks", **api)
+        hidden.click(guard(fui.apply_fix), [spec, gr.Textbox(visible=False)], spec, api_name="fix", **api)
+
+    def refresh(dep):
+        return chain(dep.then(guard(fui.source_images), img_in + [seed], [x0_img, noise_img, image_msg], **private),
+                     VIEW, HIST, CHECKS, PLOTS, STRIP)
+
+    return SimpleNamespace(tab=tab, spec=spec, sched_name=sched_name, steps_T=steps_T, rescale=rescale, t=t_slider, seed=seed,
+                           refresh=refresh)
