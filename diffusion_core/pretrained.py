@@ -18,6 +18,7 @@ import torch
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 HUB_ENV = "DIFFUSION_CLASSROOM_HUB_REPO"
+WEIGHTS_ENV = "DIFFUSION_CLASSROOM_WEIGHTS_DIR"  # read the weights from this folder instead of assets/
 FILE_NAMES = {"dit": "dit_mnist", "classifier": "classifier_mnist", "gan": "gan_mnist", "vae": "vae_mnist"}
 TRAIN_HINT = {
     "dit": "python -m diffusion_core.train dit --export assets/dit_mnist",
@@ -95,7 +96,7 @@ def locate(kind: str, assets_dir=None) -> tuple[Path, Path, str]:
             return w, m, f"hub:{repo}"
         except Exception as exc:  # offline, no such repo or file: use the bundled copy
             warnings.warn(f"Could not fetch {kind} weights from the Hub repo {repo!r} ({type(exc).__name__}); using the bundled assets.")
-    root = Path(assets_dir) if assets_dir is not None else ASSETS_DIR
+    root = Path(assets_dir) if assets_dir is not None else Path(os.environ.get(WEIGHTS_ENV) or ASSETS_DIR)
     stem = root / FILE_NAMES[kind]
     return Path(str(stem) + ".safetensors"), Path(str(stem) + ".json"), str(stem) + ".safetensors"
 

@@ -47,8 +47,23 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit-data", type=int, default=0, help="train on the first N digits only (tests)")
     p.add_argument("--export", default=None, help="write EMA weights here at the end, e.g. assets/dit_mnist")
     p.add_argument("--export-only", action="store_true", help="export the run's latest checkpoint and exit (no training)")
+    p.add_argument("--loss-weighting", default="none", choices=["none", "min-snr"],
+                   help="none: the plain eps-MSE of Ho et al. 2020 eq. 14; min-snr: the same eps-MSE weighted per timestep "
+                        "by min(SNR, gamma) / SNR (Hang et al. 2023, 'Efficient Diffusion Training via Min-SNR Weighting "
+                        "Strategy', eq. 9), which is 1 wherever SNR <= gamma and only down-weights the low-noise steps")
+    p.add_argument("--snr-gamma", type=float, default=5.0)
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the training forward (measured 1.36x per step on the 2-core CPU, ~30 s cold)")
+
+
+def loss_weights(schedule, kind: str = "none", gamma: float = 5.0) -> torch.Tensor:
+    """Per-timestep weights of the eps-MSE, float32 (T,): all ones, or min(SNR_t, gamma) / SNR_t."""
+    snr = torch.tensor(schedule.snr, dtype=torch.float64)
+    if kind == "none":
+        return torch.ones_like(snr, dtype=torch.float32)
+    if kind == "min-snr":
+        return (torch.clamp(snr, max=gamma) / snr).float()
+    raise ValueError(f"Unknown loss weighting {kind!r}")
 
 
 def lr_at(step: int, args) -> float:
@@ -92,6 +107,7 @@ def train(args) -> Path:
     targets = torch.from_numpy(labels).to(device)
     sqrt_ab = torch.tensor(schedule.sqrt_alphas_cumprod, dtype=torch.float32, device=device)
     sqrt_1m_ab = torch.tensor(schedule.sqrt_one_minus_alphas_cumprod, dtype=torch.float32, device=device)
+    weights = loss_weights(schedule, args.loss_weighting, args.snr_gamma).to(device)  # (T,)
 
     step, previous_time = 0, 0.0
     data_gen = torch.Generator().manual_seed(args.seed)
@@ -137,7 +153,8 @@ def train(args) -> Path:
             group["lr"] = lr_at(step, args)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
             pred = net(x_t, t, y)
-        loss = torch.nn.functional.mse_loss(pred.float(), noise)
+        per_sample = (pred.float() - noise).pow(2).mean(dim=(1, 2, 3))  # (N,) eps-MSE of each sample
+        loss = (weights[t] * per_sample).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -179,6 +196,7 @@ def export(model: DiT, schedule, args, step: int, wall_time: float, device) -> N
         "training": {
             "steps": step, "batch_size": args.batch_size, "lr": args.lr, "ema_decay": args.ema_decay,
             "wall_time_s": round(wall_time, 1), "hardware": hardware, "seed": args.seed,
+            "loss_weighting": getattr(args, "loss_weighting", "none"), "snr_gamma": getattr(args, "snr_gamma", None),
             "epochs": round(step * args.batch_size / 60000, 2),
         },
     }

@@ -1,0 +1,84 @@
+"""Start `python app.py` as its own process (as a user would), wait until it serves, and read its
+memory from /proc. Used by the benchmarks, the load test and the fault tests.
+
+    with AppServer(env={...}) as srv:
+        srv.url, srv.startup_s, srv.rss_mb(), srv.peak_rss_mb(), srv.log()
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _status_kb(pid: int, field: str) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return float(line.split()[1])
+    except OSError:
+        pass
+    return float("nan")
+
+
+class AppServer:
+    def __init__(self, env: dict | None = None, timeout: float = 90.0):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
+                    "GRADIO_SERVER_PORT": str(self.port), **(env or {})}
+        self.timeout = timeout
+        self._log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
+        self.proc: subprocess.Popen | None = None
+        self.startup_s = float("nan")
+
+    def __enter__(self) -> "AppServer":
+        start = time.perf_counter()
+        self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=self.env, stdout=self._log,
+                                     stderr=subprocess.STDOUT)
+        while time.perf_counter() - start < self.timeout:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"app.py exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url, timeout=2) as r:
+                    if r.status == 200:
+                        self.startup_s = time.perf_counter() - start
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.__exit__(None, None, None)
+        raise TimeoutError(f"app.py did not serve within {self.timeout} s:\n{self.log()}")
+
+    def __exit__(self, *exc) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def rss_mb(self) -> float:
+        return _status_kb(self.proc.pid, "VmRSS") / 1024
+
+    def peak_rss_mb(self) -> float:
+        return _status_kb(self.proc.pid, "VmHWM") / 1024
+
+    def log(self) -> str:
+        self._log.flush()
+        return Path(self._log.name).read_text(errors="replace")[-4000:]
