@@ -1,0 +1,153 @@
+"""Every speed target of the project in one command, printed with its target and met / MISSED.
+Asserts nothing. Runs `python app.py` in its own process for the app-level figures.
+
+    python benchmarks/run_all.py [--device cpu|cuda] [--n 30]
+
+- start-up: `python app.py` until it serves (target 10 s on the CPU)
+- forward lab: a t-slider move as the browser makes it (POST + image GET): digit 100 ms, photo 250 ms
+- reverse: first frame after Generate (300 ms) and 16 digits x 20 guided steps in the app (2 s),
+  through gradio_client's streaming; the DiT itself: one guided step (80 ms), 16 x 20 (1.5 s)
+- GAN and VAE: 16 digits (50 ms)
+- our DDIM loop against diffusers' DDIMScheduler loop over the same guided DiT (ratio <= 1.05)
+- the server's peak memory after all of the above
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+import torch  # noqa: E402
+
+from bench_models import timed  # noqa: E402
+from diffusion_core.generation import dit_denoiser  # noqa: E402
+from diffusion_core.pretrained import load_pretrained  # noqa: E402
+from diffusion_core.runtime import device_name  # noqa: E402
+from diffusion_core.samplers import sample  # noqa: E402
+from server import AppServer  # noqa: E402
+
+SPEC = json.dumps({"name": "cosine", "T": 1000, "rescale": False})
+MODE = "closed form q(x_t | x_0)"
+ROWS: list[tuple[str, float, str, float | None, str]] = []  # label, value, unit, target, how
+
+
+def row(label, value, unit, target=None, smaller_is_better=True):
+    ROWS.append((label, value, unit, target, "<=" if smaller_is_better else ">="))
+    verdict = ""
+    if target is not None:
+        ok = value <= target if smaller_is_better else value >= target
+        verdict = f"  target {'<=' if smaller_is_better else '>='} {target} {unit}: {'met' if ok else 'MISSED'}"
+    print(f"{label:62s} {value:9.3f} {unit}{verdict}", flush=True)
+
+
+def browser_slider_ms(url: str, choice: str, n: int) -> list[float]:
+    """The unqueued slider event as the browser sends it, plus fetching the new picture."""
+    times = []
+    for k in range(n + 1):
+        body = json.dumps({"data": [choice, None, SPEC, (37 * k) % 1001, MODE, 0.99, 0, None]}).encode()
+        start = time.perf_counter()
+        req = urllib.request.Request(url + "gradio_api/run/forward", data=body, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req) as resp:
+            out = json.loads(resp.read())["data"]
+        with urllib.request.urlopen(out[0]["url"]) as img:
+            img.read()
+        times.append(1000 * (time.perf_counter() - start))
+    return times[1:]  # the first warms the caches
+
+
+def app_figures(n: int, reps: int) -> None:
+    from gradio_client import Client
+
+    with AppServer() as srv:
+        row("start-up: python app.py until it serves", srv.startup_s, "s", 10)
+        for label, choice, target in (("28x28 digit", "MNIST digit 0 (#1)", 100), ("512x512 photo", "Photo: astronaut", 250)):
+            ms = browser_slider_ms(srv.url, choice, n)
+            row(f"forward lab: slider move, {label} (median of {n})", statistics.median(ms), "ms", target)
+        client = Client(srv.url, verbose=False)
+        client.predict("mixed 0-9", 3, "ddim", 0, 20, 0, 16, "leading", api_name="/generate")  # warm-up
+        first, full = [], []
+        for r in range(reps):
+            start = time.perf_counter()
+            job = client.submit("mixed 0-9", 3, "ddim", 0, 20, r, 16, "leading", api_name="/generate")
+            for k, _ in enumerate(job):
+                if k == 0:
+                    first.append(1000 * (time.perf_counter() - start))
+            full.append(time.perf_counter() - start)
+        row("reverse: first frame after Generate (gradio_client stream)", statistics.median(first), "ms", 300)
+        row("reverse: 16 digits x 20 guided steps in the app, streamed", statistics.median(full), "s", 2.0)
+        row("server peak memory (VmHWM) after all app figures", srv.peak_rss_mb(), "MB")
+
+
+def model_figures(dev: torch.device, reps: int) -> None:
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    pre = load_pretrained("dit", device=dev)
+    schedule, guided = dit_denoiser(pre, 3.0)
+    x = torch.randn(16, 1, 28, 28, generator=torch.Generator().manual_seed(0)).to(dev)
+    y = (torch.arange(16) % 10).to(dev)
+    t = torch.full((16,), 500.0, device=dev)
+    with torch.inference_mode():
+        row("DiT: one guided step, 16 digits", 1000 * statistics.median(timed(lambda: guided(x, t, y=y), reps * 4, sync)), "ms", 80)
+        row("DiT: 16 digits x 20 guided steps (DDIM)", statistics.median(
+            timed(lambda: sample("ddim", guided, x, schedule, 20, spacing="leading", clip_x0=1.0, y=y), reps, sync)), "s", 1.5)
+    g = torch.Generator().manual_seed(0)
+    for kind in ("gan", "vae"):
+        rival = load_pretrained(kind, device=dev).model
+        with torch.inference_mode():
+            row(f"{kind.upper()}: 16 digits", 1000 * statistics.median(timed(lambda: rival.sample(16, y, generator=g), reps * 4, sync)), "ms", 50)
+    diffusers_ratio(guided, schedule, x, y, reps, sync)
+
+
+def diffusers_ratio(guided, schedule, x, y, reps: int, sync) -> None:
+    """Our DDIM loop vs diffusers' DDIMScheduler loop, same guided DiT, same 20 leading timesteps."""
+    try:
+        from diffusers import DDIMScheduler
+    except ImportError:
+        print("diffusers not installed (pip install -r requirements-test.txt): loop ratio skipped")
+        return
+    ref = DDIMScheduler(num_train_timesteps=schedule.num_timesteps, beta_schedule="squaredcos_cap_v2", clip_sample=True,
+                        set_alpha_to_one=True, timestep_spacing="leading", steps_offset=0, prediction_type="epsilon")
+
+    def theirs():
+        ref.set_timesteps(20)
+        z = x.clone()
+        for tt in ref.timesteps:
+            eps = guided(z, torch.full((z.shape[0],), float(tt), device=z.device), y=y)
+            z = ref.step(eps, tt, z).prev_sample
+        return z
+
+    def ours():
+        return sample("ddim", guided, x, schedule, 20, spacing="leading", clip_x0=1.0, y=y)
+
+    with torch.inference_mode():
+        ratios = []
+        for _ in range(reps):  # interleaved, so drift in the machine's speed hits both alike
+            a = statistics.median(timed(ours, 1, sync))
+            b = statistics.median(timed(theirs, 1, sync))
+            ratios.append(a / b)
+    row("sampling loop time: ours / diffusers DDIMScheduler (median)", statistics.median(ratios), "x", 1.05)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description="Every speed target, printed.")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--n", type=int, default=30, help="slider moves per image")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--skip-app", action="store_true", help="model figures only (e.g. on a GPU box without a browser port)")
+    args = p.parse_args()
+    dev = torch.device(args.device)
+    print(f"device: {device_name(dev)}; torch {torch.__version__}")
+    model_figures(dev, args.repeats)
+    if not args.skip_app:
+        app_figures(args.n, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
