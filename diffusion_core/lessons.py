@@ -134,9 +134,14 @@ LESSONS: tuple[Lesson, ...] = (
            {"tab": "reverse", "label": "7", "sampler": "ddim", "steps": 20, "seed": 0, "guidance": 7.0, "images": 16},
            "the 16 sevens; then set guidance to 1 and generate again"),
     Lesson("compare", "7. Diffusion vs GAN vs VAE", 6,
-           "A GAN maps noise to an image in one pass, trained against a discriminator; a VAE decodes a latent "
-           "trained with the ELBO; diffusion runs its network once per step. The table measures what that buys: "
-           "quality (Fréchet distance), coverage (recall), stability and cost.",
+           "A GAN maps noise to an image in one pass, its generator trained to fool a discriminator D "
+           "(non-saturating loss, Goodfellow et al. 2014): $\\max_G \\ \\mathbb{E}_z \\log D(G(z))$. "
+           "A VAE decodes a latent, trained on the evidence lower bound (Kingma & Welling 2014):\n\n"
+           "$$\\log p(x) \\ge \\mathbb{E}_{q(z|x)} \\log p(x \\mid z) - \\mathrm{KL}\\big(q(z \\mid x) \\,\\|\\, \\mathcal{N}(0, I)\\big)$$\n\n"
+           "Diffusion runs its network once per step. The table measures what that buys: quality as the Fréchet "
+           "distance between Gaussian fits of real and generated features (Heusel et al. 2017),\n\n"
+           "$$d^2 = \\|\\mu_r - \\mu_g\\|^2 + \\mathrm{Tr}\\big(\\Sigma_r + \\Sigma_g - 2 (\\Sigma_r \\Sigma_g)^{1/2}\\big),$$\n\n"
+           "coverage (recall), stability and cost.",
            "Which model needs the most network evaluations per sample?",
            ("diffusion", "GAN", "VAE"), 0, _comparison,
            {"tab": "compare", "digit": 7, "seed": 0},

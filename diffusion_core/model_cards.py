@@ -49,6 +49,14 @@ COMMAND = {
 }
 
 
+def command_lines(kind: str, tr: dict) -> list[str]:
+    """The exact training command, or the stages of a resumed run in order (`training.history`)."""
+    if not tr.get("history"):
+        return [f"- Command: `{COMMAND[kind]}` (seed {tr.get('seed', 0)}{'; resumable from its run folder' if kind == 'dit' else ''})."]
+    return ([f"- Commands, in order, on one resumable run folder (seed {tr.get('seed', 0)}):"]
+            + [f"  {i + 1}. `{h['command']}`: steps {h['steps']}. {h.get('note', '')}".rstrip() for i, h in enumerate(tr["history"])])
+
+
 def card(kind: str, meta: dict, measured: dict | None, report: dict | None) -> str:
     title, about = ABOUT[kind]
     tr = meta.get("training", {})
@@ -57,7 +65,7 @@ def card(kind: str, meta: dict, measured: dict | None, report: dict | None) -> s
              "## Training", "",
              f"- Data: the 60,000 MNIST training digits (`../shared/data/mnist`, IDX), scaled to [-1, 1] "
              f"({'[0, 1] for the Bernoulli likelihood' if kind == 'vae' else 'the model space'}).",
-             f"- Command: `{COMMAND[kind]}` (seed {tr.get('seed', 0)}{'; resumable from its run folder' if kind == 'dit' else ''}).",
+             *command_lines(kind, tr),
              f"- Steps: {tr.get('steps')} at batch {tr.get('batch_size')} ({tr.get('epochs')} epochs); "
              f"wall time {tr.get('wall_time_s')} s on {tr.get('hardware', tr.get('device'))}"
              + (f" with {tr['threads']} thread(s)" if tr.get("threads") else "") + ".",

@@ -51,6 +51,7 @@ def test_the_whole_lesson_sequence(browser, app_url):
         if i:
             pg.locator("#next-btn").click()
         expect(pg.locator("#lesson-md")).to_contain_text(lesson.title)
+        expect(pg.locator("#lesson-md .katex").first).to_be_visible()  # the equations are rendered (KaTeX), not raw
         pg.locator("#lesson-choice").get_by_label(lesson.choices[lesson.answer], exact=True).check()
         pg.locator("#reveal-btn").click()
         expect(pg.locator("#reveal-md")).to_contain_text("Right")

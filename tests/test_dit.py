@@ -106,3 +106,28 @@ def test_training_resumes_from_checkpoint(tmp_path):
     steps = [int(r["step"]) for r in csv.DictReader(open(tmp_path / "loss.csv"))]
     assert steps == list(range(10, 31, 10))
     assert torch.load(tmp_path / "ckpt.pt", weights_only=False)["step"] == 30
+
+
+def test_min_snr_weights_follow_hang_et_al():
+    """min(SNR, gamma) / SNR per timestep (Hang et al. 2023), computed independently from alpha_bar."""
+    import numpy as np
+
+    from diffusion_core.schedules import make_schedule
+    from diffusion_core.train_dit import loss_weights
+
+    s = make_schedule("cosine", 1000)
+    ab = np.asarray(s.alphas_cumprod)
+    snr = ab / (1 - ab)
+    w = loss_weights(s, "min-snr", 5.0).numpy()
+    np.testing.assert_allclose(w, np.minimum(snr, 5.0) / snr, rtol=1e-6)
+    assert (w[snr <= 5.0] == 1.0).all() and w[0] < 1e-3
+    assert (loss_weights(s, "none").numpy() == 1.0).all()
+
+
+def test_min_snr_training_runs_and_records_its_weighting(tmp_path):
+    import json
+
+    train_main(["dit", "--preset", "test", "--steps", "20", "--limit-data", "16", "--batch-size", "8", "--sample-every", "0",
+                "--loss-weighting", "min-snr", "--out", str(tmp_path / "run"), "--export", str(tmp_path / "w")])
+    meta = json.loads((tmp_path / "w.json").read_text())
+    assert meta["training"]["loss_weighting"] == "min-snr" and meta["training"]["snr_gamma"] == 5.0

@@ -1,0 +1,64 @@
+"""Shareable views (URL query <-> dict, whitelisted) and the lessons that use them."""
+import math
+
+import pytest
+
+from diffusion_core import lessons as ls
+from diffusion_core import view_state as vs
+
+
+def test_query_round_trip():
+    view = {"tab": "reverse", "schedule": "linear", "T": 500, "t": 40, "seed": 7, "sampler": "heun", "label": "3",
+            "steps": 12, "guidance": 2.5, "spacing": "trailing", "images": 4, "digit": 9}
+    back, notes = vs.parse_query(dict(p.split("=") for p in vs.to_query(view).split("&")))
+    assert back == view and notes == []
+
+
+@pytest.mark.parametrize("params, note", [
+    ({"tab": "admin"}, "'tab=admin' is not one of"),
+    ({"t": "-1"}, "outside"),
+    ({"steps": "9999"}, "outside"),
+    ({"guidance": "nan"}, "outside"),
+    ({"seed": "__import__('os')"}, "not a number"),
+    ({"label": "<script>"}, "not one of"),
+    ({"evil": "1"}, "unknown setting 'evil'"),
+])
+def test_bad_values_are_ignored_with_a_note(params, note):
+    view, notes = vs.parse_query(params)
+    assert view == {} and len(notes) == 1 and note in notes[0]
+
+
+def test_gradio_parameters_pass_silently_and_links_keep_the_page():
+    view, notes = vs.parse_query({"__theme": "dark", "t": "5"})
+    assert view == {"t": 5} and notes == []
+    link = vs.share_link("http://host:7860/app?tab=learn#x", {"tab": "forward", "t": 5, "sampler": None})
+    assert link == "http://host:7860/app?tab=forward&t=5"
+    assert vs.share_link(None, {"t": 5}) == "?t=5"
+
+
+def test_resolve_makes_the_schedule_spec_and_clamps_t():
+    v = vs.resolve({"schedule": "linear", "T": 50, "t": 400})
+    assert v["t"] == 50 and '"name": "linear"' in v["spec"] and '"T": 50' in v["spec"]
+    assert "spec" not in vs.resolve({"tab": "reverse"})
+
+
+def test_every_lesson_is_complete_and_its_view_is_valid():
+    assert len(ls.LESSONS) == 7 and sum(lesson.minutes for lesson in ls.LESSONS) == 45
+    for i, lesson in enumerate(ls.LESSONS):
+        assert "$" in lesson.body, f"lesson {lesson.key} has no equation"
+        assert 0 <= lesson.answer < len(lesson.choices)
+        view, notes = vs.parse_query({k: str(v) for k, v in lesson.view.items()})
+        assert notes == [] and view["tab"] in vs.TABS
+        right = ls.reveal(i, lesson.choices[lesson.answer])
+        wrong = ls.reveal(i, lesson.choices[(lesson.answer + 1) % len(lesson.choices)])
+        assert right.startswith("✅") and wrong.startswith("❌") and lesson.choices[lesson.answer] in wrong
+    assert ls.reveal(0, None).startswith("Make a prediction")
+
+
+def test_reveals_quote_the_real_schedule():
+    from diffusion_core.schedules import make_schedule
+
+    ab = make_schedule("cosine", 1000).alpha_bar(500)
+    assert f"{ab:.3f}" in ls.reveal(0, "about 50%")
+    lin = make_schedule("linear", 1000).alpha_bar(600)
+    assert f"{lin:.4f}" in ls.reveal(1, "linear") and not math.isnan(lin)
