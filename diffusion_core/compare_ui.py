@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 
 from . import reverse_lab as rl
 from .compare import KINDS, read_loss_log
-from .generation import SamplingOptions, generate, nfe_per_sample
+from .generation import SamplingOptions, dit_settings, generate, nfe_per_sample
 from .interpolation import interpolate
 from .pretrained import ASSETS_DIR, Pretrained, load_pretrained
 from .images import grid, to_display, upscale
@@ -47,12 +47,13 @@ def _digit(label) -> int:
     return d
 
 
-def side_by_side(label, seed, n=8, steps=20, guidance=3.0):
-    """(DiT grid, GAN grid, VAE grid, timing table): n samples of one digit from each model, timed."""
+def side_by_side(label, seed, n=8):
+    """(DiT grid, GAN grid, VAE grid, timing table): n samples of one digit from each model, timed.
+    The DiT samples at its recommended setting (the one its model card measures)."""
     d, n, seed = _digit(label), int(n), int(seed)
     if not 1 <= n <= 16:
         raise ValueError("Use between 1 and 16 samples.")
-    opts = SamplingOptions(steps=int(steps), guidance=float(guidance))
+    opts = SamplingOptions()
     images, rows = [], ["| model | ms per sample (measured now) | network evaluations per sample |", "| --- | --- | --- |"]
     for kind in KINDS:
         pre = model(kind)
@@ -61,6 +62,8 @@ def side_by_side(label, seed, n=8, steps=20, guidance=3.0):
         ms = (time.perf_counter() - start) * 1000 / n
         images.append(digit_grid(x[:, 0].numpy()))
         rows.append(f"| {NAMES[kind]} | {ms:.2f} | {nfe_per_sample(kind, pre.meta, opts)} |")
+    s = dit_settings(model("dit").meta, opts)
+    rows.append(f"\nDiT setting: {s['sampler']}, {s['steps']} steps, guidance {s['guidance']:g}, {s['spacing']} spacing.")
     return (*images, "\n".join(rows))
 
 
@@ -68,8 +71,9 @@ def interpolations(label, seed_a, seed_b, frames=8):
     """(DiT strip, GAN strip, VAE strip): the path between two latents (slerp) decoded by each model.
     For the DiT the latent is x_T, decoded by deterministic DDIM."""
     d = _digit(label)
-    return tuple(strip(interpolate(kind, model(kind), d, int(seed_a), int(seed_b), frames=int(frames))[:, 0].numpy())
-                 for kind in KINDS)
+    guidance = dit_settings(model("dit").meta, SamplingOptions())["guidance"]  # DDIM (eta 0) at the DiT's guidance
+    return tuple(strip(interpolate(kind, model(kind), d, int(seed_a), int(seed_b), frames=int(frames),
+                                   guidance=guidance)[:, 0].numpy()) for kind in KINDS)
 
 
 def strip(x: np.ndarray) -> np.ndarray:

@@ -181,6 +181,17 @@ def sdedit(choice, target, t_star, steps, seed, guidance, eta):
     return row, noise, path, caption, sd.eps_mse_figure(ts, mse, t_star, r["eps_mse"])
 
 
+def default_settings() -> dict:
+    """The DiT's recommended sampling setting (its JSON's `sampling`, measured for the model card):
+    the reverse tab starts there. The generic defaults when the DiT cannot load."""
+    from .generation import DIT_DEFAULTS, SamplingOptions, dit_settings
+
+    try:
+        return dit_settings(rl.dit().meta, SamplingOptions())
+    except Exception:  # noqa: BLE001 - model_status() explains the failure
+        return dict(DIT_DEFAULTS)
+
+
 def model_shape() -> tuple[int, int]:
     """(depth, heads) of the DiT for the layer and head sliders; the small preset's when it cannot load."""
     try:

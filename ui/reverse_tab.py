@@ -53,13 +53,14 @@ def build() -> SimpleNamespace:
         with gr.Row():
             with gr.Column(scale=2, min_width=320):
                 label = gr.Dropdown(rl.LABEL_CHOICES, value="mixed 0-9", label="Digit class", elem_id="rev-label")
-                guidance = gr.Slider(0, 10, value=3, step=0.5, label="Guidance scale (1 = conditional only, 0 = unconditional)")
+                d = rui.default_settings()
+                guidance = gr.Slider(0, 12, value=d["guidance"], step=0.5, label="Guidance scale (1 = conditional only, 0 = unconditional)")
                 with gr.Row():
-                    sampler = gr.Dropdown(list(SAMPLERS), value="ddim", label="Sampler", elem_id="rev-sampler")
-                    eta = gr.Slider(0, 1, value=0, step=0.1, label="eta (DDIM: 0 deterministic, 1 ≈ DDPM)")
+                    sampler = gr.Dropdown(list(SAMPLERS), value=d["sampler"], label="Sampler", elem_id="rev-sampler")
+                    eta = gr.Slider(0, 1, value=d["eta"], step=0.1, label="eta (DDIM: 0 deterministic, 1 ≈ DDPM)")
                 with gr.Row():
-                    steps = gr.Slider(1, 250, value=20, step=1, label="Steps", elem_id="rev-steps")
-                    spacing = gr.Radio(list(SPACINGS), value="leading", label="Timestep spacing")
+                    steps = gr.Slider(1, 250, value=d["steps"], step=1, label="Steps", elem_id="rev-steps")
+                    spacing = gr.Radio(list(SPACINGS), value=d["spacing"], label="Timestep spacing")
                 with gr.Row():
                     seed = gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed (fixes x_T)")
                     n_images = gr.Slider(1, rl.MAX_IMAGES, value=16, step=1, label="Images")
