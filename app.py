@@ -48,6 +48,7 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Diffusion Classroom") as demo:
         gr.Markdown("# Diffusion Classroom\nWatch an image dissolve into noise, a Transformer bring digits back, "
                     "and diffusion measured against a GAN and a VAE.")
+        notice = gr.Markdown(elem_id="startup-notice")  # empty unless a model's weights are broken
         view = gr.Textbox(visible=False, label="view")  # JSON of the view to apply
         current_tab = gr.Textbox("forward", visible=False, label="current tab")
         with gr.Tabs(selected="forward") as tabs:
@@ -89,10 +90,13 @@ def build_demo() -> gr.Blocks:
         share_btn.click(share, [current_tab, fwd.sched_name, fwd.steps_T, fwd.t, fwd.seed, rev.label, rev.sampler, rev.steps,
                                 rev.guidance, rev.spacing, rev.n_images, rev.seed, cmp.digit, cmp.seed], link, api_name="share_link")
         demo.load(rui.model_status, None, rev.model_md, **private)
+        demo.load(cui.startup_notice, None, notice, **private)
         demo.load(guard(cui.comparison_table), None, cmp.table, **private).then(guard(cui.loss_figure), None, cmp.losses, **private)
     return demo
 
 
 if __name__ == "__main__":
+    if problem := cui.startup_notice():
+        print(problem.replace("**", ""), flush=True)
     build_demo().queue(default_concurrency_limit=4).launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), css=CSS, show_error=False)

@@ -37,6 +37,20 @@ def model(kind: str) -> Pretrained:
     return rl.dit() if kind == "dit" else _rival(kind)
 
 
+def startup_notice() -> str:
+    """A banner for the top of the page when any shipped model cannot load ("" when all do)."""
+    problems = []
+    for kind in KINDS:
+        try:
+            model(kind)
+        except Exception as exc:  # noqa: BLE001 - each failure is named to the user
+            problems.append(f"**{NAMES[kind]}**: {exc}")
+    if not problems:
+        return ""
+    return ("⚠️ Some models could not be loaded; the forward-process and schedule lab works without them.\n\n- "
+            + "\n- ".join(problems))
+
+
 def _digit(label) -> int:
     try:
         d = int(label)

@@ -40,6 +40,7 @@ def test_broken_dit_weights_leave_the_forward_lab_working(tmp_path, fault, words
         with pytest.raises(Exception, match=words):
             c.predict("7", 3, "ddim", 0, 5, 0, 2, "leading", api_name="/generate")
         assert srv.alive()
+        assert "could not be loaded" in srv.log()  # said at start, in the server's output too
 
 
 def test_load_scaled_down(capsys):
