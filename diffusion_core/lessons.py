@@ -56,8 +56,11 @@ def _attention() -> str:
 
 
 def _samplers() -> str:
-    return ("DDIM. With 10 big steps, DDPM adds fresh noise sized for its posterior at every step and has too few steps "
-            "to remove it; DDIM (eta = 0) follows the deterministic path and lands on clean digits with the same x_T.")
+    return ("DDPM, for this model. Measured with `python benchmarks/dit_quality.py --n 200 --steps 10 --guidance 3`: "
+            "DDPM 76.5% of digits recognised (Fréchet distance 131), DDIM 72.5% (171). In theory DDIM's deterministic "
+            "path is the better one for few steps, but the errors of an imperfect denoiser pile up along it; the fresh "
+            "noise DDPM adds at every step washes part of them out (the 'churn' trade-off of Karras et al. 2022). "
+            "That is why the shipped default is DDPM.")
 
 
 def _guidance() -> str:
@@ -121,8 +124,8 @@ LESSONS: tuple[Lesson, ...] = (
            "reuses the same network along a deterministic path:\n\n"
            "$$x_{t'} = \\sqrt{\\bar\\alpha_{t'}}\\,\\hat x_0 + \\sqrt{1-\\bar\\alpha_{t'}}\\,\\hat\\epsilon$$\n\n"
            "so it can skip steps. DPM-Solver++ and Heun are higher-order solvers of the same ODE: fewer steps, same picture.",
-           "With only 10 steps, which gives cleaner digits from the same x_T: DDPM or DDIM?",
-           ("DDPM", "DDIM", "no difference"), 1, _samplers,
+           "With only 10 steps from the same x_T, which does this model draw better: DDPM or DDIM?",
+           ("DDPM", "DDIM", "no difference"), 0, _samplers,
            {"tab": "reverse", "label": "mixed 0-9", "sampler": "ddpm", "steps": 10, "seed": 0, "guidance": 3.0},
            "switch the sampler between ddpm and ddim and press Generate: x_T stays the same"),
     Lesson("guidance", "6. Classifier-free guidance", 6,
