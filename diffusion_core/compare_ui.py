@@ -98,7 +98,7 @@ def strip(x: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=1)
 def loss_figure() -> go.Figure:
     """The three training-loss curves from assets/*_loss.csv, one panel each (their scales differ)."""
-    fig = make_subplots(rows=1, cols=3, subplot_titles=["DiT: eps-MSE", "GAN: generator and discriminator", "VAE: negative ELBO"])
+    fig = make_subplots(rows=1, cols=3, subplot_titles=["DiT: eps-MSE (min-SNR weighted from step 8890)", "GAN: generator and discriminator", "VAE: negative ELBO"])
     columns = {"dit": ["loss"], "gan": ["g_loss", "d_loss"], "vae": ["neg_elbo"]}
     for col, kind in enumerate(KINDS, start=1):
         log = read_loss_log(kind)

@@ -4,6 +4,7 @@ wiring only; the work is in `diffusion_core.reverse_ui`."""
 from __future__ import annotations
 
 import functools
+import time
 from types import SimpleNamespace
 
 import gradio as gr
@@ -33,12 +34,29 @@ def quiet(fn, n_outputs: int):
     return wrapper
 
 
+MIN_FRAME_S = 0.25  # stream at most ~4 frames a second: on 2 cores every frame sent slows the sampling
+
+
+def generate(*args):
+    """`rui.generate`, thinned for the wire: the first frame (x_T) at once, then at most one frame per
+    MIN_FRAME_S, and the last; the trajectory (session state) is sent only with the first and the last."""
+    last = 0.0
+    for xt, x0, status, traj in rui.generate(*args):
+        now = time.perf_counter()
+        if traj.done or not traj.t:
+            yield xt, x0, status, traj
+            last = now
+        elif now - last >= MIN_FRAME_S:
+            yield xt, x0, status, gr.skip()
+            last = now
+
+
 def generate_if_here(tab, *args):
-    """`rui.generate` when the current tab is this one; otherwise leave the outputs alone."""
+    """`generate` when the current tab is this one; otherwise leave the outputs alone."""
     if tab != "reverse":
         yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
         return
-    yield from rui.generate(*args)
+    yield from generate(*args)
 
 
 def patch_clicked(evt: gr.SelectData):
@@ -136,7 +154,7 @@ def build() -> SimpleNamespace:
         """Generate after `dep` when the view landed on this tab (links and lessons)."""
         return finish(dep.then(guard_gen(generate_if_here), [current_tab] + gen_in, gen_out, **sampling, **private))
 
-    run = gen_btn.click(guard_gen(rui.generate), gen_in, gen_out, api_name="generate", **sampling)
+    run = gen_btn.click(guard_gen(generate), gen_in, gen_out, api_name="generate", **sampling)
     finish(run)
     stop_btn.click(None, None, None, cancels=[run], **private)
     step.input(guard(rui.scrub), [traj, step], views, api_name="scrub", trigger_mode="always_last", show_progress="hidden")
