@@ -19,6 +19,7 @@ from . import reverse_lab as rl
 from . import reverse_views as rv
 from . import sdedit as sd
 from .images_io import digit_choices, sample_digits
+from .mnist import to_model_space
 from .runtime import gpu
 
 OUT_DIR = Path(tempfile.gettempdir()) / "diffusion_classroom"
@@ -50,13 +51,18 @@ def _require(traj) -> rl.Trajectory:
     return traj
 
 
-def _step_index(traj: rl.Trajectory, step) -> int:
-    """UI step (1 .. K) -> index 0 .. K-1, clamped; odd values read as the last step."""
+def _index(value, count: int, default: int) -> int:
+    """A 1-based UI number (slider, box) -> an index 0 .. count-1, clamped; odd values read as `default`."""
     try:
-        k = int(round(float(step))) - 1
+        k = int(round(float(value))) - 1
     except (TypeError, ValueError):
-        k = traj.num_steps - 1
-    return min(max(k, 0), traj.num_steps - 1)
+        k = default
+    return min(max(k, 0), count - 1)
+
+
+def _step_index(traj: rl.Trajectory, step) -> int:
+    """UI step (1 .. K) -> 0 .. K-1; odd values read as the last step."""
+    return _index(step, traj.num_steps, traj.num_steps - 1)
 
 
 # ---------------------------------------------------------------------------- generate and scrub
@@ -105,11 +111,8 @@ def export_gif(traj) -> str:
 
 # ---------------------------------------------------------------------------- inside the Transformer
 def _image_index(traj: rl.Trajectory, image) -> int:
-    try:
-        i = int(round(float(image))) - 1
-    except (TypeError, ValueError):
-        i = 0
-    return min(max(i, 0), len(traj.labels) - 1)
+    """UI image (1 .. N) -> 0 .. N-1; odd values read as the first image."""
+    return _index(image, len(traj.labels), 0)
 
 
 def attention(traj, step, image, layer, head, patch):
@@ -148,7 +151,7 @@ def heldout_curve() -> tuple[np.ndarray, np.ndarray]:
     """eps-MSE by timestep on the bundled held-out test digits (computed once per process)."""
     imgs, labels = sample_digits()
     ts = np.linspace(0, 999, 20).round().astype(int)
-    return ts, sd.eps_mse_curve(rl.dit(), imgs.astype(np.float32) / 127.5 - 1, labels, ts, draws=2)
+    return ts, sd.eps_mse_curve(rl.dit(), to_model_space(imgs)[:, 0], labels, ts, draws=2)
 
 
 def sdedit(choice, target, t_star, steps, seed, guidance, eta):
@@ -158,7 +161,7 @@ def sdedit(choice, target, t_star, steps, seed, guidance, eta):
         raise ValueError("Choose one of the bundled MNIST digits.")
     imgs, labels = sample_digits()
     idx = choices.index(choice)
-    x0 = imgs[idx].astype(np.float32) / 127.5 - 1
+    x0 = to_model_space(imgs[idx:idx + 1])[0, 0]
     own = int(labels[idx])
     label = own if target in (None, "", SDEDIT_TARGETS[0]) else int(target)
     try:

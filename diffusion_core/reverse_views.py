@@ -15,9 +15,6 @@ from PIL import Image
 from .images import grid, to_display, upscale
 from .reverse_lab import Trajectory, predicted_moments
 
-VIEWS = ("x_t", "eps", "x0", "update")
-TITLES = {"x_t": "x_t (input of the step)", "eps": "predicted noise ε̂", "x0": "predicted x̂₀",
-          "update": "update x_next − x_t (red +, blue −)"}
 
 
 @lru_cache(maxsize=4)
