@@ -5,8 +5,10 @@ Asserts nothing. Runs `python app.py` in its own process for the app-level figur
 
 - start-up: `python app.py` until it serves (target 10 s on the CPU)
 - forward lab: a t-slider move as the browser makes it (POST + image GET): digit 100 ms, photo 250 ms
-- reverse: first frame after Generate (300 ms) and 16 digits x 20 guided steps in the app (2 s),
-  through gradio_client's streaming; the DiT itself: one guided step (80 ms), 16 x 20 (1.5 s)
+- reverse: first frame after Generate (300 ms) and 16 digits x 20 guided steps in the app (2 s), twice:
+  through the HTTP stream as a remote browser gets it (the server alone on the 2 cores), and in headless
+  chromium on this same machine (the page's own work shares the cores); the DiT itself: one guided
+  step (80 ms), 16 x 20 (1.5 s), in float32 and as the app runs it (bf16 where the CPU has it)
 - GAN and VAE: 16 digits (50 ms)
 - our DDIM loop against diffusers' DDIMScheduler loop over the same guided DiT (ratio <= 1.05)
 - the server's peak memory after all of the above
@@ -30,6 +32,7 @@ import torch  # noqa: E402
 from bench_models import timed  # noqa: E402
 from diffusion_core.generation import dit_denoiser  # noqa: E402
 from diffusion_core.pretrained import load_pretrained  # noqa: E402
+from diffusion_core import runtime  # noqa: E402
 from diffusion_core.runtime import device_name  # noqa: E402
 from diffusion_core.samplers import sample  # noqa: E402
 from server import AppServer  # noqa: E402
@@ -63,26 +66,86 @@ def browser_slider_ms(url: str, choice: str, n: int) -> list[float]:
     return times[1:]  # the first warms the caches
 
 
-def app_figures(n: int, reps: int) -> None:
-    from gradio_client import Client
+GENERATE = ["mixed 0-9", 3, "ddim", 0, 20, 0, 16, "leading"]  # label, guidance, sampler, eta, steps, seed, images, spacing
+# The same run from the page: a link sets the controls; then Generate is clicked and the page itself
+# times (performance.now) the first new x_t picture and the status line turning to "done".
+BROWSER_LINK = "?tab=reverse&label=mixed%200-9&guidance=3&sampler=ddim&steps=20&images=16&spacing=leading&seed=0"
+CLICK_AND_TIME = """() => new Promise(resolve => {
+  const status = document.querySelector('#rev-status'), live = document.querySelector('#live-xt');
+  const src0 = live.querySelector('img') ? live.querySelector('img').src : null;
+  const t0 = performance.now(); let first = null, started = false;
+  const obs = new MutationObserver(() => {
+    const img = live.querySelector('img');
+    if (first === null && img && img.src !== src0) first = performance.now() - t0;
+    if (!status.innerText.includes('done')) started = true;
+    if (started && status.innerText.includes('done')) { obs.disconnect(); resolve([first, performance.now() - t0]); }
+  });
+  obs.observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
+  document.querySelector('#generate').click();
+})"""
 
+
+def stream_generate(url: str, seed: int) -> tuple[float, float]:
+    """One /generate as a remote page makes it: POST, then read the server-sent events to the end.
+    Returns (ms to the first streamed frame, s to the end). No polling: the client costs ~no CPU."""
+    data = list(GENERATE)
+    data[5] = seed
+    body = json.dumps({"data": data}).encode()
+    start = time.perf_counter()
+    req = urllib.request.Request(url + "gradio_api/call/generate", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as resp:
+        event_id = json.loads(resp.read())["event_id"]
+    first = None
+    with urllib.request.urlopen(f"{url}gradio_api/call/generate/{event_id}") as stream:
+        for line in stream:
+            if line.startswith(b"data:") and first is None:
+                first = 1000 * (time.perf_counter() - start)
+            if line.startswith(b"event: error"):
+                raise RuntimeError(f"/generate failed: {stream.read()[:300]!r}")
+    return first, time.perf_counter() - start
+
+
+def browser_generate(url: str, reps: int) -> tuple[list[float], list[float]] | None:
+    """Generate clicked in headless chromium on this same machine (its rendering shares the 2 cores)."""
+    import shutil
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not exe:
+        return None
+    first, full = [], []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        page = browser.new_page()
+        page.goto(url + BROWSER_LINK)  # the link generates once: the warm-up
+        page.wait_for_function("document.querySelector('#rev-status')?.innerText.includes('done')", timeout=120000)
+        for _ in range(reps):
+            time.sleep(8)  # let the previous run's plots and attention maps finish
+            f, t = page.evaluate(CLICK_AND_TIME)
+            first.append(f)
+            full.append(t / 1000)
+        browser.close()
+    return first, full
+
+
+def app_figures(n: int, reps: int) -> None:
     with AppServer() as srv:
         row("start-up: python app.py until it serves", srv.startup_s, "s", 10)
         for label, choice, target in (("28x28 digit", "MNIST digit 0 (#1)", 100), ("512x512 photo", "Photo: astronaut", 250)):
             ms = browser_slider_ms(srv.url, choice, n)
             row(f"forward lab: slider move, {label} (median of {n})", statistics.median(ms), "ms", target)
-        client = Client(srv.url, verbose=False)
-        client.predict("mixed 0-9", 3, "ddim", 0, 20, 0, 16, "leading", api_name="/generate")  # warm-up
-        first, full = [], []
-        for r in range(reps):
-            start = time.perf_counter()
-            job = client.submit("mixed 0-9", 3, "ddim", 0, 20, r, 16, "leading", api_name="/generate")
-            for k, _ in enumerate(job):
-                if k == 0:
-                    first.append(1000 * (time.perf_counter() - start))
-            full.append(time.perf_counter() - start)
-        row("reverse: first frame after Generate (gradio_client stream)", statistics.median(first), "ms", 300)
-        row("reverse: 16 digits x 20 guided steps in the app, streamed", statistics.median(full), "s", 2.0)
+        stream_generate(srv.url, 0)  # warm-up
+        runs = [stream_generate(srv.url, r) for r in range(reps)]
+        row("reverse, HTTP stream: first frame after Generate", statistics.median(r[0] for r in runs), "ms", 300)
+        row("reverse, HTTP stream: 16 digits x 20 guided steps, done", statistics.median(r[1] for r in runs), "s", 2.0)
+        timed_clicks = browser_generate(srv.url, reps)
+        if timed_clicks is None:
+            print("chromium / playwright not found: the in-browser figures are skipped")
+        else:
+            row("reverse, chromium here: first x_t frame after the click", statistics.median(timed_clicks[0]), "ms", 300)
+            row("reverse, chromium here: 16 x 20 guided steps, 'done' shown", statistics.median(timed_clicks[1]), "s", 2.0)
         row("server peak memory (VmHWM) after all app figures", srv.peak_rss_mb(), "MB")
 
 
@@ -97,6 +160,17 @@ def model_figures(dev: torch.device, reps: int) -> None:
         row("DiT: one guided step, 16 digits", 1000 * statistics.median(timed(lambda: guided(x, t, y=y), reps * 4, sync)), "ms", 80)
         row("DiT: 16 digits x 20 guided steps (DDIM)", statistics.median(
             timed(lambda: sample("ddim", guided, x, schedule, 20, spacing="leading", clip_x0=1.0, y=y), reps, sync)), "s", 1.5)
+    if runtime.uses_bf16(dev):  # what the app's reverse tab runs: bf16 weights under autocast
+        _, fast = dit_denoiser(pre, 3.0, runtime.inference_model(pre.model, dev.type))
+
+        def app_guided(x_in, t_in, **cond):
+            with runtime.autocast(dev):
+                return fast(x_in, t_in, **cond).float()
+
+        with torch.no_grad():
+            row("DiT as the app runs it (bf16): one guided step", 1000 * statistics.median(timed(lambda: app_guided(x, t, y=y), reps * 4, sync)), "ms", 80)
+            row("DiT as the app runs it (bf16): 16 x 20 guided steps", statistics.median(
+                timed(lambda: sample("ddim", app_guided, x, schedule, 20, spacing="leading", clip_x0=1.0, y=y), reps, sync)), "s", 1.5)
     g = torch.Generator().manual_seed(0)
     for kind in ("gan", "vae"):
         rival = load_pretrained(kind, device=dev).model

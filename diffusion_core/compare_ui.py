@@ -95,6 +95,9 @@ def strip(x: np.ndarray) -> np.ndarray:
     return upscale(grid(to_display(x), len(x)), 3)
 
 
+CURVE_POINTS = 300  # points per loss curve sent to the browser
+
+
 @lru_cache(maxsize=1)
 def loss_figure() -> go.Figure:
     """The three training-loss curves from assets/*_loss.csv, one panel each (their scales differ)."""
@@ -106,7 +109,8 @@ def loss_figure() -> go.Figure:
             y = log[name]
             w = max(1, len(y) // 200)  # light smoothing so a curve reads at a glance; raw values in the CSV
             smooth = np.convolve(y, np.ones(w) / w, mode="valid")
-            fig.add_scatter(x=log["step"][w - 1:], y=smooth, mode="lines", name=f"{kind} {name}", row=1, col=col)
+            keep = slice(None, None, max(1, len(smooth) // CURVE_POINTS))  # the page holds (and clones) every point
+            fig.add_scatter(x=log["step"][w - 1:][keep], y=smooth[keep], mode="lines", name=f"{kind} {name}", row=1, col=col)
     fig.update_yaxes(type="log", row=1, col=1)
     fig.update_layout(height=320, margin=dict(l=40, r=10, t=40, b=40), title="Training losses (stability)")
     fig.update_xaxes(title_text="step")

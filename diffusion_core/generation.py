@@ -62,10 +62,11 @@ def dit_settings(meta: dict, opts: SamplingOptions) -> dict:
     return d
 
 
-def dit_denoiser(pre: Pretrained, guidance: float):
-    """(schedule, guided denoiser) for a loaded DiT: its training schedule and CFG at `guidance`."""
+def dit_denoiser(pre: Pretrained, guidance: float, model: torch.nn.Module | None = None):
+    """(schedule, guided denoiser) for a loaded DiT: its training schedule and CFG at `guidance`
+    (over `model`, a stand-in for `pre.model` such as its bf16 copy, when given)."""
     schedule = schedule_from_dict(pre.meta["schedule"])
-    return schedule, CFGDenoiser(pre.model, scale=float(guidance), null_label=pre.model.config.num_classes)
+    return schedule, CFGDenoiser(model or pre.model, scale=float(guidance), null_label=pre.model.config.num_classes)
 
 
 @torch.no_grad()

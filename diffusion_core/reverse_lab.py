@@ -160,7 +160,7 @@ def denoise(settings: ReverseSettings, pre: Pretrained | None = None, device: to
     iteration (closing the generator) stops the computation."""
     device = torch.device(device or runtime.pick_device())
     pre = pre or dit(device)
-    schedule, den = dit_denoiser(pre, settings.guidance)
+    schedule, den = dit_denoiser(pre, settings.guidance, runtime.inference_model(pre.model, device.type))
     labels = labels_for(settings, pre.model.config.num_classes)
     x = start_noise(settings.seed, settings.n_images).to(device)
     y = torch.as_tensor(labels, device=device)

@@ -48,9 +48,11 @@ def test_start_noise_is_shared_across_samplers_and_image_counts(pre):
 
 
 @pytest.mark.parametrize("sampler", ["ddpm", "ddim", "dpm++2m", "euler", "heun"])
-def test_trajectory_records_every_step_and_matches_the_plain_sampler(pre, sampler):
+def test_trajectory_records_every_step_and_matches_the_plain_sampler(pre, sampler, monkeypatch):
     from diffusion_core.generation import dit_denoiser
     from diffusion_core.samplers import sample
+
+    monkeypatch.setenv("DIFFUSION_CLASSROOM_CPU_BF16", "0")  # float32 on both sides: the same numbers
 
     s = rl.make_settings(sampler=sampler, steps=4, n_images=3, guidance=2.0, seed=1)
     frames = list(rl.denoise(s, pre))
@@ -66,6 +68,18 @@ def test_trajectory_records_every_step_and_matches_the_plain_sampler(pre, sample
         with torch.no_grad():
             ref = sample(sampler, den, rl.start_noise(1, 3), schedule, 4, spacing="leading", clip_x0=1.0, y=y)
         np.testing.assert_allclose(traj.final(), ref[:, 0].numpy(), rtol=2e-3, atol=5e-3)  # float16 storage
+
+
+def test_bf16_trajectory_stays_close_to_float32(pre, monkeypatch):
+    """Where the CPU has bf16 the app samples in it; the first steps agree with float32 closely."""
+    s = rl.make_settings(sampler="ddim", steps=3, n_images=2, guidance=2.0, seed=1)
+    monkeypatch.setenv("DIFFUSION_CLASSROOM_CPU_BF16", "0")
+    ref = rl.run(s, pre)
+    monkeypatch.setenv("DIFFUSION_CLASSROOM_CPU_BF16", "1")
+    fast = rl.run(s, pre)
+    assert "bf16" in fast.device and "bf16" not in ref.device
+    eps, eps_ref = np.asarray(fast.eps[0], np.float32), np.asarray(ref.eps[0], np.float32)
+    assert 0 < np.linalg.norm(eps - eps_ref) / np.linalg.norm(eps_ref) < 0.03
 
 
 def test_closing_the_generator_stops_and_releases_the_run(pre):

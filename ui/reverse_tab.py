@@ -12,6 +12,7 @@ import gradio as gr
 from diffusion_core import reverse_lab as rl
 from diffusion_core import reverse_ui as rui
 from diffusion_core.images_io import digit_choices
+from diffusion_core.runtime import on_sampling_thread
 from diffusion_core.samplers import SAMPLERS, SPACINGS
 
 from .common import guard, guard_gen, private
@@ -39,9 +40,10 @@ MIN_FRAME_S = 0.25  # stream at most ~4 frames a second: on 2 cores every frame 
 
 def generate(*args):
     """`rui.generate`, thinned for the wire: the first frame (x_T) at once, then at most one frame per
-    MIN_FRAME_S, and the last; the trajectory (session state) is sent only with the first and the last."""
+    MIN_FRAME_S, and the last; the trajectory (session state) is sent only with the first and the last.
+    The steps run on the one sampling thread (`runtime.on_sampling_thread`)."""
     last = 0.0
-    for xt, x0, status, traj in rui.generate(*args):
+    for xt, x0, status, traj in on_sampling_thread(rui.generate(*args)):
         now = time.perf_counter()
         if traj.done or not traj.t:
             yield xt, x0, status, traj
@@ -154,7 +156,7 @@ def build() -> SimpleNamespace:
         """Generate after `dep` when the view landed on this tab (links and lessons)."""
         return finish(dep.then(guard_gen(generate_if_here), [current_tab] + gen_in, gen_out, **sampling, **private))
 
-    run = gen_btn.click(guard_gen(generate), gen_in, gen_out, api_name="generate", **sampling)
+    run = gen_btn.click(guard_gen(generate), gen_in, gen_out, api_name="generate", show_progress="hidden", **sampling)
     finish(run)
     stop_btn.click(None, None, None, cancels=[run], **private)
     step.input(guard(rui.scrub), [traj, step], views, api_name="scrub", trigger_mode="always_last", show_progress="hidden")
