@@ -4,22 +4,39 @@ the requested digit, and a Frechet distance within 3x the real-vs-real floor at 
 
     python benchmarks/dit_quality.py [--n 1000] [--guidance 3] [--sampler ddim] [--steps 20]
     python benchmarks/dit_quality.py --guidance 1,2,3,4        # a sweep
+    python benchmarks/dit_quality.py --precision app           # as the reverse tab samples (bf16 where the CPU has it)
 
 Prints one line per setting; asserts nothing.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import torch  # noqa: E402
+
+from diffusion_core import runtime  # noqa: E402
 from diffusion_core.evaluate import evaluate_samples  # noqa: E402
 from diffusion_core.generation import SamplingOptions, dit_settings, generate, parse_labels  # noqa: E402
 from diffusion_core.mnist import to_uint8  # noqa: E402
 from diffusion_core.pretrained import load_pretrained  # noqa: E402
+
+
+class AsTheAppRunsIt(torch.nn.Module):
+    """The DiT as `reverse_lab.denoise` calls it: `runtime.inference_model` under `runtime.autocast`."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.fast, self.config = runtime.inference_model(model, "cpu"), model.config
+
+    def forward(self, *args, **kwargs):
+        with runtime.autocast(torch.device("cpu")):
+            return self.fast(*args, **kwargs).float()
 
 
 def main() -> None:
@@ -29,8 +46,13 @@ def main() -> None:
     p.add_argument("--guidance", default=None, help="one value or a comma list (default: the model's)")
     p.add_argument("--sampler", default=None)
     p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--precision", choices=["fp32", "app"], default="fp32",
+                   help="fp32 (the sampling CLI's) or app: the reverse tab's (bf16 weights under autocast where the CPU has bf16)")
     args = p.parse_args()
     pre = load_pretrained("dit")
+    if args.precision == "app":
+        pre = dataclasses.replace(pre, model=AsTheAppRunsIt(pre.model))
+        print(f"precision: as the app runs it on {runtime.device_name(torch.device('cpu'))}")
     labels = parse_labels("balanced", args.n)
     scales = [None] if args.guidance is None else [float(g) for g in args.guidance.split(",")]
     for g in scales:

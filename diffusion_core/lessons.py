@@ -56,11 +56,12 @@ def _attention() -> str:
 
 
 def _samplers() -> str:
-    return ("DDPM, for this model. Measured with `python benchmarks/dit_quality.py --n 200 --steps 10 --guidance 3`: "
-            "DDPM 76.5% of digits recognised (Fréchet distance 131), DDIM 72.5% (171). In theory DDIM's deterministic "
-            "path is the better one for few steps, but the errors of an imperfect denoiser pile up along it; the fresh "
-            "noise DDPM adds at every step washes part of them out (the 'churn' trade-off of Karras et al. 2022). "
-            "That is why the shipped default is DDPM.")
+    return ("DDPM, for this model. Measured with `python benchmarks/dit_quality.py --n 200 --steps 10 --guidance 3 "
+            "--sampler S` on the shipped weights: Fréchet distance 52.6 for DDPM against 61.6 for DDIM (real digits "
+            "against real digits at this N: 11.1), while both are recognised about equally often (94.5% and 95.5%, "
+            "within the noise of 200 samples). In theory DDIM's deterministic path is the better one for few steps, "
+            "but the errors of an imperfect denoiser pile up along it; the fresh noise DDPM adds at every step washes "
+            "part of them out (the 'churn' trade-off of Karras et al. 2022). That is why the shipped default is DDPM.")
 
 
 def _guidance() -> str:
@@ -124,7 +125,7 @@ LESSONS: tuple[Lesson, ...] = (
            "reuses the same network along a deterministic path:\n\n"
            "$$x_{t'} = \\sqrt{\\bar\\alpha_{t'}}\\,\\hat x_0 + \\sqrt{1-\\bar\\alpha_{t'}}\\,\\hat\\epsilon$$\n\n"
            "so it can skip steps. DPM-Solver++ and Heun are higher-order solvers of the same ODE: fewer steps, same picture.",
-           "With only 10 steps from the same x_T, which does this model draw better: DDPM or DDIM?",
+           "With only 10 steps from the same x_T, whose digits look more like real MNIST as a whole (Fréchet distance): DDPM or DDIM?",
            ("DDPM", "DDIM", "no difference"), 0, _samplers,
            {"tab": "reverse", "label": "mixed 0-9", "sampler": "ddpm", "steps": 10, "seed": 0, "guidance": 3.0},
            "switch the sampler between ddpm and ddim and press Generate: x_T stays the same"),
