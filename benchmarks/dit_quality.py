@@ -11,7 +11,6 @@ Prints one line per setting; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -27,18 +26,6 @@ from diffusion_core.mnist import to_uint8  # noqa: E402
 from diffusion_core.pretrained import load_pretrained  # noqa: E402
 
 
-class AsTheAppRunsIt(torch.nn.Module):
-    """The DiT as `reverse_lab.denoise` calls it: `runtime.inference_model` under `runtime.autocast`."""
-
-    def __init__(self, model: torch.nn.Module):
-        super().__init__()
-        self.fast, self.config = runtime.inference_model(model, "cpu"), model.config
-
-    def forward(self, *args, **kwargs):
-        with runtime.autocast(torch.device("cpu")):
-            return self.fast(*args, **kwargs).float()
-
-
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--n", type=int, default=1000)
@@ -50,8 +37,8 @@ def main() -> None:
                    help="fp32 (the sampling CLI's) or app: the reverse tab's (bf16 weights under autocast where the CPU has bf16)")
     args = p.parse_args()
     pre = load_pretrained("dit")
-    if args.precision == "app":
-        pre = dataclasses.replace(pre, model=AsTheAppRunsIt(pre.model))
+    app = args.precision == "app"
+    if app:
         print(f"precision: as the app runs it on {runtime.device_name(torch.device('cpu'))}")
     labels = parse_labels("balanced", args.n)
     scales = [None] if args.guidance is None else [float(g) for g in args.guidance.split(",")]
@@ -59,7 +46,7 @@ def main() -> None:
         opts = SamplingOptions(sampler=args.sampler, steps=args.steps, guidance=g)
         cfg = dit_settings(pre.meta, opts)
         start = time.perf_counter()
-        images = generate("dit", labels, args.seed, opts, pretrained=pre)
+        images = generate("dit", labels, args.seed, opts, pretrained=pre, app_precision=app)
         wall = time.perf_counter() - start
         r = evaluate_samples(to_uint8(images.numpy()), labels, seed=args.seed)
         ok_acc = r["accuracy"] >= 0.97

@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE))
 import torch  # noqa: E402
 
 from bench_models import timed  # noqa: E402
-from diffusion_core.generation import dit_denoiser  # noqa: E402
+from diffusion_core.generation import app_denoiser, dit_denoiser  # noqa: E402
 from diffusion_core.pretrained import load_pretrained  # noqa: E402
 from diffusion_core import runtime  # noqa: E402
 from diffusion_core.runtime import device_name  # noqa: E402
@@ -161,12 +161,7 @@ def model_figures(dev: torch.device, reps: int) -> None:
         row("DiT: 16 digits x 20 guided steps (DDIM)", statistics.median(
             timed(lambda: sample("ddim", guided, x, schedule, 20, spacing="leading", clip_x0=1.0, y=y), reps, sync)), "s", 1.5)
     if runtime.uses_bf16(dev):  # what the app's reverse tab runs: bf16 weights under autocast
-        _, fast = dit_denoiser(pre, 3.0, runtime.inference_model(pre.model, dev.type))
-
-        def app_guided(x_in, t_in, **cond):
-            with runtime.autocast(dev):
-                return fast(x_in, t_in, **cond).float()
-
+        _, app_guided = app_denoiser(pre, 3.0, dev)
         with torch.no_grad():
             row("DiT as the app runs it (bf16): one guided step", 1000 * statistics.median(timed(lambda: app_guided(x, t, y=y), reps * 4, sync)), "ms", 80)
             row("DiT as the app runs it (bf16): 16 x 20 guided steps", statistics.median(

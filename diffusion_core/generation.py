@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from . import runtime
 from .guidance import CFGDenoiser
 from .pretrained import Pretrained, load_pretrained
 from .samplers import SAMPLERS, sample
@@ -69,10 +70,25 @@ def dit_denoiser(pre: Pretrained, guidance: float, model: torch.nn.Module | None
     return schedule, CFGDenoiser(model or pre.model, scale=float(guidance), null_label=pre.model.config.num_classes)
 
 
+def app_denoiser(pre: Pretrained, guidance: float, device):
+    """`dit_denoiser` as the reverse tab samples: over `runtime.inference_model` (the bf16 copy where
+    bf16 is fast) under `runtime.autocast`, float32 out; plain float32 elsewhere."""
+    device = torch.device(device)
+    schedule, den = dit_denoiser(pre, guidance, runtime.inference_model(pre.model, device.type))
+
+    def guided(x, t, **cond):
+        with runtime.autocast(device):
+            return den(x, t, **cond).float()
+
+    return schedule, guided
+
+
 @torch.no_grad()
-def generate_dit(pre: Pretrained, labels: np.ndarray, seed: int, opts: SamplingOptions, device="cpu") -> torch.Tensor:
+def generate_dit(pre: Pretrained, labels: np.ndarray, seed: int, opts: SamplingOptions, device="cpu",
+                 app_precision: bool = False) -> torch.Tensor:
+    """`app_precision`: sample as the reverse tab does (`app_denoiser`) instead of in float32."""
     cfg = dit_settings(pre.meta, opts)
-    schedule, den = dit_denoiser(pre, cfg["guidance"])
+    schedule, den = (app_denoiser(pre, cfg["guidance"], device) if app_precision else dit_denoiser(pre, cfg["guidance"]))
     g = torch.Generator().manual_seed(int(seed))
     out = []
     for k in range(0, len(labels), opts.batch_size):
@@ -94,13 +110,13 @@ def generate_rival(pre: Pretrained, labels: np.ndarray, seed: int, opts: Samplin
 
 
 def generate(kind: str, labels, seed: int = 0, opts: SamplingOptions | None = None, device="cpu",
-             pretrained: Pretrained | None = None) -> torch.Tensor:
+             pretrained: Pretrained | None = None, app_precision: bool = False) -> torch.Tensor:
     """Images (N, 1, 28, 28) in [-1, 1] for the given labels (N,) from model `kind`."""
     opts = opts or SamplingOptions()
     pre = pretrained or load_pretrained(kind, device=device)
     labels = np.asarray(labels, dtype=np.int64)
     if kind == "dit":
-        return generate_dit(pre, labels, seed, opts, device)
+        return generate_dit(pre, labels, seed, opts, device, app_precision)
     return generate_rival(pre, labels, seed, opts, device)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from . import runtime
-from .generation import dit_denoiser
+from .generation import app_denoiser
 from .pretrained import Pretrained, load_pretrained
 from .samplers import SAMPLERS, SPACINGS, sampler_steps
 
@@ -160,16 +160,12 @@ def denoise(settings: ReverseSettings, pre: Pretrained | None = None, device: to
     iteration (closing the generator) stops the computation."""
     device = torch.device(device or runtime.pick_device())
     pre = pre or dit(device)
-    schedule, den = dit_denoiser(pre, settings.guidance, runtime.inference_model(pre.model, device.type))
+    schedule, guided = app_denoiser(pre, settings.guidance, device)
     labels = labels_for(settings, pre.model.config.num_classes)
     x = start_noise(settings.seed, settings.n_images).to(device)
     y = torch.as_tensor(labels, device=device)
     traj = Trajectory(asdict(settings), labels.tolist(), runtime.device_name(device), x_T=_np16(x))
     g = torch.Generator().manual_seed(int(settings.seed) + 1)  # DDPM / DDIM eta > 0 noise
-
-    def guided(x_in, t_in, **cond):
-        with runtime.autocast(device):
-            return den(x_in, t_in, **cond).float()
 
     with _lock:
         _active["runs"] += 1

@@ -4,8 +4,8 @@
 `DIFFUSION_CLASSROOM_DEVICE=cpu` (or `cuda`, `cuda:1`) overrides the choice.
 
 On a CPU with native bf16 arithmetic (AVX512-BF16 or AMX) the interactive sampling runs under bf16
-autocast too: on the 2-core AMD EPYC of our CI machines one guided 16-digit DiT step takes 38 ms
-instead of 65 ms, with a 0.6% relative difference in the predicted noise (benchmarks/bench_bf16.py).
+autocast too: on this project's 2-core AMD EPYC one guided 16-digit DiT step took 37 ms instead of
+62 ms (`python benchmarks/run_all.py` prints both), with a 0.6% relative difference in the predicted noise.
 `DIFFUSION_CLASSROOM_CPU_BF16=0` (or `1`) overrides the detection. The sampling CLI and the
 evaluation stay in float32.
 """

@@ -43,17 +43,21 @@ def page(browser, app_url):
 
 
 def test_generate_streams_then_scrub_and_click_a_patch(page):
+    set_number(page, "rev-steps", 40)  # 20 bf16 steps end in ~1.2 s: too few frames at ~4 a second to count on
     page.evaluate(WATCH_LIVE)
     page.locator("#generate").click()
-    expect(page.locator("#rev-status")).to_contain_text("done: 20 steps", timeout=60000)
+    expect(page.locator("#rev-status")).to_contain_text("done: 40 steps", timeout=60000)
     srcs = page.evaluate("window.__srcs")
     assert len(set(srcs)) >= 5, f"the live picture changed only {len(set(srcs))} times while streaming"
 
     # The scrubber lands on the last step; move it to step 5 and see that step's predicted x0.
-    expect(page.locator("#step-caption")).to_contain_text("Step 20 of 20")
+    expect(page.locator("#step-caption")).to_contain_text("Step 40 of 40")
+    # The run's follow-up events (scrubber, plots, attention at the last step) must land first, or the
+    # last of them can overwrite what the test does next.
+    expect(page.locator("#attn-text")).to_contain_text("at step 40")
     before = page.locator("#step-x0 img").get_attribute("src")
     set_number(page, "step-slider", 5)
-    expect(page.locator("#step-caption")).to_contain_text("Step 5 of 20")
+    expect(page.locator("#step-caption")).to_contain_text("Step 5 of 40")
     expect(page.locator("#step-x0 img")).not_to_have_attribute("src", before)
 
     # Click the bottom-left patch of the overlay: the text names it, and the map is redrawn.
