@@ -35,11 +35,11 @@ def view_of_lesson(i):
     return json.dumps(ls.LESSONS[ls.lesson_index(i)].view)
 
 
-def share(tab, schedule, T, t, fwd_seed, label, sampler, steps, guidance, spacing, images, rev_seed, digit, cmp_seed,
-          request: gr.Request):
+def share(tab, schedule, T, t, fwd_seed, label, sampler, steps, guidance, guide_from, spacing, images, rev_seed, digit,
+          cmp_seed, request: gr.Request):
     seed = {"forward": fwd_seed, "reverse": rev_seed, "compare": cmp_seed}.get(tab, fwd_seed)
     view = dict(tab=tab, schedule=schedule, T=T, t=t, seed=seed, sampler=sampler, label=label, steps=steps,
-                guidance=guidance, spacing=spacing, images=images, digit=digit)
+                guidance=guidance, guide_from=guide_from, spacing=spacing, images=images, digit=digit)
     page = request.headers.get("referer") if request else None
     return vs.share_link(page, view)
 
@@ -69,7 +69,7 @@ def build_demo() -> gr.Blocks:
         # The spec goes last: its change event reads t, which must already be the view's.
         targets = {"tab": tabs, "t": fwd.t, "T": fwd.steps_T, "schedule": fwd.sched_name,
                    "label": rev.label, "sampler": rev.sampler, "steps": rev.steps, "guidance": rev.guidance,
-                   "spacing": rev.spacing, "images": rev.n_images, "digit": cmp.digit, "spec": fwd.spec}
+                   "guide_from": rev.guide_from, "spacing": rev.spacing, "images": rev.n_images, "digit": cmp.digit, "spec": fwd.spec}
         seeds = [fwd.seed, rev.seed, cmp.seed]
 
         def apply(view_json):
@@ -88,7 +88,7 @@ def build_demo() -> gr.Blocks:
         apply_chain(demo.load(view_from_url, None, [view, url_note], **private))
         apply_chain(learn.show_btn.click(guard(view_of_lesson), learn.pick, view, **private))
         share_btn.click(share, [current_tab, fwd.sched_name, fwd.steps_T, fwd.t, fwd.seed, rev.label, rev.sampler, rev.steps,
-                                rev.guidance, rev.spacing, rev.n_images, rev.seed, cmp.digit, cmp.seed], link, api_name="share_link")
+                                rev.guidance, rev.guide_from, rev.spacing, rev.n_images, rev.seed, cmp.digit, cmp.seed], link, api_name="share_link")
         demo.load(rui.model_status, None, rev.model_md, **private)
         demo.load(cui.startup_notice, None, notice, **private)
         demo.load(guard(cui.comparison_table), None, cmp.table, **private).then(guard(cui.loss_figure), None, cmp.losses, **private)

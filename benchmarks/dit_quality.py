@@ -4,6 +4,7 @@ the requested digit, and a Frechet distance within 3x the real-vs-real floor at 
 
     python benchmarks/dit_quality.py [--n 1000] [--guidance 3] [--sampler ddim] [--steps 20]
     python benchmarks/dit_quality.py --guidance 1,2,3,4        # a sweep
+    python benchmarks/dit_quality.py --guidance 3,4 --guidance-min-t 0,400,500   # guidance only where t >= ...
     python benchmarks/dit_quality.py --precision app           # as the reverse tab samples (bf16 where the CPU has it)
 
 Prints one line per setting; asserts nothing.
@@ -31,6 +32,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--guidance", default=None, help="one value or a comma list (default: the model's)")
+    p.add_argument("--guidance-min-t", default=None, help="one value or a comma list (default: the model's)")
     p.add_argument("--sampler", default=None)
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--precision", choices=["fp32", "app"], default="fp32",
@@ -42,8 +44,9 @@ def main() -> None:
         print(f"precision: as the app runs it on {runtime.device_name(torch.device('cpu'))}")
     labels = parse_labels("balanced", args.n)
     scales = [None] if args.guidance is None else [float(g) for g in args.guidance.split(",")]
-    for g in scales:
-        opts = SamplingOptions(sampler=args.sampler, steps=args.steps, guidance=g)
+    min_ts = [None] if args.guidance_min_t is None else [float(v) for v in args.guidance_min_t.split(",")]
+    for g, min_t in [(g, m) for m in min_ts for g in scales]:
+        opts = SamplingOptions(sampler=args.sampler, steps=args.steps, guidance=g, guidance_min_t=min_t)
         cfg = dit_settings(pre.meta, opts)
         start = time.perf_counter()
         images = generate("dit", labels, args.seed, opts, pretrained=pre, app_precision=app)
@@ -51,7 +54,7 @@ def main() -> None:
         r = evaluate_samples(to_uint8(images.numpy()), labels, seed=args.seed)
         ok_acc = r["accuracy"] >= 0.97
         ok_fd = r["frechet_ratio_to_floor"] <= 3.0
-        print(f"{cfg['sampler']} {cfg['steps']} steps, guidance {cfg['guidance']}: accuracy {100 * r['accuracy']:.2f}% "
+        print(f"{cfg['sampler']} {cfg['steps']} steps, guidance {cfg['guidance']} (t >= {cfg['guidance_min_t']:g}): accuracy {100 * r['accuracy']:.2f}% "
               f"({'met' if ok_acc else 'MISSED'} >= 97%), FD {r['frechet_distance']:.3f} vs floor "
               f"{r['frechet_distance_real_floor']:.3f} = {r['frechet_ratio_to_floor']:.2f}x ({'met' if ok_fd else 'MISSED'} <= 3x), "
               f"P/R {r['precision']:.3f}/{r['recall']:.3f}, coverage {r['classes_covered']}/10, N={args.n}, "

@@ -66,10 +66,11 @@ def browser_slider_ms(url: str, choice: str, n: int) -> list[float]:
     return times[1:]  # the first warms the caches
 
 
-GENERATE = ["mixed 0-9", 3, "ddim", 0, 20, 0, 16, "leading"]  # label, guidance, sampler, eta, steps, seed, images, spacing
+# label, guidance, sampler, eta, steps, seed, images, spacing, lowest guided t (0: every step is guided, the dearest)
+GENERATE = ["mixed 0-9", 3, "ddim", 0, 20, 0, 16, "leading", 0]
 # The same run from the page: a link sets the controls; then Generate is clicked and the page itself
 # times (performance.now) the first new x_t picture and the status line turning to "done".
-BROWSER_LINK = "?tab=reverse&label=mixed%200-9&guidance=3&sampler=ddim&steps=20&images=16&spacing=leading&seed=0"
+BROWSER_LINK = "?tab=reverse&label=mixed%200-9&guidance=3&sampler=ddim&steps=20&images=16&spacing=leading&seed=0&guide_from=0"
 CLICK_AND_TIME = """() => new Promise(resolve => {
   const status = document.querySelector('#rev-status'), live = document.querySelector('#live-xt');
   const src0 = live.querySelector('img') ? live.querySelector('img').src : null;

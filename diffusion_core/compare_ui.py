@@ -77,7 +77,8 @@ def side_by_side(label, seed, n=8):
         images.append(digit_grid(x[:, 0].numpy()))
         rows.append(f"| {NAMES[kind]} | {ms:.2f} | {nfe_per_sample(kind, pre.meta, opts)} |")
     s = dit_settings(model("dit").meta, opts)
-    rows.append(f"\nDiT setting: {s['sampler']}, {s['steps']} steps, guidance {s['guidance']:g}, {s['spacing']} spacing.")
+    guided = f" where t ≥ {s['guidance_min_t']:g}" if float(s["guidance_min_t"]) > 0 else ""
+    rows.append(f"\nDiT setting: {s['sampler']}, {s['steps']} steps, guidance {s['guidance']:g}{guided}, {s['spacing']} spacing.")
     return (*images, "\n".join(rows))
 
 
@@ -85,9 +86,9 @@ def interpolations(label, seed_a, seed_b, frames=8):
     """(DiT strip, GAN strip, VAE strip): the path between two latents (slerp) decoded by each model.
     For the DiT the latent is x_T, decoded by deterministic DDIM."""
     d = _digit(label)
-    guidance = dit_settings(model("dit").meta, SamplingOptions())["guidance"]  # DDIM (eta 0) at the DiT's guidance
-    return tuple(strip(interpolate(kind, model(kind), d, int(seed_a), int(seed_b), frames=int(frames),
-                                   guidance=guidance)[:, 0].numpy()) for kind in KINDS)
+    s = dit_settings(model("dit").meta, SamplingOptions())  # DDIM (eta 0) at the DiT's guidance
+    return tuple(strip(interpolate(kind, model(kind), d, int(seed_a), int(seed_b), frames=int(frames), guidance=s["guidance"],
+                                   guidance_min_t=s["guidance_min_t"])[:, 0].numpy()) for kind in KINDS)
 
 
 def strip(x: np.ndarray) -> np.ndarray:

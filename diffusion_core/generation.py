@@ -19,7 +19,9 @@ from .schedules import schedule_from_dict
 
 # Leading spacing starts at t = 950: with the cosine schedule, t = 999 has alpha_bar = 2.4e-9 and the
 # x0 recovered from the predicted eps there measured RMS 668 (vs 0.81 at t = 950).
-DIT_DEFAULTS = {"sampler": "ddim", "steps": 20, "guidance": 3.0, "spacing": "leading", "eta": 0.0}
+# guidance_min_t: guidance only at steps with t >= this (guidance.CFGDenoiser); 0 guides every step.
+DIT_DEFAULTS = {"sampler": "ddim", "steps": 20, "guidance": 3.0, "spacing": "leading", "eta": 0.0, "guidance_min_t": 0}
+SETTING_KEYS = ("sampler", "steps", "guidance", "spacing", "eta", "guidance_min_t")
 
 
 @dataclass
@@ -31,6 +33,7 @@ class SamplingOptions:
     eta: float | None = None
     batch_size: int = 250
     extra: dict = field(default_factory=dict)
+    guidance_min_t: float | None = None
 
 
 def parse_labels(spec, n: int) -> np.ndarray:
@@ -54,7 +57,7 @@ def parse_labels(spec, n: int) -> np.ndarray:
 
 def dit_settings(meta: dict, opts: SamplingOptions) -> dict:
     d = {**DIT_DEFAULTS, **meta.get("sampling", {})}
-    for k in ("sampler", "steps", "guidance", "spacing", "eta"):
+    for k in SETTING_KEYS:
         v = getattr(opts, k)
         if v is not None:
             d[k] = v
@@ -63,23 +66,25 @@ def dit_settings(meta: dict, opts: SamplingOptions) -> dict:
     return d
 
 
-def dit_denoiser(pre: Pretrained, guidance: float, model: torch.nn.Module | None = None):
-    """(schedule, guided denoiser) for a loaded DiT: its training schedule and CFG at `guidance`
-    (over `model`, a stand-in for `pre.model` such as its bf16 copy, when given)."""
+def dit_denoiser(pre: Pretrained, guidance: float, model: torch.nn.Module | None = None, min_t: float = 0.0):
+    """(schedule, guided denoiser) for a loaded DiT: its training schedule and CFG at `guidance` for
+    steps with t >= `min_t` (over `model`, a stand-in for `pre.model` such as its bf16 copy, when given)."""
     schedule = schedule_from_dict(pre.meta["schedule"])
-    return schedule, CFGDenoiser(model or pre.model, scale=float(guidance), null_label=pre.model.config.num_classes)
+    return schedule, CFGDenoiser(model or pre.model, scale=float(guidance), null_label=pre.model.config.num_classes,
+                                 min_t=float(min_t))
 
 
-def app_denoiser(pre: Pretrained, guidance: float, device):
+def app_denoiser(pre: Pretrained, guidance: float, device, min_t: float = 0.0):
     """`dit_denoiser` as the reverse tab samples: over `runtime.inference_model` (the bf16 copy where
     bf16 is fast) under `runtime.autocast`, float32 out; plain float32 elsewhere."""
     device = torch.device(device)
-    schedule, den = dit_denoiser(pre, guidance, runtime.inference_model(pre.model, device.type))
+    schedule, den = dit_denoiser(pre, guidance, runtime.inference_model(pre.model, device.type), min_t)
 
     def guided(x, t, **cond):
         with runtime.autocast(device):
             return den(x, t, **cond).float()
 
+    guided.cfg = den  # its call and pass counts
     return schedule, guided
 
 
@@ -88,7 +93,8 @@ def generate_dit(pre: Pretrained, labels: np.ndarray, seed: int, opts: SamplingO
                  app_precision: bool = False) -> torch.Tensor:
     """`app_precision`: sample as the reverse tab does (`app_denoiser`) instead of in float32."""
     cfg = dit_settings(pre.meta, opts)
-    schedule, den = (app_denoiser(pre, cfg["guidance"], device) if app_precision else dit_denoiser(pre, cfg["guidance"]))
+    g, min_t = cfg["guidance"], cfg["guidance_min_t"]
+    schedule, den = app_denoiser(pre, g, device, min_t) if app_precision else dit_denoiser(pre, g, min_t=min_t)
     g = torch.Generator().manual_seed(int(seed))
     out = []
     for k in range(0, len(labels), opts.batch_size):
@@ -121,11 +127,13 @@ def generate(kind: str, labels, seed: int = 0, opts: SamplingOptions | None = No
 
 
 def nfe_per_sample(kind: str, meta: dict, opts: SamplingOptions | None = None) -> int:
-    """Network evaluations per image: guidance with scale != 1 doubles the batch, not the calls,
-    but costs two network passes per step, which is what we count."""
+    """Network passes per image, counted by running the sampler over a stand-in network that returns
+    zeros (a guided evaluation is one batched call but two passes; steps below `guidance_min_t` one)."""
     if kind != "dit":
         return 1
     cfg = dit_settings(meta, opts or SamplingOptions())
-    steps = int(cfg["steps"])
-    calls = 2 * steps - 1 if cfg["sampler"] == "heun" else steps
-    return calls * (1 if float(cfg["guidance"]) == 1.0 else 2)
+    den = CFGDenoiser(lambda x, t, y: torch.zeros_like(x), float(cfg["guidance"]), min_t=float(cfg["guidance_min_t"]))
+    sample(cfg["sampler"], den, torch.zeros(1, 1, 28, 28), schedule_from_dict(meta["schedule"]), int(cfg["steps"]),
+           spacing=cfg["spacing"], eta=float(cfg["eta"]), generator=torch.Generator().manual_seed(0),
+           y=torch.zeros(1, dtype=torch.long))
+    return den.passes

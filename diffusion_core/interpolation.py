@@ -38,7 +38,7 @@ def latent_shape(kind: str, pre: Pretrained) -> tuple[int, ...]:
 
 @torch.no_grad()
 def interpolate(kind: str, pre: Pretrained, label: int, seed_a: int, seed_b: int, frames: int = 8,
-                guidance: float = 3.0, steps: int = 20) -> torch.Tensor:
+                guidance: float = 3.0, steps: int = 20, guidance_min_t: float = 0.0) -> torch.Tensor:
     """`frames` images (frames, 1, 28, 28) in [-1, 1] along the slerp path from seed_a's latent to seed_b's."""
     if not 2 <= frames <= 32:
         raise ValueError("Use between 2 and 32 interpolation frames.")
@@ -53,5 +53,5 @@ def interpolate(kind: str, pre: Pretrained, label: int, seed_a: int, seed_b: int
         return pre.model(z, y).clamp(-1, 1)
     if kind == "vae":
         return pre.model.decode(z, y)
-    schedule, den = dit_denoiser(pre, guidance)
+    schedule, den = dit_denoiser(pre, guidance, min_t=guidance_min_t)
     return sample("ddim", den, z, schedule, steps, spacing=DIT_DEFAULTS["spacing"], eta=0.0, clip_x0=1.0, y=y).clamp(-1, 1)

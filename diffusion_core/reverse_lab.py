@@ -41,10 +41,11 @@ class ReverseSettings:
     seed: int = 0
     n_images: int = 16
     spacing: str = "leading"
+    guidance_min_t: int = 0  # guide only the steps with t >= this; below it the conditional prediction
 
 
 def make_settings(label="mixed 0-9", guidance=3.0, sampler="ddim", eta=0.0, steps=20, seed=0, n_images=16,
-                  spacing="leading") -> ReverseSettings:
+                  spacing="leading", guidance_min_t=0) -> ReverseSettings:
     """Validated settings from raw UI values: out-of-range numbers raise ValueError with a message."""
     label = str(label)
     if label not in LABEL_CHOICES:
@@ -53,7 +54,8 @@ def make_settings(label="mixed 0-9", guidance=3.0, sampler="ddim", eta=0.0, step
         raise ValueError(f"Unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}.")
     if spacing not in SPACINGS:
         raise ValueError(f"Unknown timestep spacing {spacing!r}; choose one of {', '.join(SPACINGS)}.")
-    nums = {"guidance": guidance, "eta": eta, "steps": steps, "seed": seed, "number of images": n_images}
+    nums = {"guidance": guidance, "eta": eta, "steps": steps, "seed": seed, "number of images": n_images,
+            "lowest guided t": guidance_min_t}
     for name, v in nums.items():
         try:
             ok = np.isfinite(float(v))
@@ -62,6 +64,7 @@ def make_settings(label="mixed 0-9", guidance=3.0, sampler="ddim", eta=0.0, step
         if not ok:
             raise ValueError(f"The {name} must be a number, got {v!r}.")
     guidance, eta, steps, seed, n = float(guidance), float(eta), int(float(steps)), int(float(seed)), int(float(n_images))
+    min_t = int(round(float(guidance_min_t)))
     if not 0.0 <= guidance <= 20.0:
         raise ValueError(f"Guidance scale must be between 0 and 20, got {guidance:g}.")
     if not 0.0 <= eta <= 1.0:
@@ -72,7 +75,9 @@ def make_settings(label="mixed 0-9", guidance=3.0, sampler="ddim", eta=0.0, step
         raise ValueError(f"Number of images must be between 1 and {MAX_IMAGES}, got {n}.")
     if not 0 <= seed < 2**31:
         raise ValueError(f"Seed must be between 0 and 2^31 - 1, got {seed}.")
-    return ReverseSettings(label, guidance, sampler, eta, steps, seed, n, spacing)
+    if not 0 <= min_t <= MAX_STEPS:
+        raise ValueError(f"The lowest guided t must be between 0 and {MAX_STEPS}, got {min_t}.")
+    return ReverseSettings(label, guidance, sampler, eta, steps, seed, n, spacing, min_t)
 
 
 def labels_for(settings: ReverseSettings, null_label: int = 10) -> np.ndarray:
@@ -160,7 +165,7 @@ def denoise(settings: ReverseSettings, pre: Pretrained | None = None, device: to
     iteration (closing the generator) stops the computation."""
     device = torch.device(device or runtime.pick_device())
     pre = pre or dit(device)
-    schedule, guided = app_denoiser(pre, settings.guidance, device)
+    schedule, guided = app_denoiser(pre, settings.guidance, device, settings.guidance_min_t)
     labels = labels_for(settings, pre.model.config.num_classes)
     x = start_noise(settings.seed, settings.n_images).to(device)
     y = torch.as_tensor(labels, device=device)
@@ -184,7 +189,7 @@ def denoise(settings: ReverseSettings, pre: Pretrained | None = None, device: to
             traj.t.append(float(rec.t))
             traj.alpha_bar.append(float(rec.alpha_bar))
             traj.alpha_bar_next.append(float(rec.alpha_bar_next))
-            traj.nfe.append(int(rec.nfe) * (1 if settings.guidance == 1.0 else 2))
+            traj.nfe.append(guided.cfg.passes)
             for name in ("x_t", "eps", "x0", "x_next"):
                 getattr(traj, name).append(_np16(getattr(rec, name)))
             traj.done = rec.step == rec.num_steps - 1

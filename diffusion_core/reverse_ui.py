@@ -67,10 +67,10 @@ def _step_index(traj: rl.Trajectory, step) -> int:
 
 # ---------------------------------------------------------------------------- generate and scrub
 @gpu(duration=60)
-def generate(label, guidance, sampler, eta, steps, seed, n_images, spacing):
+def generate(label, guidance, sampler, eta, steps, seed, n_images, spacing, guidance_min_t=0):
     """Generator for the Generate button: yields (x_t image, x̂₀ image, status, trajectory) at x_T
     and after every step."""
-    settings = rl.make_settings(label, guidance, sampler, eta, steps, seed, n_images, spacing)
+    settings = rl.make_settings(label, guidance, sampler, eta, steps, seed, n_images, spacing, guidance_min_t)
     for traj in rl.denoise(settings):
         xt, x0 = rv.live_images(traj)
         yield xt, x0, status_text(traj), traj

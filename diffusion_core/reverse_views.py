@@ -75,7 +75,21 @@ def step_caption(traj: Trajectory, k: int) -> str:
     k = int(min(max(k, 0), traj.num_steps - 1))
     nxt = "the clean image" if k == traj.num_steps - 1 else f"t = {traj.t[k + 1]:.1f}"
     return (f"**Step {k + 1} of {traj.num_steps}**: t = {traj.t[k]:.1f} (ᾱ = {traj.alpha_bar[k]:.4g}) → {nxt} "
-            f"(ᾱ = {traj.alpha_bar_next[k]:.4g}) · {traj.nfe[k]} network passes so far · {traj.ms[k]:.1f} ms")
+            f"(ᾱ = {traj.alpha_bar_next[k]:.4g}) · {guidance_note(traj, k)} · {traj.nfe[k]} network passes so far "
+            f"· {traj.ms[k]:.1f} ms")
+
+
+def guidance_note(traj: Trajectory, k: int) -> str:
+    """How step k's noise prediction was made: guided, or the conditional one below the guided range."""
+    s = traj.settings
+    w, min_t = float(s["guidance"]), float(s.get("guidance_min_t", 0))
+    if s.get("label") == "unconditional":
+        return "unconditional prediction"
+    if w == 1.0:
+        return "conditional prediction (guidance 1)"
+    if traj.t[k] < min_t:
+        return f"conditional only (t < {min_t:g}: not guided)"
+    return f"guided, w = {w:g}"
 
 
 def moments_figure(traj: Trajectory, current: int | None = None) -> go.Figure:

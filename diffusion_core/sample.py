@@ -1,7 +1,7 @@
 """Sampling CLI: write generated digits to an .npz.
 
     python -m diffusion_core.sample --model dit --n 1000 --seed 0 --out samples.npz \\
-        [--sampler ddim --steps 20 --guidance 3 --spacing trailing --labels balanced|0..9]
+        [--sampler ddim --steps 20 --guidance 3 --guidance-min-t 500 --spacing trailing --labels balanced|0..9]
 
 The file holds `images` (uint8, N x 28 x 28, white digit on black as in MNIST) and `labels`
 (int64, N: the requested digits). `--model gan|vae` uses the rival models.
@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sampler", choices=SAMPLERS, default=None, help="DiT only (default: the model's)")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--guidance", type=float, default=None)
+    p.add_argument("--guidance-min-t", type=float, default=None,
+                   help="guide only the steps with t >= this (0: every step; default: the model's)")
     p.add_argument("--spacing", choices=SPACINGS, default=None)
     p.add_argument("--eta", type=float, default=None)
     p.add_argument("--batch-size", type=int, default=250)
@@ -42,7 +44,8 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         labels = parse_labels(args.labels, args.n)
-        opts = SamplingOptions(args.sampler, args.steps, args.guidance, args.spacing, args.eta, args.batch_size)
+        opts = SamplingOptions(args.sampler, args.steps, args.guidance, args.spacing, args.eta, args.batch_size,
+                               guidance_min_t=args.guidance_min_t)
         start = time.perf_counter()
         images = generate(args.model, labels, args.seed, opts, device=args.device)
         wall = time.perf_counter() - start

@@ -24,7 +24,8 @@ FIELDS = {
     "sampler": ("choice", SAMPLERS),
     "label": ("choice", tuple(LABEL_CHOICES)),
     "steps": ("int", (1, 250)),
-    "guidance": ("float", (0.0, 10.0)),
+    "guidance": ("float", (0.0, 12.0)),
+    "guide_from": ("int", (0, 1000)),  # the reverse tab's lowest guided t
     "spacing": ("choice", SPACINGS),
     "images": ("int", (1, 16)),
     "digit": ("int", (0, 9)),  # the compare tab's class

@@ -38,6 +38,8 @@ def expect_view(pg, view):
         expect(pg.locator("#rev-status")).to_contain_text(f"done: {view['steps']} steps")
         expect(pg.locator("#rev-sampler input")).to_have_value(view["sampler"])
         expect(pg.locator("#rev-label input")).to_have_value(view["label"])
+        if "guide_from" in view:
+            expect(pg.locator("#rev-guide-from input").first).to_have_value(str(view["guide_from"]))
     elif view["tab"] == "compare":
         expect(pg.locator("#cmp-timing")).to_contain_text("GAN")
         expect(pg.locator("#cmp-digit input")).to_have_value(str(view["digit"]))
@@ -76,7 +78,7 @@ def test_the_whole_lesson_sequence(browser, app_url):
 
 @pytest.mark.parametrize("view", [
     {"tab": "forward", "schedule": "linear", "T": 1000, "t": 600, "seed": 3},
-    {"tab": "reverse", "sampler": "heun", "label": "7", "seed": 5, "steps": 6, "images": 4},
+    {"tab": "reverse", "sampler": "heun", "label": "7", "seed": 5, "steps": 6, "images": 4, "guide_from": 300},
 ])
 def test_a_link_with_state_reproduces_its_view(browser, app_url, view):
     query = "&".join(f"{k}={v}" for k, v in view.items())

@@ -30,6 +30,9 @@ def test_sample_cli_labels_and_errors(tmp_path, capsys):
     assert set(np.load(out)["labels"]) == {7}
     assert sample_cli.main(["--model", "gan", "--n", "5", "--labels", "12", "--out", str(out)]) == 2
     assert "digits from 0 to 9" in capsys.readouterr().err
+    assert sample_cli.main(["--n", "2", "--steps", "2", "--guidance-min-t", "500", "--out", str(out)]) == 0
+    assert sample_cli.main(["--n", "2", "--steps", "2", "--guidance-min-t", "-5", "--out", str(out)]) == 2
+    assert "lowest timestep" in capsys.readouterr().err
 
 
 def test_parse_labels():

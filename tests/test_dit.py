@@ -68,6 +68,41 @@ def test_guidance_scale_one_equals_conditional_prediction(model):
     torch.testing.assert_close(guided, uncond + 4.0 * (cond - uncond), atol=1e-5, rtol=1e-5)
 
 
+class Recording(torch.nn.Module):
+    """A stand-in network that remembers the batch size of every call."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.batches = model, []
+
+    def forward(self, x, t, y):
+        self.batches.append(x.shape[0])
+        return self.model(x, t, y)
+
+
+def test_guidance_limited_to_noisy_steps(model):
+    """Kynkaenniemi et al. 2024: below min_t the conditional prediction, in one pass; at and above
+    min_t the usual guided combination; a batch mixing both gets each row its own."""
+    x, _, _ = batch()
+    y = torch.tensor([0, 7, 3])
+    rec = Recording(model)
+    den = CFGDenoiser(rec, 4.0, null_label=10, min_t=500)
+    with torch.no_grad():
+        cond, uncond = model(x, torch.full((3,), 300.0), y), model(x, torch.full((3,), 300.0), torch.full_like(y, 10))
+        torch.testing.assert_close(den(x, torch.full((3,), 300.0), y=y), cond)
+        assert rec.batches == [3] and den.passes == 1
+        hi = torch.full((3,), 700.0)
+        c7, u7 = model(x, hi, y), model(x, hi, torch.full_like(y, 10))
+        torch.testing.assert_close(den(x, hi, y=y), u7 + 4.0 * (c7 - u7), atol=1e-5, rtol=1e-5)
+        assert rec.batches == [3, 6] and den.passes == 3
+        mixed = den(x, torch.tensor([300.0, 700.0, 500.0]), y=y)
+    torch.testing.assert_close(mixed[0], cond[0], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(mixed[1], (u7 + 4.0 * (c7 - u7))[1], atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(mixed[2], model(x, torch.full((3,), 500.0), y)[2])  # t = min_t is guided
+    with pytest.raises(ValueError, match="lowest timestep"):
+        CFGDenoiser(model, 4.0, min_t=-1)
+
+
 def test_label_dropout_rate():
     emb = DiT(DiTConfig(hidden_size=32, depth=1, num_heads=2, class_dropout_prob=0.25)).y_embedder
     y = torch.zeros(40000, dtype=torch.long)

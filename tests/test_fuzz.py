@@ -87,6 +87,7 @@ def test_schedule_text(client, text, kind, expected):
     (("mixed 0-9", 3, "ddim", 0, 0, 0, 4, "leading"), "/generate", "minimum"),
     (("mixed 0-9", 99, "ddim", 0, 10, 0, 4, "leading"), "/generate", "maximum"),
     (("mixed 0-9", 3, "plms", 0, 10, 0, 4, "leading"), "/generate", "not in the list"),
+    (("mixed 0-9", 3, "ddim", 0, 10, 0, 4, "leading", 5000), "/generate", "maximum"),
     (("MNIST digit 3 (#1)", "8", 5000, 5, 0, 3, 0), "/sdedit", "maximum"),
     (("11", 0, 4), "/compare_samples", "not in the list"),
 ])

@@ -27,7 +27,8 @@ def test_settings_are_validated():
     assert rl.make_settings(steps="20", seed=3.0, n_images=4).steps == 20
     for bad in (dict(n_images=17), dict(n_images=0), dict(steps=0), dict(steps=1001), dict(guidance=-1),
                 dict(eta=2), dict(sampler="plms"), dict(spacing="odd"), dict(label="11"), dict(seed=float("nan")),
-                dict(guidance="abc"), dict(seed=-1)):
+                dict(guidance="abc"), dict(seed=-1), dict(guidance_min_t=-10), dict(guidance_min_t=1001),
+                dict(guidance_min_t="abc")):
         with pytest.raises(ValueError):
             rl.make_settings(**bad)
 
@@ -68,6 +69,26 @@ def test_trajectory_records_every_step_and_matches_the_plain_sampler(pre, sample
         with torch.no_grad():
             ref = sample(sampler, den, rl.start_noise(1, 3), schedule, 4, spacing="leading", clip_x0=1.0, y=y)
         np.testing.assert_allclose(traj.final(), ref[:, 0].numpy(), rtol=2e-3, atol=5e-3)  # float16 storage
+
+
+def test_guidance_limited_to_noisy_steps_costs_one_pass_below_it(pre, monkeypatch):
+    from diffusion_core.generation import SamplingOptions, nfe_per_sample
+    from diffusion_core.samplers import make_timesteps
+
+    monkeypatch.setenv("DIFFUSION_CLASSROOM_CPU_BF16", "0")
+    ts = make_timesteps(1000, 6, "leading")
+    s = rl.make_settings(sampler="ddim", steps=6, n_images=2, guidance=3.0, seed=1, guidance_min_t=400)
+    traj = rl.run(s, pre)
+    per_step = np.diff([0] + traj.nfe)
+    np.testing.assert_array_equal(per_step, np.where(ts >= 400, 2, 1))  # guided steps: two passes
+    assert "guided, w = 3" in rv.step_caption(traj, 0) and "t < 400: not guided" in rv.step_caption(traj, 5)
+    everywhere = rl.run(rl.make_settings(sampler="ddim", steps=6, n_images=2, guidance=3.0, seed=1), pre)
+    np.testing.assert_array_equal(everywhere.x_t[1], traj.x_t[1])  # the first step (t = 830) is guided in both
+    assert not np.array_equal(everywhere.final(), traj.final())  # the unguided low-noise steps differ
+    meta = dict(pre.meta, sampling={"sampler": "ddim", "steps": 6, "guidance": 3.0, "guidance_min_t": 400})
+    assert nfe_per_sample("dit", meta) == traj.nfe[-1]
+    assert nfe_per_sample("dit", meta, SamplingOptions(guidance_min_t=0)) == 12
+    assert nfe_per_sample("dit", meta, SamplingOptions(sampler="heun", guidance=1.0)) == 11
 
 
 def test_bf16_trajectory_stays_close_to_float32(pre, monkeypatch):

@@ -9,7 +9,7 @@ from diffusion_core import view_state as vs
 
 def test_query_round_trip():
     view = {"tab": "reverse", "schedule": "linear", "T": 500, "t": 40, "seed": 7, "sampler": "heun", "label": "3",
-            "steps": 12, "guidance": 2.5, "spacing": "trailing", "images": 4, "digit": 9}
+            "steps": 12, "guidance": 2.5, "guide_from": 400, "spacing": "trailing", "images": 4, "digit": 9}
     back, notes = vs.parse_query(dict(p.split("=") for p in vs.to_query(view).split("&")))
     assert back == view and notes == []
 
@@ -19,6 +19,7 @@ def test_query_round_trip():
     ({"t": "-1"}, "outside"),
     ({"steps": "9999"}, "outside"),
     ({"guidance": "nan"}, "outside"),
+    ({"guide_from": "1001"}, "outside"),
     ({"seed": "__import__('os')"}, "not a number"),
     ({"label": "<script>"}, "not one of"),
     ({"evil": "1"}, "unknown setting 'evil'"),

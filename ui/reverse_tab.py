@@ -74,7 +74,10 @@ def build() -> SimpleNamespace:
             with gr.Column(scale=2, min_width=320):
                 label = gr.Dropdown(rl.LABEL_CHOICES, value="mixed 0-9", label="Digit class", elem_id="rev-label")
                 d = rui.default_settings()
-                guidance = gr.Slider(0, 12, value=d["guidance"], step=0.5, label="Guidance scale (1 = conditional only, 0 = unconditional)")
+                with gr.Row():
+                    guidance = gr.Slider(0, 12, value=d["guidance"], step=0.5, label="Guidance scale (1 = conditional only, 0 = unconditional)")
+                    guide_from = gr.Slider(0, 1000, value=d["guidance_min_t"], step=10, elem_id="rev-guide-from",
+                                           label="Guide only where t ≥ (0 = every step; below it: conditional only)")
                 with gr.Row():
                     sampler = gr.Dropdown(list(SAMPLERS), value=d["sampler"], label="Sampler", elem_id="rev-sampler")
                     eta = gr.Slider(0, 1, value=d["eta"], step=0.1, label="eta (DDIM: 0 deterministic, 1 ≈ DDPM)")
@@ -134,7 +137,7 @@ def build() -> SimpleNamespace:
             sd_md = gr.Markdown(elem_id="sdedit-text")
             sd_plot = gr.Plot(label="eps-MSE by timestep")
 
-    gen_in = [label, guidance, sampler, eta, steps, seed, n_images, spacing]
+    gen_in = [label, guidance, sampler, eta, steps, seed, n_images, spacing, guide_from]
     views = [s_xt, s_eps, s_x0, s_up, step_md]
     attn_in, attn_out = [traj, step, image_idx, layer, head, patch], [attn_img, heads_img, attn_md]
 
@@ -178,4 +181,4 @@ def build() -> SimpleNamespace:
         hidden.click(rui.model_status, None, model_md, api_name="model_status", api_visibility="public")
 
     return SimpleNamespace(tab=tab, label=label, guidance=guidance, sampler=sampler, eta=eta, steps=steps, seed=seed,
-                           n_images=n_images, spacing=spacing, model_md=model_md, generate_after=generate_after)
+                           n_images=n_images, spacing=spacing, guide_from=guide_from, model_md=model_md, generate_after=generate_after)
