@@ -82,8 +82,8 @@ def build_demo() -> gr.Blocks:
         def apply_chain(dep):
             dep = dep.then(guard(apply), view, list(targets.values()) + seeds + [current_tab], **private)
             dep = fwd.refresh(dep)
-            rev.generate_after(dep, current_tab)
-            return cmp.sample_after(dep, current_tab)
+            rev.generate_after(dep, view)
+            return cmp.sample_after(dep, view)
 
         apply_chain(demo.load(view_from_url, None, [view, url_note], **private))
         apply_chain(learn.show_btn.click(guard(view_of_lesson), learn.pick, view, **private))

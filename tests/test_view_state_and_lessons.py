@@ -63,3 +63,18 @@ def test_reveals_quote_the_real_schedule():
     assert f"{ab:.3f}" in ls.reveal(0, "about 50%")
     lin = make_schedule("linear", 1000).alpha_bar(600)
     assert f"{lin:.4f}" in ls.reveal(1, "linear") and not math.isnan(lin)
+
+
+def test_only_a_view_that_opens_a_tab_lets_its_follow_ups_run():
+    """Links and lessons generate on the reverse / compare tab only when the view itself opens it; the
+    check stops the chain with an error the page does not show."""
+    import gradio as gr
+
+    from ui.common import view_lands_on
+
+    check = view_lands_on("reverse")
+    assert check('{"tab": "reverse", "steps": 4}') is None
+    for other in ('{"tab": "forward"}', "{}", "", "not json", "[1, 2]"):
+        with pytest.raises(gr.Error) as err:
+            check(other)
+        assert err.value.visible is False

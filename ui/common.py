@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 
 import gradio as gr
@@ -26,6 +27,23 @@ def as_message(fn, exc: Exception) -> gr.Error:
         return gr.Error(str(exc), print_exception=False)
     log.exception("callback %s failed", fn.__name__)
     return gr.Error(f"Something went wrong ({type(exc).__name__}); try other settings.", print_exception=False)
+
+
+def view_lands_on(tab_id: str):
+    """An event function of the applied view (JSON) that ends its chain, silently, unless the view opens
+    `tab_id`: what is chained with `.success` after it runs only for a link or lesson that lands there
+    (not because the user happened to switch tabs while the page loaded)."""
+
+    def check(view_json):
+        try:
+            tab = json.loads(view_json or "{}").get("tab")
+        except (ValueError, AttributeError):
+            tab = None
+        if tab != tab_id:
+            raise gr.Error(f"the view is not on the {tab_id} tab", visible=False, print_exception=False)
+
+    check.__name__ = f"view_lands_on_{tab_id}"
+    return check
 
 
 def guard(fn):

@@ -9,15 +9,9 @@ import gradio as gr
 
 from diffusion_core import compare_ui as cui
 
-from .common import guard, private
+from .common import guard, private, view_lands_on
 
 DIGITS = [str(d) for d in range(10)]
-
-
-def sample_if_here(tab, digit, seed, n):
-    if tab != "compare":
-        return (gr.skip(),) * 4
-    return cui.side_by_side(digit, seed, n)
 
 
 def build() -> SimpleNamespace:
@@ -46,9 +40,10 @@ def build() -> SimpleNamespace:
     sampling = dict(concurrency_limit=2, concurrency_id="sampling")
     btn.click(guard(cui.side_by_side), [digit, seed, n], imgs + [timing], api_name="compare_samples", **sampling)
 
-    def sample_after(dep, current_tab):
-        """Sample all three after `dep` when the view landed on this tab (links and lessons)."""
-        return dep.then(guard(sample_if_here), [current_tab, digit, seed, n], imgs + [timing], **sampling, **private)
+    def sample_after(dep, view):
+        """Sample all three after `dep` when the applied view (JSON) opens this tab (links and lessons)."""
+        dep = dep.then(view_lands_on("compare"), view, None, **private)
+        return dep.success(guard(cui.side_by_side), [digit, seed, n], imgs + [timing], **sampling, **private)
     interp_btn.click(guard(cui.interpolations), [digit, seed_a, seed_b, frames], strips, api_name="interpolate",
                      concurrency_limit=2, concurrency_id="sampling")
     tab.select(guard(cui.loss_figure), None, losses, **private).then(guard(cui.comparison_table), None, table, **private)

@@ -15,7 +15,7 @@ from diffusion_core.images_io import digit_choices
 from diffusion_core.runtime import on_sampling_thread
 from diffusion_core.samplers import SAMPLERS, SPACINGS
 
-from .common import guard, guard_gen, private
+from .common import guard, guard_gen, private, view_lands_on
 
 
 def slider_update(traj):
@@ -51,14 +51,6 @@ def generate(*args):
         elif now - last >= MIN_FRAME_S:
             yield xt, x0, status, gr.skip()
             last = now
-
-
-def generate_if_here(tab, *args):
-    """`generate` when the current tab is this one; otherwise leave the outputs alone."""
-    if tab != "reverse":
-        yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        return
-    yield from generate(*args)
 
 
 def patch_clicked(evt: gr.SelectData):
@@ -155,9 +147,11 @@ def build() -> SimpleNamespace:
         """After a run: the scrubber to its last step, that step's views, then the plots and maps."""
         return after_step(dep.then(quiet(slider_update, 1), traj, step, **private).then(quiet(rui.scrub, 5), [traj, step], views, **private))
 
-    def generate_after(dep, current_tab):
-        """Generate after `dep` when the view landed on this tab (links and lessons)."""
-        return finish(dep.then(guard_gen(generate_if_here), [current_tab] + gen_in, gen_out, **sampling, **private))
+    def generate_after(dep, view):
+        """Generate after `dep` when the applied view (JSON) opens this tab (links and lessons); otherwise
+        nothing follows (not even the scrubber reset of `finish`)."""
+        dep = dep.then(view_lands_on("reverse"), view, None, **private)
+        return finish(dep.success(guard_gen(generate), gen_in, gen_out, **sampling, **private))
 
     run = gen_btn.click(guard_gen(generate), gen_in, gen_out, api_name="generate", show_progress="hidden", **sampling)
     finish(run)
