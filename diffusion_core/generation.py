@@ -56,7 +56,7 @@ def parse_labels(spec, n: int) -> np.ndarray:
 
 
 def dit_settings(meta: dict, opts: SamplingOptions) -> dict:
-    d = {**DIT_DEFAULTS, **meta.get("sampling", {})}
+    d = {**DIT_DEFAULTS, **{k: v for k, v in meta.get("sampling", {}).items() if k in SETTING_KEYS}}
     for k in SETTING_KEYS:
         v = getattr(opts, k)
         if v is not None:
@@ -93,8 +93,8 @@ def generate_dit(pre: Pretrained, labels: np.ndarray, seed: int, opts: SamplingO
                  app_precision: bool = False) -> torch.Tensor:
     """`app_precision`: sample as the reverse tab does (`app_denoiser`) instead of in float32."""
     cfg = dit_settings(pre.meta, opts)
-    g, min_t = cfg["guidance"], cfg["guidance_min_t"]
-    schedule, den = app_denoiser(pre, g, device, min_t) if app_precision else dit_denoiser(pre, g, min_t=min_t)
+    w, min_t = cfg["guidance"], cfg["guidance_min_t"]
+    schedule, den = app_denoiser(pre, w, device, min_t) if app_precision else dit_denoiser(pre, w, min_t=min_t)
     g = torch.Generator().manual_seed(int(seed))
     out = []
     for k in range(0, len(labels), opts.batch_size):

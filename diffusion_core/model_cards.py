@@ -104,6 +104,8 @@ def card(kind: str, meta: dict, measured: dict | None, report: dict | None) -> s
             s = m["sampling"]
             lines += [f"Sampling setting of these figures: {s['sampler']}, {s['steps']} steps, {s['spacing']} spacing, "
                       f"guidance {s['guidance']}{_guided_range(s)}, x0 clipped to [-1, 1].", ""]
+            if meta.get("sampling", {}).get("chosen_by"):  # how the default was picked (a measured sweep)
+                lines += [meta["sampling"]["chosen_by"], ""]
     lines += ["Speed figures: `python benchmarks/bench_models.py`. MNIST: LeCun, Cortes & Burges, CC BY-SA 3.0.", ""]
     return "\n".join(lines)
 
