@@ -56,18 +56,22 @@ def _attention() -> str:
 
 
 def _samplers() -> str:
-    return ("DDPM, for this model. Measured with `python benchmarks/dit_quality.py --n 200 --steps 10 --guidance 3 "
-            "--sampler S` on the shipped weights: Fréchet distance 52.6 for DDPM against 61.6 for DDIM (real digits "
-            "against real digits at this N: 11.1), while both are recognised about equally often (94.5% and 95.5%, "
-            "within the noise of 200 samples). In theory DDIM's deterministic path is the better one for few steps, "
-            "but the errors of an imperfect denoiser pile up along it; the fresh noise DDPM adds at every step washes "
-            "part of them out (the 'churn' trade-off of Karras et al. 2022). That is why the shipped default is DDPM.")
+    return ("DDIM, for this model at 10 steps. Measured with `python benchmarks/dit_quality.py --n 200 --steps 10 "
+            "--guidance 3 --guidance-min-t 0 --sampler S` on the shipped weights: Fréchet distance 29.6 for DDIM "
+            "against 47.1 for DDPM (real digits against real digits at this N: 11.1), while both are recognised "
+            "almost always (99.0% and 100%). With few steps DDPM's large random jumps add noise that the remaining "
+            "steps have too little time to remove; DDIM follows the deterministic path of the same model (Song et al. "
+            "2021). It is not a law: at the shipped default (20 steps, guidance 3 only where t ≥ 700) DDPM measured "
+            "FD 16.3 against DDIM's 22.1 (N = 300, the model card's sweep): with enough steps, the fresh noise DDPM "
+            "adds washes out part of an imperfect denoiser's errors (the 'churn' of Karras et al. 2022).")
 
 
-# Measured on the shipped DiT (see the closing figures of its model card for the command).
+# Measured on the shipped DiT (step 32689); the model card has the whole sweep.
 GUIDANCE_INTERVAL_FIGURES = ("Measured on 300 digits with DDPM, 20 steps, guidance 4 (`python benchmarks/dit_quality.py "
-                             "--n 300 --sampler ddpm --guidance 4 --guidance-min-t 0,500`): guided at every step, "
-                             "TODO")
+                             "--n 300 --sampler ddpm --guidance 4 --guidance-min-t 0,500`): guided at every step, 99.7% "
+                             "recognised, Fréchet distance 81.0, recall 0.48; guided only where t ≥ 500, 99.3%, 48.3, "
+                             "0.59 (real against real: 7.0). The shipped default guides with 3 only where t ≥ 700: "
+                             "97.3%, 16.3, 0.72.")
 
 
 def _guidance() -> str:
@@ -135,7 +139,7 @@ LESSONS: tuple[Lesson, ...] = (
            "$$x_{t'} = \\sqrt{\\bar\\alpha_{t'}}\\,\\hat x_0 + \\sqrt{1-\\bar\\alpha_{t'}}\\,\\hat\\epsilon$$\n\n"
            "so it can skip steps. DPM-Solver++ and Heun are higher-order solvers of the same ODE: fewer steps, same picture.",
            "With only 10 steps from the same x_T, whose digits look more like real MNIST as a whole (Fréchet distance): DDPM or DDIM?",
-           ("DDPM", "DDIM", "no difference"), 0, _samplers,
+           ("DDPM", "DDIM", "no difference"), 1, _samplers,
            {"tab": "reverse", "label": "mixed 0-9", "sampler": "ddpm", "steps": 10, "seed": 0, "guidance": 3.0, "guide_from": 0},
            "switch the sampler between ddpm and ddim and press Generate: x_T stays the same"),
     Lesson("guidance", "6. Classifier-free guidance", 6,
