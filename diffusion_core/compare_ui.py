@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 
 from . import reverse_lab as rl
 from .compare import KINDS, read_loss_log
-from .generation import SamplingOptions, dit_settings, generate, nfe_per_sample
+from .generation import SamplingOptions, dit_settings, generate, guided_range, nfe_per_sample
 from .interpolation import interpolate
 from .pretrained import ASSETS_DIR, Pretrained, load_pretrained
 from .images import grid, to_display, upscale
@@ -77,8 +77,8 @@ def side_by_side(label, seed, n=8):
         images.append(digit_grid(x[:, 0].numpy()))
         rows.append(f"| {NAMES[kind]} | {ms:.2f} | {nfe_per_sample(kind, pre.meta, opts)} |")
     s = dit_settings(model("dit").meta, opts)
-    guided = f" where t ≥ {s['guidance_min_t']:g}" if float(s["guidance_min_t"]) > 0 else ""
-    rows.append(f"\nDiT setting: {s['sampler']}, {s['steps']} steps, guidance {s['guidance']:g}{guided}, {s['spacing']} spacing.")
+    rows.append(f"\nDiT setting: {s['sampler']}, {s['steps']} steps, guidance {s['guidance']:g}{guided_range(s)}, "
+                f"{s['spacing']} spacing.")
     return (*images, "\n".join(rows))
 
 

@@ -66,6 +66,12 @@ def dit_settings(meta: dict, opts: SamplingOptions) -> dict:
     return d
 
 
+def guided_range(settings: dict) -> str:
+    """Where a DiT setting guides, for captions: ' at every step' or ' only where t >= 700'."""
+    min_t = float(settings.get("guidance_min_t", 0))
+    return " at every step" if min_t <= 0 else f" only where t >= {min_t:g}"
+
+
 def dit_denoiser(pre: Pretrained, guidance: float, model: torch.nn.Module | None = None, min_t: float = 0.0):
     """(schedule, guided denoiser) for a loaded DiT: its training schedule and CFG at `guidance` for
     steps with t >= `min_t` (over `model`, a stand-in for `pre.model` such as its bf16 copy, when given)."""

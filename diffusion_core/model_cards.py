@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from .generation import guided_range
 from .pretrained import ASSETS_DIR
 
 ABOUT = {
@@ -103,17 +104,11 @@ def card(kind: str, meta: dict, measured: dict | None, report: dict | None) -> s
         if kind == "dit" and "sampling" in m:
             s = m["sampling"]
             lines += [f"Sampling setting of these figures: {s['sampler']}, {s['steps']} steps, {s['spacing']} spacing, "
-                      f"guidance {s['guidance']}{_guided_range(s)}, x0 clipped to [-1, 1].", ""]
+                      f"guidance {s['guidance']}{guided_range(s)}, x0 clipped to [-1, 1].", ""]
             if meta.get("sampling", {}).get("chosen_by"):  # how the default was picked (a measured sweep)
                 lines += [meta["sampling"]["chosen_by"], ""]
     lines += ["Speed figures: `python benchmarks/bench_models.py`. MNIST: LeCun, Cortes & Burges, CC BY-SA 3.0.", ""]
     return "\n".join(lines)
-
-
-def _guided_range(s: dict) -> str:
-    """' at every step' or ' only where t >= 500 (conditional prediction below)'."""
-    min_t = float(s.get("guidance_min_t", 0))
-    return " at every step" if min_t <= 0 else f" only where t >= {min_t:g} (conditional prediction below)"
 
 
 def main() -> int:
