@@ -57,21 +57,21 @@ def _attention() -> str:
 
 def _samplers() -> str:
     return ("DDIM, for this model at 10 steps. Measured with `python benchmarks/dit_quality.py --n 200 --steps 10 "
-            "--guidance 3 --guidance-min-t 0 --sampler S` on the shipped weights: Fréchet distance 29.6 for DDIM "
-            "against 47.1 for DDPM (real digits against real digits at this N: 11.1), while both are recognised "
+            "--guidance 3 --guidance-min-t 0 --sampler S` on the shipped weights: Fréchet distance 27.6 for DDIM "
+            "against 59.0 for DDPM (real digits against real digits at this N: 11.1), while both are recognised "
             "almost always (99.0% and 100%). With few steps DDPM's large random jumps add noise that the remaining "
             "steps have too little time to remove; DDIM follows the deterministic path of the same model (Song et al. "
-            "2021). It is not a law: at the shipped default (20 steps, guidance 3 only where t ≥ 700) DDPM measured "
-            "FD 16.3 against DDIM's 22.1 (N = 300, the model card's sweep): with enough steps, the fresh noise DDPM "
+            "2021). It is not a law: at 20 steps, guidance 2.5 only where t ≥ 700, DDPM measured "
+            "FD 11.8 against DDIM's 12.9 (N = 1000, the model card's sweep): with enough steps, the fresh noise DDPM "
             "adds washes out part of an imperfect denoiser's errors (the 'churn' of Karras et al. 2022).")
 
 
-# Measured on the shipped DiT (step 32689); the model card has the whole sweep.
+# Measured on the shipped DiT (step 44338); the model card has the whole sweep.
 GUIDANCE_INTERVAL_FIGURES = ("Measured on 300 digits with DDPM, 20 steps, guidance 4 (`python benchmarks/dit_quality.py "
-                             "--n 300 --sampler ddpm --guidance 4 --guidance-min-t 0,500`): guided at every step, 99.7% "
-                             "recognised, Fréchet distance 81.0, recall 0.48; guided only where t ≥ 500, 99.3%, 48.3, "
-                             "0.59 (real against real: 7.0). The shipped default guides with 3 only where t ≥ 700: "
-                             "97.3%, 16.3, 0.72.")
+                             "--n 300 --sampler ddpm --guidance 4 --guidance-min-t 0,500`): guided at every step, 100% "
+                             "recognised, Fréchet distance 92.3, recall 0.40; guided only where t ≥ 500, 99.7%, 60.4, "
+                             "0.58 (real against real: 7.0). The shipped default guides with 2 only where t ≥ 700: "
+                             "97.7%, 12.1, 0.78.")
 
 
 def _guidance() -> str:
