@@ -9,11 +9,15 @@ Run: `python app.py` (http://127.0.0.1:7860). Set GRADIO_SERVER_NAME=0.0.0.0 to 
 """
 from __future__ import annotations
 
+import html
 import json
 import os
 
+from diffusion_core.paths import UPLOAD_DIR, reset_work_dir
+
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1" if not os.environ.get("DIFFUSION_CLASSROOM_HUB_REPO") else "0")
+os.environ.setdefault("GRADIO_TEMP_DIR", str(UPLOAD_DIR))  # uploads and outputs: this process's own folder
 
 import gradio as gr  # noqa: E402
 
@@ -23,12 +27,21 @@ from diffusion_core import reverse_ui as rui  # noqa: E402
 from diffusion_core import view_state as vs  # noqa: E402
 from ui import compare_tab, forward_tab, learn_tab, reverse_tab  # noqa: E402
 from ui.common import CSS, guard, private  # noqa: E402
+from ui.traffic import QUEUE_OPTIONS, launch_options  # noqa: E402
+
+
+def link_note(notes: list[str]) -> str:
+    """HTML for the notes on a link's ignored settings: escaped text (a link's values are never markup)."""
+    if not notes:
+        return ""
+    return ('<div class="link-note" role="status">⚠️ From the link: '
+            + html.escape("; ".join(notes)) + ".</div>")
 
 
 def view_from_url(request: gr.Request):
     """The view in the page's query string (validated) and a note on anything ignored."""
     view, notes = vs.parse_query(request.query_params if request else {})
-    return json.dumps(view), ("⚠️ From the link: " + "; ".join(notes) + ".") if notes else ""
+    return json.dumps(view), link_note(notes)
 
 
 def view_of_lesson(i):
@@ -49,6 +62,7 @@ def build_demo() -> gr.Blocks:
         gr.Markdown("# Diffusion Classroom\nWatch an image dissolve into noise, a Transformer bring digits back, "
                     "and diffusion measured against a GAN and a VAE.")
         notice = gr.Markdown(elem_id="startup-notice")  # empty unless a model's weights are broken
+        url_note = gr.HTML(elem_id="url-note")  # plain, escaped text about a link's ignored settings
         view = gr.Textbox(visible=False, label="view")  # JSON of the view to apply
         current_tab = gr.Textbox("forward", visible=False, label="current tab")
         with gr.Tabs(selected="forward") as tabs:
@@ -59,7 +73,6 @@ def build_demo() -> gr.Blocks:
         with gr.Row():
             share_btn = gr.Button("🔗 Link to this view", scale=1, elem_id="share-btn")
             link = gr.Textbox(label="Shareable link", scale=4, elem_id="share-link", buttons=["copy"])
-        url_note = gr.Markdown(elem_id="url-note")
 
         for tab_id, ns in (("forward", fwd), ("reverse", rev), ("compare", cmp), ("learn", learn)):
             ns.tab.select(lambda t=tab_id: t, None, current_tab, **private)
@@ -95,8 +108,17 @@ def build_demo() -> gr.Blocks:
     return demo
 
 
+def launch(demo: gr.Blocks, **overrides):
+    """Queue and serve `demo` with the limits a public Space needs (`ui.traffic`); `overrides` go to
+    `launch()` (the tests pass a port and prevent_thread_lock)."""
+    reset_work_dir()
+    demo.queue(**QUEUE_OPTIONS)
+    options = dict(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), css=CSS, show_error=False,
+                   max_threads=100, **launch_options(demo))
+    return demo.launch(**{**options, **overrides})
+
+
 if __name__ == "__main__":
     if problem := cui.startup_notice():
         print(problem.replace("**", ""), flush=True)
-    build_demo().queue(default_concurrency_limit=4).launch(
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), css=CSS, show_error=False)
+    launch(build_demo())

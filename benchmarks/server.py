@@ -79,6 +79,20 @@ class AppServer:
     def peak_rss_mb(self) -> float:
         return _status_kb(self.proc.pid, "VmHWM") / 1024
 
+    def work_dir_mb(self) -> float:
+        """Size of the server's own scratch folder (its WORK_DIR, `<base>/<pid>`), in MB."""
+        import os
+
+        base = Path(self.env.get("DIFFUSION_CLASSROOM_WORK_DIR") or Path(tempfile.gettempdir()) / "diffusion_classroom")
+        total = 0
+        for dirpath, _, names in os.walk(base / str(self.proc.pid)):
+            for n in names:
+                try:
+                    total += (Path(dirpath) / n).stat().st_size
+                except OSError:
+                    pass
+        return total / 2**20
+
     def log(self) -> str:
         self._log.flush()
         return Path(self._log.name).read_text(errors="replace")[-4000:]

@@ -18,8 +18,10 @@ from . import reverse_lab as rl
 from .compare import KINDS, read_loss_log
 from .generation import SamplingOptions, dit_settings, generate, guided_range, nfe_per_sample
 from .interpolation import interpolate
-from .pretrained import ASSETS_DIR, Pretrained, load_pretrained
+from .paths import ASSETS_DIR, shown_path
+from .pretrained import Pretrained, load_pretrained
 from .images import grid, to_display, upscale
+from .images_io import digit_choices
 from .reverse_views import digit_grid
 
 NAMES = {"dit": "Diffusion (DiT)", "gan": "GAN", "vae": "VAE"}
@@ -38,8 +40,10 @@ def model(kind: str) -> Pretrained:
 
 
 def startup_notice() -> str:
-    """A banner for the top of the page when any shipped model cannot load ("" when all do)."""
-    problems = []
+    """A banner for the top of the page when any shipped model or the bundled digits cannot load ("" when all do)."""
+    problems = [] if digit_choices() else [
+        "**Sample digits**: assets/sample_digits.npz is missing or broken; the image menu offers the photos only "
+        "and SDEdit is unavailable. Restore the file from the repository."]
     for kind in KINDS:
         try:
             model(kind)
@@ -47,7 +51,7 @@ def startup_notice() -> str:
             problems.append(f"**{NAMES[kind]}**: {exc}")
     if not problems:
         return ""
-    return ("⚠️ Some models could not be loaded; the forward-process and schedule lab works without them.\n\n- "
+    return ("⚠️ Some parts could not be loaded; the forward-process and schedule lab works without them.\n\n- "
             + "\n- ".join(problems))
 
 
@@ -61,10 +65,21 @@ def _digit(label) -> int:
     return d
 
 
+def _seed(value, name: str = "Seed") -> int:
+    """A seed box's value as an int in 0 .. 2^31 - 1, or a ValueError saying so."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not (0 <= v < 2**31) or v != int(v):
+        raise ValueError(f"{name} must be a whole number from 0 to 2^31 - 1, got {str(value)[:20]}.")
+    return int(v)
+
+
 def side_by_side(label, seed, n=8):
     """(DiT grid, GAN grid, VAE grid, timing table): n samples of one digit from each model, timed.
     The DiT samples at its recommended setting (the one its model card measures)."""
-    d, n, seed = _digit(label), int(n), int(seed)
+    d, n, seed = _digit(label), int(n), _seed(seed)
     if not 1 <= n <= 16:
         raise ValueError("Use between 1 and 16 samples.")
     opts = SamplingOptions()
@@ -72,7 +87,8 @@ def side_by_side(label, seed, n=8):
     for kind in KINDS:
         pre = model(kind)
         start = time.perf_counter()
-        x = generate(kind, np.full(n, d), seed=seed, opts=opts, pretrained=pre, device=next(pre.model.parameters()).device)
+        x = generate(kind, np.full(n, d), seed=seed, opts=opts, pretrained=pre, device=next(pre.model.parameters()).device,
+                     app_precision=kind == "dit")  # the DiT shares the reverse tab's batched network calls
         ms = (time.perf_counter() - start) * 1000 / n
         images.append(digit_grid(x[:, 0].numpy()))
         rows.append(f"| {NAMES[kind]} | {ms:.2f} | {nfe_per_sample(kind, pre.meta, opts)} |")
@@ -87,7 +103,8 @@ def interpolations(label, seed_a, seed_b, frames=8):
     For the DiT the latent is x_T, decoded by deterministic DDIM."""
     d = _digit(label)
     s = dit_settings(model("dit").meta, SamplingOptions())  # DDIM (eta 0) at the DiT's guidance
-    return tuple(strip(interpolate(kind, model(kind), d, int(seed_a), int(seed_b), frames=int(frames), guidance=s["guidance"],
+    seed_a, seed_b = _seed(seed_a, "Seed A"), _seed(seed_b, "Seed B")
+    return tuple(strip(interpolate(kind, model(kind), d, seed_a, seed_b, frames=int(frames), guidance=s["guidance"],
                                    guidance_min_t=s["guidance_min_t"])[:, 0].numpy()) for kind in KINDS)
 
 
@@ -123,7 +140,8 @@ def load_report(path=None) -> dict:
     try:
         return json.loads(p.read_text())
     except (OSError, ValueError) as exc:
-        raise ValueError(f"The comparison report {p} is missing or broken ({exc}); run python -m diffusion_core.compare") from None
+        raise ValueError(f"The comparison report {shown_path(p)} is missing or broken ({type(exc).__name__}); "
+                         "run python -m diffusion_core.compare") from None
 
 
 def comparison_table(report: dict | None = None) -> str:

@@ -12,6 +12,7 @@ Chaining single steps q(x_t | x_{t-1}) with a constant alpha_t draws step s's no
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -22,6 +23,10 @@ from .schedules import NoiseSchedule, from_betas, make_schedule
 
 DEFAULT_SPEC = {"name": "cosine", "T": 1000, "rescale": False}
 MAX_CHAIN_STEPS = 5000
+# A chain of t single steps costs t times the pixels: the chain runs on a copy of at most this many
+# values (128 x 128 x 3), and one chain at a time, so a 200-byte request cannot buy seconds of CPU.
+CHAIN_MAX_VALUES = 128 * 128 * 3
+_CHAIN_GATE = threading.BoundedSemaphore(1)
 
 
 # ---------------------------------------------------------------------------- schedules from specs
@@ -85,10 +90,24 @@ def closed_form(x0: np.ndarray, schedule: NoiseSchedule, t: int, seed: int) -> n
     return q_sample(schedule, x0, int(t), noise_for(x0.shape, seed)).astype(np.float32)
 
 
+def chain_input(x0: np.ndarray, max_values: int = CHAIN_MAX_VALUES) -> np.ndarray:
+    """x0 (H, W, C) box-averaged by a whole factor until it holds at most `max_values` values
+    (MNIST digits pass unchanged; a 512 px photo becomes 128 px)."""
+    h, w, c = x0.shape
+    k = 1
+    while (h // k) * (w // k) * c > max_values:
+        k += 1
+    if k == 1:
+        return x0
+    h2, w2 = h // k, w // k
+    return x0[: h2 * k, : w2 * k].reshape(h2, k, w2, k, c).mean(axis=(1, 3), dtype=np.float32)
+
+
 def chain(x0: np.ndarray, alpha: float, t: int, seed: int, cache: dict | None = None) -> tuple[np.ndarray, dict]:
     """x_t after t single steps x_s = sqrt(alpha) x_{s-1} + sqrt(1 - alpha) eps_s (eps_s from (seed, s)).
     `cache` {"key", "t", "x"} from an earlier call on the same image, alpha and seed lets a forward
-    scrub continue from where it was. Returns (x_t, new cache)."""
+    scrub continue from where it was. Returns (x_t, new cache). Callers with large images pass
+    `chain_input(x0)`; at most one chain is computed at a time."""
     if not 0 < alpha < 1:
         raise ValueError("alpha_t must lie strictly between 0 and 1.")
     if not 0 <= t <= MAX_CHAIN_STEPS:
@@ -99,9 +118,10 @@ def chain(x0: np.ndarray, alpha: float, t: int, seed: int, cache: dict | None = 
     else:
         s, x = 0, x0.astype(np.float32)
     a, b = np.float32(np.sqrt(alpha)), np.float32(np.sqrt(1 - alpha))
-    while s < t:
-        s += 1
-        x = a * x + b * step_noise(x0.shape, seed, s)
+    with _CHAIN_GATE:
+        while s < t:
+            s += 1
+            x = a * x + b * step_noise(x0.shape, seed, s)
     return x, {"key": key, "t": t, "x": x}
 
 

@@ -10,6 +10,15 @@ from .images_io import to_display
 from .schedules import NoiseSchedule
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c")
+MAX_POINTS = 1000  # per curve: T = 100000 would otherwise send 28 MB of plot to the browser
+
+
+def curve_steps(T: int, max_points: int = MAX_POINTS) -> np.ndarray:
+    """Indices 0 .. T-1 of the steps a curve is drawn at: every step up to `max_points`, else evenly
+    spaced ones, always with the first and the last (where cosine's beta jumps to 0.999)."""
+    if T <= max_points:
+        return np.arange(T)
+    return np.unique(np.linspace(0, T - 1, max_points).round().astype(int))
 
 
 def schedule_figure(schedules: list[tuple[str, NoiseSchedule]], t: int | None = None) -> go.Figure:
@@ -20,12 +29,13 @@ def schedule_figure(schedules: list[tuple[str, NoiseSchedule]], t: int | None = 
                         horizontal_spacing=0.1, vertical_spacing=0.16)
     for k, (label, s) in enumerate(schedules):
         c = COLOURS[k % len(COLOURS)]
-        steps = np.arange(1, s.num_timesteps + 1)
-        ab = s.alphas_cumprod
+        idx = curve_steps(s.num_timesteps)
+        steps = idx + 1  # paper step t of array index i
+        ab = s.alphas_cumprod[idx]
         with np.errstate(divide="ignore"):
-            lsnr = np.where(np.isfinite(s.log_snr), s.log_snr, np.nan)
+            lsnr = np.where(np.isfinite(s.log_snr[idx]), s.log_snr[idx], np.nan)
         kw = dict(mode="lines", line=dict(color=c), legendgroup=label)
-        fig.add_trace(go.Scatter(x=steps, y=s.betas, name=label, **kw), 1, 1)
+        fig.add_trace(go.Scatter(x=steps, y=s.betas[idx], name=label, **kw), 1, 1)
         fig.add_trace(go.Scatter(x=steps, y=ab, name=label, showlegend=False, **kw), 1, 2)
         fig.add_trace(go.Scatter(x=steps, y=np.sqrt(ab), name=f"{label} √ᾱ", showlegend=False, **kw), 2, 1)
         fig.add_trace(go.Scatter(x=steps, y=np.sqrt(1 - ab), name=f"{label} √(1-ᾱ)", showlegend=False,

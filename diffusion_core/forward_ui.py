@@ -7,9 +7,10 @@ files as paths in a temporary folder.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import tempfile
+import uuid
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,14 +20,15 @@ from PIL import Image
 from . import forward_lab as lab
 from .forward_plots import histogram_figure, schedule_figure, strip_image
 from .images_io import ImageError, image_choices, load_choice, load_upload, to_display
-from .schedule_checks import check_schedule, fix_schedule
+from .paths import export_path
+from .schedule_checks import check_schedule, fix_schedule, wants_more_steps
 from .schedule_io import schedule_from_text
 from .schedule_makers import MAKERS
+from .schedules import MAX_TIMESTEPS
 from .schedule_report import finding_line
 
 SCHEDULE_NAMES = sorted(MAKERS)
 MODES = ("closed form q(x_t | x_0)", "chain of single steps q(x_t | x_{t-1})")
-OUT_DIR = Path(tempfile.gettempdir()) / "diffusion_classroom"
 
 
 # ---------------------------------------------------------------------------- inputs
@@ -38,6 +40,15 @@ def _bundled(choice: str) -> np.ndarray:
 @lru_cache(maxsize=8)
 def _uploaded(path: str, mtime: float) -> np.ndarray:
     return load_upload(path)
+
+
+def _upload_key(upload) -> str:
+    """What identifies an upload's content cheaply: its size and time, not its (per-upload) path."""
+    try:
+        st = os.stat(str(upload))
+        return f"{st.st_size}-{st.st_mtime_ns}"
+    except (OSError, TypeError):
+        return ""
 
 
 def get_image(choice: str | None, upload: str | None) -> np.ndarray:
@@ -97,7 +108,7 @@ def _x_t(choice, upload, spec, t, mode, alpha, seed, chain_state):
     s = seed_value(seed)
     if mode == MODES[1]:
         a = chain_alpha(alpha)
-        x_t, chain_state = lab.chain(x0, a, t, s, chain_state)
+        x_t, chain_state = lab.chain(lab.chain_input(x0), a, t, s, chain_state)
         return x_t, lab.chain_readout(a, t), chain_state
     return lab.closed_form(x0, schedule, t, s), lab.readout(schedule, t), chain_state
 
@@ -108,16 +119,11 @@ def image_out(x: np.ndarray):
     u8 = to_display(np.clip(x, -1, 1))
     if u8.ndim == 2 or max(u8.shape[:2]) < 256:
         return u8
-    path = _out_path("x_t.jpg")
+    path = export_path(f"x_t_{uuid.uuid4().hex}.jpg")
     Image.fromarray(u8).save(path, quality=90)
     _recent_files.append(path)
     while len(_recent_files) > 64:  # gradio has copied older ones into its cache by now
-        old = _recent_files.pop(0)
-        old.unlink(missing_ok=True)
-        try:
-            old.parent.rmdir()
-        except OSError:
-            pass
+        _recent_files.pop(0).unlink(missing_ok=True)
     return str(path)
 
 
@@ -191,7 +197,16 @@ def checks(spec):
     found = check_schedule(schedule)
     lines = [finding_line(f) for f in found]
     actions = {f.fix_action for f in found}
-    return "\n".join(lines), "rescale_zero_snr" in actions, "more_steps" in actions
+    more = wants_more_steps(found) and schedule.num_timesteps < MAX_TIMESTEPS
+    return "\n".join(lines), "rescale_zero_snr" in actions, more
+
+
+def more_steps_target(spec) -> int | None:
+    """The T that the more-steps fix would give (for its button's label), or None when it does not apply."""
+    schedule = lab.schedule_from_spec(spec)
+    if not checks(spec)[2]:
+        return None
+    return fix_schedule(schedule, "more_steps").num_timesteps
 
 
 def apply_fix(spec, action):
@@ -222,19 +237,26 @@ def custom_schedule(text, kind, upload):
 
 
 # ---------------------------------------------------------------------------- exports
-def _out_path(name: str) -> Path:
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(dir=OUT_DIR)) / name
+def _export_file(name: str, *key) -> Path:
+    """Where an export goes: its name plus a digest of what it shows, so exporting the same thing again
+    overwrites one file instead of adding another."""
+    stem, dot, suffix = name.rpartition(".")
+    digest = hashlib.sha1(repr(key).encode()).hexdigest()[:12]
+    return export_path(f"{stem}_{digest}{dot}{suffix}")
+
+
+def _spec_key(spec) -> str:
+    return json.dumps(json.loads(spec) if isinstance(spec, str) else spec, sort_keys=True)
 
 
 def export_csv(spec) -> str:
-    path = _out_path("schedule.csv")
+    path = _export_file("schedule.csv", _spec_key(spec))
     path.write_text(lab.schedule_from_spec(spec).to_csv())
     return str(path)
 
 
 def export_config(spec) -> str:
-    path = _out_path("scheduler_config.json")
+    path = _export_file("scheduler_config.json", _spec_key(spec))
     path.write_text(json.dumps(lab.schedule_from_spec(spec).to_diffusers_config(), indent=2))
     return str(path)
 
@@ -246,6 +268,6 @@ def export_gif(choice, upload, spec, seed, frames=24) -> str:
     s = seed_value(seed)
     ts = np.linspace(0, schedule.num_timesteps, int(np.clip(frames, 2, 60))).round().astype(int)
     images = [Image.fromarray(to_display(lab.closed_form(x0, schedule, t, s), min_side=224)) for t in ts]
-    path = _out_path("forward_process.gif")
+    path = _export_file("forward_process.gif", _spec_key(spec), choice, _upload_key(upload), s, len(ts))
     images[0].save(path, save_all=True, append_images=images[1:] + [images[-1]] * 4, duration=120, loop=0)
     return str(path)

@@ -6,6 +6,8 @@ records the setting the model card's figures were measured at.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +18,7 @@ from .guidance import CFGDenoiser
 from .pretrained import Pretrained, load_pretrained
 from .samplers import SAMPLERS, sample
 from .schedules import schedule_from_dict
+from .step_batcher import StepBatcher
 
 # Leading spacing starts at t = 950: with the cosine schedule, t = 999 has alpha_bar = 2.4e-9 and the
 # x0 recovered from the predicted eps there measured RMS 668 (vs 0.81 at t = 950).
@@ -80,18 +83,43 @@ def dit_denoiser(pre: Pretrained, guidance: float, model: torch.nn.Module | None
                                  min_t=float(min_t))
 
 
-def app_denoiser(pre: Pretrained, guidance: float, device, min_t: float = 0.0):
-    """`dit_denoiser` as the reverse tab samples: over `runtime.inference_model` (the bf16 copy where
-    bf16 is fast) under `runtime.autocast`, float32 out; plain float32 elsewhere."""
+def app_net(model: torch.nn.Module, device, bf16: bool):
+    """The network as the app runs it: with `bf16` (`runtime.uses_bf16`), `runtime.inference_model`
+    (the bf16 copy on a CPU) under bf16 autocast, float32 out; plain float32 otherwise."""
     device = torch.device(device)
-    schedule, den = dit_denoiser(pre, guidance, runtime.inference_model(pre.model, device.type), min_t)
+    fast = runtime.inference_model(model, device.type) if bf16 else model
+    cast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
 
-    def guided(x, t, **cond):
-        with runtime.autocast(device):
-            return den(x, t, **cond).float()
+    def net(x, t, y):
+        with cast:
+            return fast(x, t, y).float()
 
-    guided.cfg = den  # its call and pass counts
-    return schedule, guided
+    return net
+
+
+@functools.lru_cache(maxsize=4)
+def _batcher(model: torch.nn.Module, device: str, bf16: bool) -> StepBatcher:
+    return StepBatcher(app_net(model, device, bf16), null_label=model.config.num_classes, device=device)
+
+
+def app_batcher(pre: Pretrained, device) -> StepBatcher:
+    """The one `StepBatcher` of this DiT on `device` at the app's precision: every generation of the
+    app shares its network calls."""
+    device = torch.device(device)
+    return _batcher(pre.model, str(device), runtime.uses_bf16(device))
+
+
+@contextlib.contextmanager
+def app_denoiser(pre: Pretrained, guidance: float, device, min_t: float = 0.0):
+    """(schedule, denoiser) as the app samples: `app_net` through the shared `app_batcher`, with
+    classifier-free guidance at `guidance` where t >= `min_t` (`denoiser.passes` counts network passes).
+    A context: leaving it ends this generation's part in the batcher."""
+    batcher = app_batcher(pre, device)
+    member = batcher.join()
+    try:
+        yield schedule_from_dict(pre.meta["schedule"]), batcher.denoiser(member, float(guidance), float(min_t))
+    finally:
+        batcher.leave(member)
 
 
 @torch.no_grad()
@@ -100,14 +128,15 @@ def generate_dit(pre: Pretrained, labels: np.ndarray, seed: int, opts: SamplingO
     """`app_precision`: sample as the reverse tab does (`app_denoiser`) instead of in float32."""
     cfg = dit_settings(pre.meta, opts)
     w, min_t = cfg["guidance"], cfg["guidance_min_t"]
-    schedule, den = app_denoiser(pre, w, device, min_t) if app_precision else dit_denoiser(pre, w, min_t=min_t)
-    g = torch.Generator().manual_seed(int(seed))
-    out = []
-    for k in range(0, len(labels), opts.batch_size):
-        y = torch.as_tensor(labels[k:k + opts.batch_size], device=device)
-        x = torch.randn(len(y), 1, 28, 28, generator=g).to(device)
-        out.append(sample(cfg["sampler"], den, x, schedule, int(cfg["steps"]), spacing=cfg["spacing"],
-                          eta=float(cfg["eta"]), generator=g, clip_x0=1.0, y=y).float().cpu())
+    plain = contextlib.nullcontext(dit_denoiser(pre, w, min_t=min_t))
+    with app_denoiser(pre, w, device, min_t) if app_precision else plain as (schedule, den):
+        g = torch.Generator().manual_seed(int(seed))
+        out = []
+        for k in range(0, len(labels), opts.batch_size):
+            y = torch.as_tensor(labels[k:k + opts.batch_size], device=device)
+            x = torch.randn(len(y), 1, 28, 28, generator=g).to(device)
+            out.append(sample(cfg["sampler"], den, x, schedule, int(cfg["steps"]), spacing=cfg["spacing"],
+                              eta=float(cfg["eta"]), generator=g, clip_x0=1.0, y=y).float().cpu())
     return torch.cat(out).clamp(-1, 1)
 
 

@@ -4,11 +4,17 @@ Every image becomes float32 (H, W, C) in [-1, 1] with C = 1 (grey) or 3 (colour)
 `MAX_SIDE` pixels on its long side. Uploads are checked: size on disk, decompression bombs,
 formats Pillow cannot read, 16-bit, CMYK, palette and alpha images, animated files (first frame).
 Any problem raises `ImageError` with a message meant for the person who uploaded the file.
+
+Memory is bounded before anything is decoded: the pixel count and the decoded size are read from the
+header, JPEGs decode straight at a reduced scale (`draft`), one upload decodes at a time, and a large
+image is shrunk in its own mode before any conversion (a 6300 x 6300 RGBA PNG costs its 159 MB of
+decoded pixels once, not the ~700 MB of converting it at full size).
 """
 from __future__ import annotations
 
 import io
 import os
+import threading
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -16,12 +22,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .pretrained import ASSETS_DIR
+from .paths import ASSETS_DIR
 
 MAX_SIDE = 512  # photos are downscaled to this long side
 MAX_FILE_BYTES = 20 * 2**20
 MAX_PIXELS = 40_000_000  # refuse to decode more (10000 x 10000 is 100 M)
+MAX_DECODED_BYTES = 160 * 2**20  # Pillow's pixels in memory (RGB and RGBA take 4 bytes a pixel)
 PHOTOS = ("chelsea", "coffee", "astronaut")
+_DECODE_GATE = threading.BoundedSemaphore(1)  # uploads decoded at once, each up to MAX_DECODED_BYTES
 
 
 class ImageError(ValueError):
@@ -30,9 +38,16 @@ class ImageError(ValueError):
 
 @lru_cache(maxsize=1)
 def sample_digits() -> tuple[np.ndarray, np.ndarray]:
-    """The bundled MNIST test digits: (uint8 (20, 28, 28), int64 labels (20,))."""
-    with np.load(ASSETS_DIR / "sample_digits.npz") as z:
-        return z["images"].copy(), z["labels"].copy()
+    """The bundled MNIST test digits: (uint8 (20, 28, 28), int64 labels (20,)); empty arrays when the
+    file is missing or broken (the app then offers the photos only, and says so)."""
+    try:
+        with np.load(ASSETS_DIR / "sample_digits.npz") as z:
+            images, labels = z["images"].copy(), z["labels"].copy().astype(np.int64)
+        if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) != len(labels):
+            raise ValueError("unexpected shapes")
+        return images.astype(np.uint8), labels
+    except (OSError, ValueError, KeyError):
+        return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
 
 
 def digit_choices() -> list[str]:
@@ -65,10 +80,30 @@ def load_choice(choice: str) -> np.ndarray:
     raise ImageError(f"Unknown image {choice!r}.")
 
 
+def decoded_bytes(im: Image.Image) -> int:
+    """The memory Pillow takes for `im`'s pixels: 4 bytes a pixel for multi-band modes, else the
+    band's own size."""
+    per_pixel = 4 if len(im.getbands()) > 1 else {"I;16": 2, "I;16B": 2, "I;16L": 2, "I": 4, "F": 4}.get(im.mode, 1)
+    return im.size[0] * im.size[1] * per_pixel
+
+
+def shrink(im: Image.Image, side: int = MAX_SIDE) -> Image.Image:
+    """`im` reduced by a whole factor in its own mode (box filter) until its long side is at most
+    2 x `side`; the exact resize to `side` happens after conversion, on the small image."""
+    factor = max(im.size) // (2 * side)
+    if factor < 2:
+        return im
+    try:
+        return im.reduce(factor)
+    except (ValueError, NotImplementedError):  # a mode reduce() does not handle (P, 1, ...): convert first
+        return im.convert("RGBA" if "transparency" in im.info or im.mode in ("PA", "LA") else "RGB").reduce(factor)
+
+
 def _pil_to_float(im: Image.Image) -> np.ndarray:
     im = ImageOps.exif_transpose(im)
     if getattr(im, "is_animated", False):
         im.seek(0)  # animated GIF / PNG / WebP: the first frame
+    im = shrink(im)
     if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16/32-bit grey: scale by its own range
         a = np.asarray(im, dtype=np.float64)
         lo, hi = float(a.min()), float(a.max())
@@ -110,8 +145,15 @@ def load_upload(data) -> np.ndarray:
         w, h = im.size
         if w * h > MAX_PIXELS:
             raise ImageError(f"That image is {w} x {h} pixels; images up to {MAX_PIXELS // 1_000_000} megapixels are accepted.")
-        im.load()
-        return _pil_to_float(im)
+        if im.format == "JPEG":
+            im.draft(im.mode, (MAX_SIDE, MAX_SIDE))  # decode at 1/2, 1/4 or 1/8 scale straight away
+        if decoded_bytes(im) > MAX_DECODED_BYTES:
+            raise ImageError(f"That image is {w} x {h} pixels in mode {im.mode}: {decoded_bytes(im) / 2**20:.0f} MB once "
+                             f"decoded, over this app's {MAX_DECODED_BYTES // 2**20} MB. Save a smaller copy (at most "
+                             f"4000 x 4000) and upload that.")
+        with _DECODE_GATE:
+            im.load()
+            return _pil_to_float(im)
     except ImageError:
         raise
     except UnidentifiedImageError:

@@ -44,6 +44,9 @@ def interpolate(kind: str, pre: Pretrained, label: int, seed_a: int, seed_b: int
         raise ValueError("Use between 2 and 32 interpolation frames.")
     if not 0 <= int(label) <= 9:
         raise ValueError("The digit must be between 0 and 9.")
+    for name, seed in (("Seed A", seed_a), ("Seed B", seed_b)):
+        if not 0 <= int(seed) < 2**31:
+            raise ValueError(f"{name} must be between 0 and 2^31 - 1, got {str(seed)[:20]}.")
     shape = latent_shape(kind, pre)
     za = torch.randn((1, *shape), generator=torch.Generator().manual_seed(int(seed_a)))
     zb = torch.randn((1, *shape), generator=torch.Generator().manual_seed(int(seed_b)))

@@ -24,7 +24,9 @@ from .pretrained import Pretrained, load_pretrained
 from .samplers import SAMPLERS, SPACINGS, sampler_steps
 
 MAX_IMAGES = 16
-MAX_STEPS = 1000
+MAX_STEPS = 250  # sampling steps of one run: the work one request may ask for is bounded
+MAX_GUIDE_T = 1000  # the guidance interval's lower end, in network timesteps
+MAX_RUNNING = 40  # generations running at once (they share each network call); more wait in the queue
 LABEL_CHOICES = ["mixed 0-9"] + [str(d) for d in range(10)] + ["unconditional"]
 # MNIST pixel statistics (the usual normalisation constants 0.1307 / 0.3081 of [0, 1] pixels),
 # mapped to [-1, 1]: what the schedule's moments of x_t are predicted from.
@@ -75,8 +77,8 @@ def make_settings(label="mixed 0-9", guidance=3.0, sampler="ddim", eta=0.0, step
         raise ValueError(f"Number of images must be between 1 and {MAX_IMAGES}, got {n}.")
     if not 0 <= seed < 2**31:
         raise ValueError(f"Seed must be between 0 and 2^31 - 1, got {seed}.")
-    if not 0 <= min_t <= MAX_STEPS:
-        raise ValueError(f"The lowest guided t must be between 0 and {MAX_STEPS}, got {min_t}.")
+    if not 0 <= min_t <= MAX_GUIDE_T:
+        raise ValueError(f"The lowest guided t must be between 0 and {MAX_GUIDE_T}, got {min_t}.")
     return ReverseSettings(label, guidance, sampler, eta, steps, seed, n, spacing, min_t)
 
 
@@ -115,6 +117,7 @@ class Trajectory:
     labels: list
     device: str
     t: list = field(default_factory=list)  # network timestep of step k (fractional for Euler/Heun)
+    t_next: list = field(default_factory=list)  # where step k lands; -1 is the clean image
     alpha_bar: list = field(default_factory=list)  # alpha_bar at t
     alpha_bar_next: list = field(default_factory=list)
     nfe: list = field(default_factory=list)  # network passes so far (a guided evaluation costs two)
@@ -129,6 +132,23 @@ class Trajectory:
     @property
     def num_steps(self) -> int:
         return len(self.t)
+
+    def record(self, rec, ms: float, passes: int) -> None:
+        """Append one sampler `StepRecord` (network passes so far: `passes`)."""
+        self.ms.append(ms)
+        self.t.append(float(rec.t))
+        self.t_next.append(float(rec.t_next))
+        self.alpha_bar.append(float(rec.alpha_bar))
+        self.alpha_bar_next.append(float(rec.alpha_bar_next))
+        self.nfe.append(passes)
+        for name in ("x_t", "eps", "x0", "x_next"):
+            getattr(self, name).append(_np16(getattr(rec, name)))
+        self.done = rec.step == rec.num_steps - 1
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the recorded arrays."""
+        return sum(a.nbytes for name in ("x_t", "eps", "x0", "x_next") for a in getattr(self, name))
 
     def final(self) -> np.ndarray:
         """(N, 28, 28) float32: the last output (x_T when no step ran)."""
@@ -165,7 +185,6 @@ def denoise(settings: ReverseSettings, pre: Pretrained | None = None, device: to
     iteration (closing the generator) stops the computation."""
     device = torch.device(device or runtime.pick_device())
     pre = pre or dit(device)
-    schedule, guided = app_denoiser(pre, settings.guidance, device, settings.guidance_min_t)
     labels = labels_for(settings, pre.model.config.num_classes)
     x = start_noise(settings.seed, settings.n_images).to(device)
     y = torch.as_tensor(labels, device=device)
@@ -176,24 +195,18 @@ def denoise(settings: ReverseSettings, pre: Pretrained | None = None, device: to
         _active["runs"] += 1
     try:
         yield traj
-        steps = sampler_steps(settings.sampler, guided, x, schedule, settings.steps, spacing=settings.spacing,
-                              eta=settings.eta, generator=g, clip_x0=1.0, y=y)
-        while True:
-            start = time.perf_counter()
-            with torch.no_grad():  # per step: the caller may resume this generator on another thread
-                rec = next(steps, None)
-            if rec is None:
-                break
-            runtime.synchronize(device)
-            traj.ms.append((time.perf_counter() - start) * 1000)
-            traj.t.append(float(rec.t))
-            traj.alpha_bar.append(float(rec.alpha_bar))
-            traj.alpha_bar_next.append(float(rec.alpha_bar_next))
-            traj.nfe.append(guided.cfg.passes)
-            for name in ("x_t", "eps", "x0", "x_next"):
-                getattr(traj, name).append(_np16(getattr(rec, name)))
-            traj.done = rec.step == rec.num_steps - 1
-            yield traj
+        with app_denoiser(pre, settings.guidance, device, settings.guidance_min_t) as (schedule, guided):
+            steps = sampler_steps(settings.sampler, guided, x, schedule, settings.steps, spacing=settings.spacing,
+                                  eta=settings.eta, generator=g, clip_x0=1.0, y=y)
+            while True:
+                start = time.perf_counter()
+                with torch.no_grad():  # per step: the caller may resume this generator on another thread
+                    rec = next(steps, None)
+                if rec is None:
+                    break
+                runtime.synchronize(device)
+                traj.record(rec, (time.perf_counter() - start) * 1000, guided.passes)
+                yield traj
     finally:
         with _lock:
             _active["runs"] -= 1

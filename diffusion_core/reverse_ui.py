@@ -6,9 +6,8 @@ The per-user trajectory travels in the app's session state (a `Trajectory`), nev
 """
 from __future__ import annotations
 
-import tempfile
+import hashlib
 import time
-import uuid
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,9 +19,9 @@ from . import reverse_views as rv
 from . import sdedit as sd
 from .images_io import digit_choices, sample_digits
 from .mnist import to_model_space
+from .paths import export_path
 from .runtime import gpu
 
-OUT_DIR = Path(tempfile.gettempdir()) / "diffusion_classroom"
 SDEDIT_TARGETS = ["same as the digit"] + [str(d) for d in range(10)]
 CENTER_PATCH = 24  # row 4, column 4 of the 7x7 tokens
 
@@ -32,17 +31,30 @@ def progress_bar(done: int, total: int, width: int = 20) -> str:
     return "▰" * filled + "▱" * (width - filled)
 
 
-def status_text(traj: rl.Trajectory) -> str:
+def status_text(traj: rl.Trajectory, sharing: int = 0) -> str:
+    """The status line while a run streams and when it ends; `sharing`: other generations running now
+    (they share each network call)."""
     s = traj.settings
     total = s["steps"]
     head = f"{progress_bar(traj.num_steps, total)} step {traj.num_steps} of {total}"
     if traj.done:
-        head = f"✅ done: {traj.summary()}"
-    elif traj.num_steps:
+        return f"✅ done: {traj.summary()}" + "".join(f"\n\n{n}" for n in rv.run_notes(traj))
+    if traj.num_steps:
         head += f" · {traj.ms[-1]:.0f} ms per step · {traj.device}"
     else:
         head += f" · starting from x_T (seed {s['seed']}) · {traj.device}"
+    if sharing:
+        head += f" · sharing the network with {sharing} other run{'s' if sharing > 1 else ''}"
     return head
+
+
+def stopped_status(traj, why: str = "stopped") -> str:
+    """The status line of a run that ended early: where it stopped, and that its end is not the clean image."""
+    if traj is None or traj.done:
+        return status_text(traj) if traj is not None else "Nothing is running."
+    total = traj.settings["steps"]
+    return (f"⏹ {why} at step {traj.num_steps} of {total}: the scrubber holds the {traj.num_steps} recorded steps; "
+            "the last one is not the clean image.")
 
 
 def _require(traj) -> rl.Trajectory:
@@ -73,7 +85,7 @@ def generate(label, guidance, sampler, eta, steps, seed, n_images, spacing, guid
     settings = rl.make_settings(label, guidance, sampler, eta, steps, seed, n_images, spacing, guidance_min_t)
     for traj in rl.denoise(settings):
         xt, x0 = rv.live_images(traj)
-        yield xt, x0, status_text(traj), traj
+        yield xt, x0, status_text(traj, rl.active_runs() - 1), traj
 
 
 def scrub(traj, step):
@@ -85,17 +97,40 @@ def scrub(traj, step):
 
 
 def scrubber(traj):
-    """The step slider sized to the trajectory, at its last step."""
+    """The step slider sized to the trajectory, at its last step. A one-step run keeps a range of
+    1..2 (a slider needs minimum < maximum) and is not draggable."""
     traj = _require(traj)
-    return {"minimum": 1, "maximum": max(traj.num_steps, 1), "value": traj.num_steps}
+    k = traj.num_steps
+    return {"minimum": 1, "maximum": max(k, 2), "value": k, "interactive": k > 1}
 
 
-def play(traj, fps: float = 5.0):
-    """Generator for the Play button: (step, four views, caption) for every step in turn."""
+def play(traj, step=None, fps=5.0):
+    """Generator for the Play button: the step numbers from `step` (from the start when at the end)
+    to the last, `fps` a second. Every step change redraws every view (`step_views`)."""
     traj = _require(traj)
-    for k in range(traj.num_steps):
-        yield (k + 1, *scrub(traj, k + 1))
+    try:
+        fps = min(max(float(fps), 0.5), 30.0)
+    except (TypeError, ValueError):
+        fps = 5.0
+    k = _step_index(traj, step) if step is not None else 0
+    if k >= traj.num_steps - 1:
+        k = 0
+    for j in range(k, traj.num_steps):
+        yield j + 1
         time.sleep(1.0 / fps)
+
+
+def play_views(traj):
+    """Play as the API gives it: (step, four views, caption) for every step in turn."""
+    for k in play(traj):
+        yield (k, *scrub(traj, k))
+
+
+def step_views(traj, step, image=1, layer=1, head=1, patch=None):
+    """Everything that shows one step: the four pictures and caption (`scrub`), the moments plot's
+    marker, the attention maps and text, the adaLN plot. Every step change calls this once."""
+    return (*scrub(traj, step), moments(traj, step), *attention(traj, step, image, layer, head, patch),
+            modulation(traj, step, image))
 
 
 def moments(traj, step):
@@ -104,9 +139,11 @@ def moments(traj, step):
 
 
 def export_gif(traj) -> str:
+    """The run as a GIF; the file is named after the run's settings and length, so exporting the same
+    run again overwrites it instead of adding a file."""
     traj = _require(traj)
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    return str(rv.trajectory_gif(traj, OUT_DIR / f"reverse_{uuid.uuid4().hex[:8]}.gif"))
+    key = hashlib.sha1(repr((sorted(traj.settings.items()), traj.num_steps)).encode()).hexdigest()[:12]
+    return str(rv.trajectory_gif(traj, export_path(f"reverse_{key}.gif")))
 
 
 # ---------------------------------------------------------------------------- inside the Transformer
@@ -210,6 +247,8 @@ def model_status() -> str:
         pre = rl.dit()
     except Exception as exc:  # noqa: BLE001 - shown to the user as the reason
         return f"⚠️ The DiT could not be loaded: {exc} The forward-process tab still works."
-    tr = pre.meta.get("training", {})
-    return (f"DiT: {pre.model.num_params() / 1e6:.2f} M parameters, {tr.get('steps', '?')} training steps, "
-            f"weights from `{Path(pre.source).name if '/' in pre.source else pre.source}`.")
+    tr, sch = pre.meta.get("training", {}), pre.meta.get("schedule", {})
+    weighting = " (Min-SNR weighted)" if tr.get("loss_weighting") == "min-snr" else ""
+    return (f"DiT: {pre.model.num_params() / 1e6:.2f} M parameters, {tr.get('steps', '?')} training steps on the "
+            f"{sch.get('name', '?')} schedule (T = {sch.get('num_timesteps', '?')}), predicting the noise ε "
+            f"(eps-MSE{weighting}); weights from `{Path(pre.source).name if '/' in pre.source else pre.source}`.")

@@ -72,11 +72,34 @@ def live_images(traj: Trajectory) -> tuple[np.ndarray, np.ndarray]:
 
 
 def step_caption(traj: Trajectory, k: int) -> str:
+    """What step k did, in words; a run that ended early says so at its last recorded step."""
     k = int(min(max(k, 0), traj.num_steps - 1))
-    nxt = "the clean image" if k == traj.num_steps - 1 else f"t = {traj.t[k + 1]:.1f}"
-    return (f"**Step {k + 1} of {traj.num_steps}**: t = {traj.t[k]:.1f} (ᾱ = {traj.alpha_bar[k]:.4g}) → {nxt} "
+    total = int(traj.settings["steps"])
+    t_next = traj.t_next[k] if k < len(traj.t_next) else -1
+    nxt = "the clean image" if t_next < 0 else f"t = {t_next:g}"
+    head = f"**Step {k + 1} of {total}**" if traj.done or k + 1 < traj.num_steps else (
+        f"**Step {k + 1} of {total}, where the run was stopped** (not the clean image: {total - k - 1} steps were left)")
+    return (f"{head}: t = {traj.t[k]:g} (ᾱ = {traj.alpha_bar[k]:.4g}) → {nxt} "
             f"(ᾱ = {traj.alpha_bar_next[k]:.4g}) · {guidance_note(traj, k)} · {traj.nfe[k]} network passes so far "
-            f"· {traj.ms[k]:.1f} ms")
+            f"· {traj.ms[k]:.1f} ms" + "".join(f"\n\n{n}" for n in run_notes(traj)))
+
+
+def run_notes(traj: Trajectory) -> list[str]:
+    """Plain words for runs whose output is not a digit because of where they start: too late
+    (x_T read as an almost clean image) or too early with too few steps (x̂₀ divides by √ᾱ ≈ 0)."""
+    if not traj.t:
+        return []
+    s, t0, ab0 = traj.settings, traj.t[0], traj.alpha_bar[0]
+    notes = []
+    if ab0 > 0.5:
+        notes.append(f"ℹ️ This run starts at t = {t0:g}, where ᾱ = {ab0:.4f}: the sampler treats the pure noise x_T as an "
+                     f"almost clean image and removes almost nothing, so the output is still noise. With {s['spacing']} "
+                     f"spacing and {s['steps']} step(s) the steps sit at the low-noise end; use trailing spacing or more steps.")
+    elif int(s["steps"]) <= 3 and ab0 < 1e-3:
+        notes.append(f"ℹ️ {s['steps']} step(s) from t = {t0:g} (ᾱ = {ab0:.2g}) must reach the clean image at once: "
+                     f"x̂₀ = (x_t − √(1−ᾱ)·ε̂)/√ᾱ divides by √ᾱ = {ab0 ** 0.5:.1g}, so every error in ε̂ is multiplied by "
+                     f"~{1 / ab0 ** 0.5:,.0f} and the pixels saturate at ±1. Diffusion needs many small steps: try 10 or more.")
+    return notes
 
 
 def guidance_note(traj: Trajectory, k: int) -> str:

@@ -16,8 +16,6 @@ import copy
 import functools
 import os
 import platform
-from concurrent.futures import ThreadPoolExecutor
-from typing import Iterator, TypeVar
 
 import torch
 
@@ -109,28 +107,3 @@ def gpu(fn=None, *, duration: int = 60):
         return spaces.GPU(duration=duration)(f) if spaces is not None else f
 
     return wrap(fn) if fn is not None else wrap
-
-
-# One thread for every streamed sampling loop. A web server runs each `next()` of a generator on
-# whichever worker thread is free; every thread that calls into torch gets its own OpenMP team, so a
-# generation hopping between threads keeps several teams spinning on 2 cores (measured in the app:
-# ~90 ms per guided 16-digit step, against ~60 ms for the same loop on one thread). Two users'
-# generations interleave here step by step, in the order they ask.
-_SAMPLING_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sampling")
-T = TypeVar("T")
-_DONE = object()
-
-
-def on_sampling_thread(gen: Iterator[T]) -> Iterator[T]:
-    """Yield `gen`'s items, each computed on the one sampling thread. Closing this generator (a
-    closed browser tab) closes `gen` there too."""
-    try:
-        while True:
-            item = _SAMPLING_THREAD.submit(next, gen, _DONE).result()
-            if item is _DONE:
-                return
-            yield item
-    finally:
-        close = getattr(gen, "close", None)
-        if close is not None:
-            _SAMPLING_THREAD.submit(close).result()

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .schedules import NoiseSchedule
+from .schedules import MAX_TIMESTEPS, NoiseSchedule
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -101,23 +101,40 @@ def check_schedule(schedule: NoiseSchedule, terminal_signal_warn: float = 0.05, 
 
 
 def fix_schedule(schedule: NoiseSchedule, action: str) -> NoiseSchedule:
-    """Apply a finding's one-click fix: 'rescale_zero_snr' or 'more_steps' (T x 4, same shape of curve)."""
+    """Apply a finding's one-click fix: 'rescale_zero_snr', or 'more_steps': T x 4 (same shape of
+    curve), again until no finding asks for more steps (`wants_more_steps`), at most MAX_TIMESTEPS."""
     from .schedule_makers import rescale_zero_terminal_snr
-    from .schedules import make_schedule
 
     if action == "rescale_zero_snr":
         return NoiseSchedule(f"{schedule.name}+zero_snr", rescale_zero_terminal_snr(schedule.betas),
                              {**schedule.params, "rescale_zero_snr": True}, schedule.timestep_spacing)
     if action == "more_steps":
-        T = min(schedule.num_timesteps * 4, 4000)
-        base = schedule.name.split("+")[0]
-        params = {k: v for k, v in schedule.params.items() if k != "rescale_zero_snr"}
-        try:
-            return make_schedule(base, T, **params)
-        except ValueError:  # a custom schedule: stretch its log-SNR curve over 4x the steps
-            t_new = np.linspace(1, schedule.num_timesteps, T)
-            ab = schedule.alpha_bar(t_new)
-            from .schedules import from_alphas_cumprod
-
-            return from_alphas_cumprod(np.minimum.accumulate(ab) * (1 - 1e-12 * np.arange(1, T + 1)), name=schedule.name)
+        if schedule.num_timesteps >= MAX_TIMESTEPS:
+            raise ValueError(f"T is already {schedule.num_timesteps}, the most this tool handles; use larger betas instead.")
+        longer = schedule
+        while longer.num_timesteps < MAX_TIMESTEPS:
+            longer = _stretched(schedule, min(longer.num_timesteps * 4, MAX_TIMESTEPS))
+            if not wants_more_steps(check_schedule(longer)):
+                break
+        return longer
     raise ValueError(f"Unknown fix {action!r}.")
+
+
+def wants_more_steps(findings: list[Finding]) -> bool:
+    """Whether more steps would help: a finding offers them, or x_T keeps a lot of signal (an error)."""
+    return any(f.fix_action == "more_steps" or (f.code == "terminal_signal" and f.severity == "error") for f in findings)
+
+
+def _stretched(schedule: NoiseSchedule, T: int) -> NoiseSchedule:
+    """The same schedule over T steps: a named one re-made with T, a custom one with its alpha_bar
+    curve stretched over the new steps."""
+    from .schedules import from_alphas_cumprod, make_schedule
+
+    base = schedule.name.split("+")[0]
+    params = {k: v for k, v in schedule.params.items() if k != "rescale_zero_snr"}
+    try:
+        return make_schedule(base, T, **params)
+    except ValueError:  # a custom schedule
+        t_new = np.linspace(1, schedule.num_timesteps, T)
+        ab = schedule.alpha_bar(t_new)
+        return from_alphas_cumprod(np.minimum.accumulate(ab) * (1 - 1e-12 * np.arange(1, T + 1)), name=schedule.name)

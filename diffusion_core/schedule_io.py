@@ -44,14 +44,17 @@ def from_diffusers_config(config) -> NoiseSchedule:
         try:
             config = json.loads(config)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"The scheduler config is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from None
+            where = f": {exc.msg} at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+            raise ValueError(f"The scheduler config is not valid JSON{where}.") from None
+        except RecursionError:
+            raise ValueError("The scheduler config is nested too deeply to be a scheduler config.") from None
     if not isinstance(config, dict):
         raise ValueError("A scheduler config must be a JSON object like {\"beta_schedule\": \"linear\", ...}.")
     T = config.get("num_train_timesteps", 1000)
     if isinstance(T, bool) or not isinstance(T, int) or not 1 <= T <= MAX_TIMESTEPS:
         raise ValueError(f"num_train_timesteps must be a whole number from 1 to {MAX_TIMESTEPS}, got {T!r}.")
     spacing = config.get("timestep_spacing", "leading")
-    if spacing not in SPACINGS:
+    if not isinstance(spacing, str) or spacing not in SPACINGS:
         raise ValueError(f"timestep_spacing must be one of {', '.join(SPACINGS)}, got {spacing!r}.")
     rescale = config.get("rescale_betas_zero_snr", False)
     if not isinstance(rescale, bool):
@@ -68,8 +71,10 @@ def from_diffusers_config(config) -> NoiseSchedule:
         base = from_betas(betas, name="trained_betas")
     else:
         kind = config.get("beta_schedule", "linear")
-        if kind not in DIFFUSERS_SCHEDULES:
-            raise ValueError(f"beta_schedule {kind!r} is not supported; use one of {', '.join(DIFFUSERS_SCHEDULES)} or give trained_betas.")
+        if not isinstance(kind, str) or kind not in DIFFUSERS_SCHEDULES:
+            shown = kind if isinstance(kind, str) else type(kind).__name__
+            raise ValueError(f"beta_schedule {str(shown)[:40]!r} is not supported; use one of {', '.join(DIFFUSERS_SCHEDULES)} "
+                             "or give trained_betas.")
         params = {}
         if kind != "squaredcos_cap_v2":
             params = {

@@ -32,35 +32,51 @@ FIELDS = {
 }
 
 
+MAX_ECHO = 40  # characters of a link's value repeated back in a note
+MAX_NOTES = 5
+
+
+def shorten(text, limit: int = MAX_ECHO) -> str:
+    """A link's value as a note repeats it: at most `limit` characters (plain text; the page escapes it)."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _read(name: str, raw: str):
     kind, allowed = FIELDS[name]
     raw = str(raw).strip()
+    shown = f"'{name}={shorten(raw)}'"
     if kind == "choice":
         if raw not in allowed:
-            raise ValueError(f"'{name}={raw}' is not one of {', '.join(map(str, allowed))}")
+            raise ValueError(f"{shown} is not one of {shorten(', '.join(map(str, allowed)), 120)}")
         return raw
     try:
+        if len(raw) > 30:
+            raise ValueError
         value = int(raw) if kind == "int" else float(raw)
     except ValueError:
-        raise ValueError(f"'{name}={raw}' is not a number") from None
+        raise ValueError(f"{shown} is not a number") from None
     lo, hi = allowed
     if not lo <= value <= hi or value != value:
-        raise ValueError(f"'{name}={raw}' is outside {lo}..{hi}")
+        raise ValueError(f"{shown} is outside {lo}..{hi}")
     return value
 
 
 def parse_query(params) -> tuple[dict, list[str]]:
-    """Mapping of query parameters -> (view dict of the known, valid ones; notes on the rest)."""
+    """Mapping of query parameters -> (view dict of the known, valid ones; notes on the rest, each with
+    the value shortened, at most MAX_NOTES of them)."""
     view, notes = {}, []
     for name, raw in dict(params).items():
         if name not in FIELDS:
             if not name.startswith("__"):  # Gradio's own parameters
-                notes.append(f"unknown setting '{name}' ignored")
+                notes.append(f"unknown setting '{shorten(name)}' ignored")
             continue
         try:
             view[name] = _read(name, raw)
         except ValueError as exc:
             notes.append(f"{exc}; ignored")
+    if len(notes) > MAX_NOTES:
+        notes = notes[:MAX_NOTES] + [f"and {len(notes) - MAX_NOTES} more"]
     return view, notes
 
 

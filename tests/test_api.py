@@ -67,7 +67,7 @@ def test_strip_plots_checks_fix(client):
     md, *_ = client.predict(json.dumps({"name": "scaled_linear", "T": 1000, "rescale": False}), api_name="/checks")
     assert "not pure noise" in md
     fixed = client.predict(json.dumps({"name": "linear", "T": 50, "rescale": False}), "more_steps", api_name="/fix")
-    assert json.loads(fixed)["T"] == 200
+    assert json.loads(fixed)["T"] == 800  # 200 would still leave 36% of the image in x_T
 
 
 def test_custom_schedule_ok_and_broken(client):

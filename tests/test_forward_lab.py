@@ -135,7 +135,10 @@ def test_checks_offer_the_fixes_and_the_fixes_work():
     assert fixed == {"name": "scaled_linear", "T": 1000, "rescale": True}
     short = json.dumps({"name": "linear", "T": 50, "rescale": False})
     assert fui.checks(short)[2]
-    assert json.loads(fui.apply_fix(short, "more_steps"))["T"] == 200
+    assert fui.more_steps_target(short) == 800  # 4x, and 4x again: at 200 x_T still keeps 36% of the image
+    longer = json.loads(fui.apply_fix(short, "more_steps"))
+    assert longer["T"] == 800 and not fui.checks(json.dumps(longer))[2]
+    assert fui.more_steps_target(json.dumps({"name": "linear", "T": 100000, "rescale": False})) is None
 
 
 def test_custom_schedules_from_text_and_files(tmp_path):

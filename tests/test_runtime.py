@@ -1,7 +1,4 @@
-"""Where the models run: the CPU bf16 choice and its override, the bf16 inference copy, and the one
-sampling thread that streamed generations run on."""
-import threading
-
+"""Where the models run: the CPU bf16 choice and its override, and the bf16 inference copy."""
 import pytest
 import torch
 
@@ -49,43 +46,3 @@ def test_bf16_copy_stores_linear_weights_in_bf16_and_predicts_the_same_noise(mod
             out = fast(x, t, y).float()
     rel = ((out - ref).norm() / ref.norm()).item()
     assert 0 < rel < 0.03  # bf16 rounding: close, not identical
-
-
-def gen_with_cleanup(log, n=5, fail_at=None):
-    try:
-        for k in range(n):
-            log.append(threading.current_thread().name)
-            if k == fail_at:
-                raise ValueError("broken step")
-            yield k
-    finally:
-        log.append("closed")
-
-
-def test_on_sampling_thread_yields_every_item_computed_on_the_sampling_thread():
-    log = []
-    assert list(runtime.on_sampling_thread(gen_with_cleanup(log))) == [0, 1, 2, 3, 4]
-    assert log[-1] == "closed" and all(name.startswith("sampling") for name in log[:-1])
-
-
-def test_on_sampling_thread_passes_errors_on():
-    log = []
-    with pytest.raises(ValueError, match="broken step"):
-        list(runtime.on_sampling_thread(gen_with_cleanup(log, fail_at=2)))
-    assert log[-1] == "closed"
-
-
-def test_closing_on_sampling_thread_closes_the_inner_generator():
-    log = []
-    outer = runtime.on_sampling_thread(gen_with_cleanup(log, n=100))
-    assert next(outer) == 0 and next(outer) == 1
-    outer.close()  # what Gradio does when the browser tab goes away
-    assert log[-1] == "closed" and len(log) == 3
-
-
-def test_two_generations_interleave_on_the_one_thread():
-    log_a, log_b = [], []
-    a, b = runtime.on_sampling_thread(gen_with_cleanup(log_a)), runtime.on_sampling_thread(gen_with_cleanup(log_b))
-    assert [next(a), next(b), next(a), next(b)] == [0, 0, 1, 1]
-    assert {*log_a, *log_b} == {log_a[0]}  # one thread for both
-    a.close(), b.close()

@@ -37,7 +37,7 @@ def build() -> SimpleNamespace:
         losses = gr.Plot(label="training losses")
         table = gr.Markdown(elem_id="cmp-table")
 
-    sampling = dict(concurrency_limit=2, concurrency_id="sampling")
+    sampling = dict(concurrency_limit=8, concurrency_id="compare")  # the DiT's part is batched with the reverse tab
     btn.click(guard(cui.side_by_side), [digit, seed, n], imgs + [timing], api_name="compare_samples", **sampling)
 
     def sample_after(dep, view):
@@ -45,7 +45,7 @@ def build() -> SimpleNamespace:
         dep = dep.then(view_lands_on("compare"), view, None, **private)
         return dep.success(guard(cui.side_by_side), [digit, seed, n], imgs + [timing], **sampling, **private)
     interp_btn.click(guard(cui.interpolations), [digit, seed_a, seed_b, frames], strips, api_name="interpolate",
-                     concurrency_limit=2, concurrency_id="sampling")
+                     concurrency_limit=2, concurrency_id="heavy")
     tab.select(guard(cui.loss_figure), None, losses, **private).then(guard(cui.comparison_table), None, table, **private)
     with tab:  # hidden helpers inside the tab, not loose in the Tabs
         hidden = gr.Button(visible=False)

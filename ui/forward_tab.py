@@ -13,6 +13,7 @@ import gradio as gr
 from diffusion_core import forward_lab as lab
 from diffusion_core import forward_ui as fui
 from diffusion_core.images_io import image_choices
+from diffusion_core.schedules import MAX_TIMESTEPS
 
 from .common import guard, private
 
@@ -37,8 +38,10 @@ def custom_or_message(text, kind, upload, current):
 
 
 def checks_view(spec):
-    md, rescale, more = fui.checks(spec)
-    return md, gr.update(visible=rescale), gr.update(visible=more)
+    md, rescale, _ = fui.checks(spec)
+    target = fui.more_steps_target(spec)
+    return (md, gr.update(visible=rescale),
+            gr.update(visible=target is not None, value=f"Fix: use more steps (T = {target})" if target else None))
 
 
 def build() -> SimpleNamespace:
@@ -84,7 +87,7 @@ def build() -> SimpleNamespace:
             checks_md = gr.Markdown(elem_id="checks")
             with gr.Row():
                 fix_rescale = gr.Button("Fix: rescale to zero terminal SNR", visible=False)
-                fix_steps = gr.Button("Fix: use 4x more steps", visible=False)
+                fix_steps = gr.Button("Fix: use more steps", visible=False, elem_id="fix-steps")
         with gr.Accordion("Custom schedule: paste betas, alpha_bar, a CSV, or a diffusers scheduler_config.json", open=False):
             custom_kind = gr.Radio(["betas (one per step)", "alpha_bar (one per step)", "CSV with a beta column",
                                     "diffusers scheduler_config.json"], value="betas (one per step)", label="What you paste")
@@ -121,9 +124,9 @@ def build() -> SimpleNamespace:
     # A slider move takes the fast path (x_t, readouts); the histogram and plots follow on release.
     # The fast path skips the queue (its work is ~5-15 ms; the queue's own round trip is ~90 ms here);
     # trigger_mode="always_last" keeps a drag from piling up requests.
-    t_slider.input(guard(fui.forward_view), view_in, view_out, api_name="forward", queue=False, **fast)
-    t_slider.release(guard(fui.forward_histogram), view_in, hist, api_name="histogram", **fast).then(
-        guard(fui.schedule_plots), [spec, compare, t_slider], plots, api_name="plots", **fast)
+    t_slider.input(guard(fui.forward_view), view_in, view_out, queue=False, **fast, **private)
+    t_slider.release(guard(fui.forward_histogram), view_in, hist, **fast, **private).then(
+        guard(fui.schedule_plots), [spec, compare, t_slider], plots, **fast, **private)
     ab_slider.input(guard(fui.forward_from_alpha_bar), [image_choice, upload, spec, ab_slider, mode, alpha, seed, chain_state],
                     [xt_img, readout, t_slider, chain_state], api_name="forward_from_alpha_bar", queue=False, **fast)
     chain(ab_slider.release(guard(fui.forward_histogram), view_in, hist, **fast, **private), PLOTS)
@@ -151,6 +154,13 @@ def build() -> SimpleNamespace:
         # Named endpoints for gradio_client that the UI reaches through other events.
         api = dict(api_visibility="public")
         hidden = gr.Button(visible=False)
+        # t as a plain number: an API client's schedule may have T up to 100000 (the slider's declared
+        # maximum is its starting one; the library clamps t into the schedule).
+        t_api = gr.Number(250, visible=False, label="t", minimum=0, maximum=MAX_TIMESTEPS)
+        view_api = [image_choice, upload, spec, t_api, mode, alpha, seed, chain_state]
+        hidden.click(guard(fui.forward_view), view_api, view_out, api_name="forward", queue=False, **api)
+        hidden.click(guard(fui.forward_histogram), view_api, hist, api_name="histogram", **api)
+        hidden.click(guard(fui.schedule_plots), [spec, compare, t_api], plots, api_name="plots", **api)
         hidden.click(guard(fui.named_spec), [sched_name, steps_T, rescale], spec, api_name="named_spec", **api)
         hidden.click(guard(fui.source_images), img_in + [seed], [x0_img, noise_img, image_msg], api_name="source_images", **api)
         hidden.click(guard(fui.strip), strip_in, [strip_img, strip_caption], api_name="strip", **api)

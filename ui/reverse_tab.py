@@ -1,6 +1,11 @@
-"""The "Reverse process" tab: the DiT denoising step by step (streamed), a scrubber over the recorded
-steps, inside the Transformer (attention, adaLN-Zero), and SDEdit from a real digit. Layout and
-wiring only; the work is in `diffusion_core.reverse_ui`."""
+"""The "Reverse process" tab: the DiT denoising step by step (streamed), a scrubber and player over the
+recorded steps, inside the Transformer (attention, adaLN-Zero), and SDEdit from a real digit. Layout
+and wiring only; the work is in `diffusion_core.reverse_ui`.
+
+A session's recorded run lives in a bounded server-side `TrajectoryStore`; the session keeps its
+handle. Generations of all sessions share the DiT's network calls (`StepBatcher`), one per session at
+a time (`traffic.SessionRuns`: a newer one replaces the older).
+"""
 from __future__ import annotations
 
 import functools
@@ -12,76 +17,81 @@ import gradio as gr
 from diffusion_core import reverse_lab as rl
 from diffusion_core import reverse_ui as rui
 from diffusion_core.images_io import digit_choices
-from diffusion_core.runtime import on_sampling_thread
 from diffusion_core.samplers import SAMPLERS, SPACINGS
+from diffusion_core.trajectory_store import TrajectoryStore
 
 from .common import guard, guard_gen, private, view_lands_on
+from .traffic import SessionRuns
+
+MIN_FRAME_S = 0.25  # stream at most ~4 frames a second: on 2 cores every frame sent slows the sampling
+GONE = "This run is no longer in memory (the server keeps the latest runs only); press Generate again."
+SPACING_INFO = ("Which t the steps visit. leading: 0, 50, ..., 950 for 20 steps, so the run starts at t = 950, where "
+                "√ᾱ = 0.076 of the signal would remain: the same leak the forward tab flags for SD 1.5. trailing: "
+                "999, 949, ... starts at pure noise. linspace: evenly from 999 to 0.")
+ETA_INFO = "DDIM only: 0 = the deterministic ODE path (same x_T, same digits), 1 = as much fresh noise per step as DDPM."
+GUIDE_FROM_INFO = ("Guidance acts only on steps with t ≥ this (Kynkäänniemi et al. 2024); below it one conditional pass "
+                   "per step. 0 = guide every step.")
+GUIDANCE_LABEL = "Guidance scale w (1 = conditional only; 0 = unconditional, where guided)"
+GUIDANCE_INFO = ("ε̃ = ε(x, ∅) + w·(ε(x, y) − ε(x, ∅)). This app's w is Ho & Salimans' 1 + w. Below the "
+                 "'guide only where t ≥' threshold the conditional prediction is used whatever w is.")
 
 
 def slider_update(traj):
     return gr.update(**rui.scrubber(traj))
 
 
-def quiet(fn, n_outputs: int):
-    """`guard(fn)` that leaves its outputs alone while there is no trajectory yet (first argument None)."""
+def patch_clicked(evt: gr.SelectData):
+    return rui.patch_from_click(*evt.index)
+
+
+def resolve(store: TrajectoryStore, fn, n_outputs: int, quiet: bool = True):
+    """`guard(fn)` taking a run handle instead of the run: before the first run, outputs left alone
+    (`quiet`, for the page's own events) or fn's "press Generate first"; a message when the run was
+    let go."""
     guarded = guard(fn)
 
     @functools.wraps(fn)
-    def wrapper(traj, *args):
-        if traj is None:
+    def wrapper(handle, *args):
+        if handle is None and quiet:
             return gr.skip() if n_outputs == 1 else (gr.skip(),) * n_outputs
+        if handle is None:
+            return guarded(None, *args)
+        traj = store.get(handle)
+        if traj is None:
+            raise gr.Error(GONE, print_exception=False)
         return guarded(traj, *args)
 
     return wrapper
 
 
-MIN_FRAME_S = 0.25  # stream at most ~4 frames a second: on 2 cores every frame sent slows the sampling
-
-
-def generate(*args):
-    """`rui.generate`, thinned for the wire: the first frame (x_T) at once, then at most one frame per
-    MIN_FRAME_S, and the last; the trajectory (session state) is sent only with the first and the last.
-    The steps run on the one sampling thread (`runtime.on_sampling_thread`)."""
-    last = 0.0
-    for xt, x0, status, traj in on_sampling_thread(rui.generate(*args)):
-        now = time.perf_counter()
-        if traj.done or not traj.t:
-            yield xt, x0, status, traj
-            last = now
-        elif now - last >= MIN_FRAME_S:
-            yield xt, x0, status, gr.skip()
-            last = now
-
-
-def patch_clicked(evt: gr.SelectData):
-    return rui.patch_from_click(*evt.index)
-
-
 def build() -> SimpleNamespace:
     """Lay out the tab and wire its events; returns its controls (the shared-link and lesson views set them)."""
+    store, runs = TrajectoryStore(), SessionRuns()
     with gr.Tab("Reverse process", id="reverse") as tab:
-        traj = gr.State(None)
+        handle = gr.State(None)  # the session's run in `store`
         model_md = gr.Markdown(elem_id="model-status")
         with gr.Row():
             with gr.Column(scale=2, min_width=320):
                 label = gr.Dropdown(rl.LABEL_CHOICES, value="mixed 0-9", label="Digit class", elem_id="rev-label")
                 d = rui.default_settings()
                 with gr.Row():
-                    guidance = gr.Slider(0, 12, value=d["guidance"], step=0.5, label="Guidance scale (1 = conditional only, 0 = unconditional)")
-                    guide_from = gr.Slider(0, 1000, value=d["guidance_min_t"], step=10, elem_id="rev-guide-from",
-                                           label="Guide only where t ≥ (0 = every step; below it: conditional only)")
+                    guidance = gr.Slider(0, 12, value=d["guidance"], step=0.5, label=GUIDANCE_LABEL, info=GUIDANCE_INFO,
+                                         elem_id="rev-guidance")
+                    guide_from = gr.Slider(0, rl.MAX_GUIDE_T, value=d["guidance_min_t"], step=10, elem_id="rev-guide-from",
+                                           label="Guide only where t ≥", info=GUIDE_FROM_INFO)
                 with gr.Row():
                     sampler = gr.Dropdown(list(SAMPLERS), value=d["sampler"], label="Sampler", elem_id="rev-sampler")
-                    eta = gr.Slider(0, 1, value=d["eta"], step=0.1, label="eta (DDIM: 0 deterministic, 1 ≈ DDPM)")
+                    eta = gr.Slider(0, 1, value=d["eta"], step=0.1, label="eta", info=ETA_INFO, elem_id="rev-eta")
                 with gr.Row():
-                    steps = gr.Slider(1, 250, value=d["steps"], step=1, label="Steps", elem_id="rev-steps")
-                    spacing = gr.Radio(list(SPACINGS), value=d["spacing"], label="Timestep spacing")
+                    steps = gr.Slider(1, rl.MAX_STEPS, value=d["steps"], step=1, label="Steps", elem_id="rev-steps")
+                    spacing = gr.Radio(list(SPACINGS), value=d["spacing"], label="Timestep spacing", info=SPACING_INFO,
+                                       elem_id="rev-spacing")
                 with gr.Row():
-                    seed = gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed (fixes x_T)")
-                    n_images = gr.Slider(1, rl.MAX_IMAGES, value=16, step=1, label="Images")
+                    seed = gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed (fixes x_T)", elem_id="rev-seed")
+                    n_images = gr.Slider(1, rl.MAX_IMAGES, value=16, step=1, label="Images", elem_id="rev-images")
                 with gr.Row():
                     gen_btn = gr.Button("Generate", variant="primary", elem_id="generate")
-                    stop_btn = gr.Button("Stop")
+                    stop_btn = gr.Button("Stop", elem_id="stop")
                 status = gr.Markdown(elem_id="rev-status")
             with gr.Column(scale=3):
                 with gr.Row():
@@ -90,7 +100,9 @@ def build() -> SimpleNamespace:
         with gr.Accordion("Step through the recorded run", open=True):
             with gr.Row():
                 step = gr.Slider(1, 20, value=20, step=1, label="Step", elem_id="step-slider", scale=4)
-                play_btn = gr.Button("▶ Play", scale=1)
+                play_btn = gr.Button("▶ Play", scale=1, elem_id="play")
+                pause_btn = gr.Button("⏸ Pause", scale=1, elem_id="pause")
+                fps = gr.Slider(1, 20, value=5, step=1, label="steps per second", scale=2, elem_id="play-fps")
                 gif_btn = gr.Button("Export GIF", scale=1)
             step_md = gr.Markdown(elem_id="step-caption")
             with gr.Row():
@@ -104,7 +116,7 @@ def build() -> SimpleNamespace:
             gr.Markdown("The DiT cuts the 28x28 digit into 7x7 patches of 4x4 pixels (the grid). **Click a patch** "
                         "to see where it attends; the green square is the patch asking.")
             with gr.Row():
-                image_idx = gr.Slider(1, rl.MAX_IMAGES, value=1, step=1, label="Image")
+                image_idx = gr.Slider(1, rl.MAX_IMAGES, value=1, step=1, label="Image", elem_id="attn-image")
                 depth, heads = rui.model_shape()
                 layer = gr.Slider(1, depth, value=1, step=1, label="Layer")
                 head = gr.Slider(1, heads, value=1, step=1, label="Head")
@@ -118,7 +130,8 @@ def build() -> SimpleNamespace:
             mod_plot = gr.Plot(label="adaLN-Zero modulation against t")
         with gr.Accordion("From a real digit: noise it to t*, denoise it back (SDEdit)", open=False):
             with gr.Row():
-                digit = gr.Dropdown(digit_choices(), value=digit_choices()[6], label="Digit")
+                choices = digit_choices() or ["(no bundled digits: assets/sample_digits.npz is missing)"]
+                digit = gr.Dropdown(choices, value=choices[min(6, len(choices) - 1)], label="Digit")
                 target = gr.Dropdown(rui.SDEDIT_TARGETS, value=rui.SDEDIT_TARGETS[0], label="Denoise as class")
                 t_star = gr.Slider(0, 999, value=600, step=1, label="t*")
                 sd_steps = gr.Slider(1, 100, value=20, step=1, label="Steps back")
@@ -130,49 +143,95 @@ def build() -> SimpleNamespace:
             sd_plot = gr.Plot(label="eps-MSE by timestep")
 
     gen_in = [label, guidance, sampler, eta, steps, seed, n_images, spacing, guide_from]
+    gen_out = [live_xt, live_x0, status, handle]
     views = [s_xt, s_eps, s_x0, s_up, step_md]
-    attn_in, attn_out = [traj, step, image_idx, layer, head, patch], [attn_img, heads_img, attn_md]
+    inside = [image_idx, layer, head, patch]
+    every_view = views + [moments_plot, attn_img, heads_img, attn_md, mod_plot]
+    sampling = dict(concurrency_limit=rl.MAX_RUNNING, concurrency_id="generate")
 
-    def after_step(dep):
-        """What follows a new step or run: the plot, the attention maps and the modulation (nothing
-        before the first run)."""
-        dep = dep.then(quiet(rui.moments, 1), [traj, step], moments_plot, **private)
-        dep = dep.then(quiet(rui.attention, 3), attn_in, attn_out, **private)
-        return dep.then(quiet(rui.modulation, 1), [traj, step, image_idx], mod_plot, **private)
+    def generate(label, guidance, sampler, eta, steps, seed, n_images, spacing, guide_from, request: gr.Request):
+        """Stream a run: x_T at once, then at most one frame per MIN_FRAME_S, and the end. The run stops
+        when this session starts a newer one, or when nobody is listening any more."""
+        session = getattr(request, "session_hash", None)
+        with runs.claim(session) as run:
+            key, last = None, 0.0
+            for xt, x0, text, traj in rui.generate(label, guidance, sampler, eta, steps, seed, n_images, spacing, guide_from):
+                now = time.perf_counter()
+                if key is None:
+                    key = store.put(traj)
+                    yield xt, x0, text, key
+                    last = now
+                elif run.replaced:
+                    yield gr.skip(), gr.skip(), rui.stopped_status(traj, "Replaced by your newer run, stopped"), key
+                    return
+                elif session and run.audience_gone():
+                    return
+                elif traj.done or now - last >= MIN_FRAME_S:
+                    yield xt, x0, text, key
+                    last = now
 
-    gen_out = [live_xt, live_x0, status, traj]
-    sampling = dict(concurrency_limit=2, concurrency_id="sampling")  # two generations at once; the rest queue
+    def stopped(key):
+        return rui.stopped_status(store.get(key)) if key else "Nothing is running."
+
+    redraw = resolve(store, rui.step_views, len(every_view))
 
     def finish(dep):
-        """After a run: the scrubber to its last step, that step's views, then the plots and maps."""
-        return after_step(dep.then(quiet(slider_update, 1), traj, step, **private).then(quiet(rui.scrub, 5), [traj, step], views, **private))
+        """After a run: the scrubber to its last step, and every view of that step (the slider's change
+        event does not fire when the value stays the same)."""
+        return dep.then(resolve(store, slider_update, 1), handle, step, **private).then(
+            redraw, [handle, step] + inside, every_view, **private)
 
     def generate_after(dep, view):
         """Generate after `dep` when the applied view (JSON) opens this tab (links and lessons); otherwise
-        nothing follows (not even the scrubber reset of `finish`)."""
+        nothing follows."""
         dep = dep.then(view_lands_on("reverse"), view, None, **private)
         return finish(dep.success(guard_gen(generate), gen_in, gen_out, **sampling, **private))
 
-    run = gen_btn.click(guard_gen(generate), gen_in, gen_out, api_name="generate", show_progress="hidden", **sampling)
+    play_ev = play_btn.click(guard_gen(resolve_gen(store, rui.play)), [handle, step, fps], step, show_progress="hidden",
+                             **private)
+    run = gen_btn.click(guard_gen(generate), gen_in, gen_out, api_name="generate", show_progress="hidden",
+                        cancels=[play_ev], **sampling)
     finish(run)
-    stop_btn.click(None, None, None, cancels=[run], **private)
-    step.input(guard(rui.scrub), [traj, step], views, api_name="scrub", trigger_mode="always_last", show_progress="hidden")
-    after_step(step.release(lambda: None, None, None, **private))
-    after_step(play_btn.click(guard_gen(rui.play), traj, [step] + views, api_name="play", concurrency_limit=4))
-    gif_btn.click(guard(rui.export_gif), traj, gif_file, api_name="export_trajectory_gif")
+    finish(stop_btn.click(stopped, handle, status, cancels=[run, play_ev], **private))
+    pause_btn.click(None, None, None, cancels=[play_ev], **private)
+    step.change(redraw, [handle, step] + inside, every_view, trigger_mode="always_last", show_progress="hidden", **private)
     for c in (image_idx, layer, head):
-        c.change(guard(rui.attention), attn_in, attn_out, show_progress="hidden", **private)
-    image_idx.release(guard(rui.modulation), [traj, step, image_idx], mod_plot, **private)
-    attn_img.select(patch_clicked, None, patch, **private).then(guard(rui.attention), attn_in, attn_out, **private)
+        c.change(redraw, [handle, step] + inside, every_view, trigger_mode="always_last", show_progress="hidden", **private)
+    gif_btn.click(resolve(store, rui.export_gif, 1, quiet=False), handle, gif_file, api_name="export_trajectory_gif")
+    attn_img.select(patch_clicked, None, patch, **private).then(
+        redraw, [handle, step] + inside, every_view, **private)
     sd_btn.click(guard(rui.sdedit), [digit, target, t_star, sd_steps, seed, guidance, eta],
-                 [sd_row, sd_noise, sd_path, sd_md, sd_plot], api_name="sdedit", **sampling)
+                 [sd_row, sd_noise, sd_path, sd_md, sd_plot], api_name="sdedit", concurrency_limit=2, concurrency_id="heavy")
 
-    with tab:  # hidden helpers inside the tab, not loose in the Tabs
+    with tab:  # API-only endpoints: their numbers are plain (unbounded) boxes, checked by the library
+        api = dict(api_visibility="public")
         hidden = gr.Button(visible=False)
-        hidden.click(guard(rui.attention), attn_in, attn_out, api_name="attention", api_visibility="public")
-        hidden.click(guard(rui.modulation), [traj, step, image_idx], mod_plot, api_name="modulation", api_visibility="public")
-        hidden.click(guard(rui.moments), [traj, step], moments_plot, api_name="moments", api_visibility="public")
-        hidden.click(rui.model_status, None, model_md, api_name="model_status", api_visibility="public")
+        n_step, n_image, n_layer, n_head, n_patch = (gr.Number(v, visible=False) for v in (1, 1, 1, 1, rui.CENTER_PATCH))
+        hidden.click(resolve(store, rui.scrub, 5, quiet=False), [handle, n_step], views, api_name="scrub", **api)
+        hidden.click(guard_gen(resolve_gen(store, rui.play_views)), handle, [n_step] + views, api_name="play", **api)
+        hidden.click(resolve(store, rui.attention, 3, quiet=False), [handle, n_step, n_image, n_layer, n_head, n_patch],
+                     [attn_img, heads_img, attn_md], api_name="attention", **api)
+        hidden.click(resolve(store, rui.modulation, 1, quiet=False), [handle, n_step, n_image], mod_plot,
+                     api_name="modulation", **api)
+        hidden.click(resolve(store, rui.moments, 1, quiet=False), [handle, n_step], moments_plot, api_name="moments", **api)
+        hidden.click(rui.model_status, None, model_md, api_name="model_status", **api)
 
     return SimpleNamespace(tab=tab, label=label, guidance=guidance, sampler=sampler, eta=eta, steps=steps, seed=seed,
-                           n_images=n_images, spacing=spacing, guide_from=guide_from, model_md=model_md, generate_after=generate_after)
+                           n_images=n_images, spacing=spacing, guide_from=guide_from, model_md=model_md, status=status,
+                           generate_after=generate_after, store=store, runs=runs)
+
+
+def resolve_gen(store: TrajectoryStore, fn):
+    """`resolve` for generator functions (Play): fn's own message before the first run."""
+
+    @functools.wraps(fn)
+    def wrapper(handle, *args):
+        traj = None if handle is None else store.get(handle)
+        if handle is None:
+            yield from fn(None, *args)
+            return
+        if traj is None:
+            raise gr.Error(GONE, print_exception=False)
+        yield from fn(traj, *args)
+
+    return wrapper

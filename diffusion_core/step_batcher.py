@@ -1,0 +1,224 @@
+"""Cross-user batching: every generation running at the same time shares one network call per round.
+
+A class of 30 pressing Generate at once would otherwise queue 30 generations behind each other. Here
+each generation's sampler runs in its own (web-server) thread, as before, but its denoiser is a
+`BatchedDenoiser`: a call posts the rows it needs to the `StepBatcher` and waits. The batcher's one
+thread gathers what every waiting generation asked for, evaluates the network once per round and
+hands each generation its own rows back. So:
+
+- **Same result as alone, to the bit.** The network only ever sees calls of exactly `chunk` rows
+  (padded), so a row's result cannot depend on which other rows share its call (matrix kernels
+  choose their blocking by shape). Classifier-free guidance (Ho & Salimans 2022, eq. 6) is combined
+  per request with the same arithmetic as `guidance.CFGDenoiser`, per-row t, label, scale and
+  guidance interval included. A generation alone goes through the same path.
+- **Shared work.** Identical rows (the same x_t, t and label: a class all on the default seed) are
+  evaluated once: within a round, and across rounds through a small cache of the latest results, so
+  30 students who press Generate within a second of each other on the same seed share one run.
+- **Fair.** A round takes the waiting requests of the generations that have been served the fewest
+  rows so far, up to `max_rows` distinct rows, so a 250-step Heun run beside a default 20-step one
+  does not slow it to its own pace.
+- **One OpenMP team.** All network calls run on the batcher's one thread (on 2 cores, threads that
+  each call into torch keep several thread teams spinning against each other).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import torch
+
+CPU_CHUNK = 16  # rows per network call on a CPU: as fast per row as 32 or 64 (measured 1.9-2.1 ms/row, bf16)
+CUDA_CHUNK = 128
+
+
+@dataclass(eq=False)
+class Member:
+    """One generation taking part; `served` counts the distinct rows evaluated for it."""
+
+    served: int = 0
+    closed: bool = False
+
+
+@dataclass(eq=False)
+class _Request:
+    member: Member
+    rows: list[tuple[torch.Tensor, float, int]]  # (x (C, H, W), t, label) per row asked
+    keys: list[tuple]  # what makes two rows the same computation, per row
+    done: threading.Event = field(default_factory=threading.Event)
+    out: list[torch.Tensor] | None = None  # eps (C, H, W) per row, in order
+    error: BaseException | None = None
+    arrived: float = field(default_factory=time.monotonic)
+
+
+class StepBatcher:
+    """Evaluates `net(x, t, y) -> eps` for many generations at once, on one thread.
+
+    `net` takes x (B, C, H, W) float32, t (B,) float32 network timesteps, y (B,) int64 labels (the null
+    label for unconditional rows) and returns eps (B, C, H, W) float32; B is always `chunk`.
+    """
+
+    def __init__(self, net, null_label: int, device="cpu", chunk: int | None = None, max_rows: int = 256,
+                 gather_s: float = 0.01, cache_rows: int = 2048):
+        self.net = net
+        self.null_label = int(null_label)
+        self.device = torch.device(device)
+        self.chunk = int(chunk or (CUDA_CHUNK if self.device.type == "cuda" else CPU_CHUNK))
+        self.max_rows = max(int(max_rows), self.chunk)
+        self.gather_s = gather_s
+        self._cv = threading.Condition()
+        self._pending: list[_Request] = []
+        self._members: set[Member] = set()
+        self._thread: threading.Thread | None = None
+        self._cache: OrderedDict[tuple, torch.Tensor] = OrderedDict()  # row key -> eps, the latest results
+        self.cache_rows = int(cache_rows)
+        self.rounds = 0  # network rounds so far
+        self.rows_asked = 0  # rows requested, and rows evaluated after de-duplication
+        self.rows_evaluated = 0
+
+    # ------------------------------------------------------------------ members
+    def join(self) -> Member:
+        member = Member()
+        with self._cv:
+            self._members.add(member)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="step-batcher", daemon=True)
+                self._thread.start()
+        return member
+
+    def leave(self, member: Member) -> None:
+        with self._cv:
+            member.closed = True
+            self._members.discard(member)
+            self._cv.notify_all()
+
+    def active(self) -> int:
+        """Generations taking part now."""
+        with self._cv:
+            return len(self._members)
+
+    def clear_cache(self) -> None:
+        """Forget the cached results (the next rounds evaluate everything again)."""
+        with self._cv:
+            self._cache.clear()
+
+    def denoiser(self, member: Member, scale: float = 1.0, min_t: float = 0.0) -> "BatchedDenoiser":
+        return BatchedDenoiser(self, member, scale, min_t)
+
+    # ------------------------------------------------------------------ requests
+    def evaluate(self, member: Member, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """eps for rows (x, t, y): x (N, C, H, W), t (N,), y (N,); blocks until the round that serves it."""
+        xs = x.detach().float().cpu()
+        rows = [(xs[i], float(t[i]), int(y[i])) for i in range(x.shape[0])]
+        req = _Request(member, rows, [(r[0].numpy().tobytes(), r[1], r[2]) for r in rows])
+        with self._cv:
+            if member.closed:
+                raise RuntimeError("This generation has ended.")
+            self._pending.append(req)
+            self._cv.notify_all()
+        req.done.wait()
+        if req.error is not None:
+            raise req.error
+        return torch.stack(req.out).to(x.device)
+
+    def _gather(self) -> list[_Request]:
+        """Wait for requests; give the other running generations `gather_s` to post theirs; then take
+        the least-served ones up to `max_rows` distinct rows (at least one request)."""
+        with self._cv:
+            while not self._pending:
+                self._cv.wait()
+            deadline = time.monotonic() + self.gather_s
+            while len({r.member for r in self._pending}) < len(self._members) and time.monotonic() < deadline:
+                self._cv.wait(max(0.0, deadline - time.monotonic()))
+            order = sorted(self._pending, key=lambda r: (r.member.served, r.arrived))
+            taken, keys = [], set()
+            for req in order:
+                new = set(req.keys) - keys
+                if taken and len(keys) + len(new) > self.max_rows:
+                    continue
+                taken.append(req)
+                keys |= new
+            for req in taken:
+                self._pending.remove(req)
+            return taken
+
+    def _loop(self) -> None:
+        while True:
+            requests = self._gather()
+            try:
+                self._serve(requests)
+            except BaseException as exc:  # noqa: BLE001 - handed to every waiting generation
+                for req in requests:
+                    req.error = exc
+            for req in requests:
+                req.done.set()
+
+    @torch.no_grad()
+    def _serve(self, requests: list[_Request]) -> None:
+        unique: dict[tuple, int] = {}
+        rows: list[tuple[torch.Tensor, float, int]] = []
+        for req in requests:
+            for row, k in zip(req.rows, req.keys):
+                if k not in unique and k not in self._cache:
+                    unique[k] = len(rows)
+                    rows.append(row)
+        eps = self._run(rows)
+        for k, i in unique.items():
+            self._cache[k] = eps[i]
+        for req in requests:
+            req.out = [self._cache[k] for k in req.keys]
+            for k in req.keys:
+                self._cache.move_to_end(k)
+            req.member.served += len(set(req.keys))
+        while len(self._cache) > max(self.cache_rows, len(unique)):
+            self._cache.popitem(last=False)
+        self.rounds += 1
+        self.rows_asked += sum(len(r.rows) for r in requests)
+        self.rows_evaluated += len(rows)
+
+    def _run(self, rows: list[tuple[torch.Tensor, float, int]]) -> list[torch.Tensor]:
+        """The network over `rows` in calls of exactly `chunk` rows (the last one padded)."""
+        out: list[torch.Tensor] = []
+        for k in range(0, len(rows), self.chunk):
+            part = rows[k:k + self.chunk]
+            pad = self.chunk - len(part)
+            x = torch.stack([r[0] for r in part] + [torch.zeros_like(part[0][0])] * pad).to(self.device)
+            t = torch.tensor([r[1] for r in part] + [0.0] * pad, dtype=torch.float32, device=self.device)
+            y = torch.tensor([r[2] for r in part] + [self.null_label] * pad, dtype=torch.long, device=self.device)
+            eps = self.net(x, t, y).float().cpu()
+            out.extend(eps[: len(part)].unbind(0))
+        return out
+
+
+class BatchedDenoiser:
+    """`guidance.CFGDenoiser`'s contract over a `StepBatcher`: `den(x, t, y=labels) -> guided eps`,
+    with the same `calls` and `passes` counts. x (N, C, H, W), t (N,), y (N,) int64."""
+
+    def __init__(self, batcher: StepBatcher, member: Member, scale: float = 1.0, min_t: float = 0.0):
+        if not -1.0 <= float(scale) <= 50.0:
+            raise ValueError(f"Guidance scale must be between -1 and 50, got {scale}.")
+        self.batcher, self.member = batcher, member
+        self.scale, self.min_t = float(scale), float(min_t)
+        self.null_label = batcher.null_label
+        self.calls = 0
+        self.passes = 0
+
+    def __call__(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None, **_) -> torch.Tensor:
+        self.calls += 1
+        n = x.shape[0]
+        if y is None:
+            y = torch.full((n,), self.null_label, dtype=torch.long)
+        t = torch.as_tensor(t, dtype=torch.float32).reshape(-1).expand(n)
+        rows = t >= self.min_t  # (N,) guided rows
+        if self.scale == 1.0 or not bool(rows.any()):
+            self.passes += 1
+            return self.batcher.evaluate(self.member, x, t, y)
+        self.passes += 2
+        null = torch.full_like(y, self.null_label)
+        eps = self.batcher.evaluate(self.member, torch.cat([x, x]), torch.cat([t, t]), torch.cat([y.cpu(), null.cpu()]))
+        cond, uncond = eps.chunk(2)
+        guided = uncond + self.scale * (cond - uncond)
+        shape = (-1, *([1] * (x.ndim - 1)))
+        guided = torch.where(rows.to(guided.device).view(shape), guided, cond)
+        return torch.where((y.to(guided.device) == self.null_label).view(shape), uncond, guided)
