@@ -27,7 +27,7 @@ from diffusion_core.paths import WORK_DIR, prune
 GRACE_S = 2.0  # a job waits this long for its session to open a stream before it is dropped
 MAX_URL = 16_384  # characters of path + query (a share link with a custom schedule fits)
 QUEUE_MAX = 256  # jobs waiting in the queue, all sessions together
-SESSIONS_KEPT = 300  # Gradio keeps ~0.3 MB per session: at most this many (a class is 30)
+SESSIONS_KEPT = 200  # Gradio keeps ~0.35 MB per session: at most this many (a class is 30)
 WORK_MAX_BYTES = 768 * 2**20  # this process's scratch folder: Gradio's cache of uploads and outputs, and exports
 WORK_MAX_AGE_S = 1800  # a file older than this is gone (the page that showed it has it already)
 UPLOAD_LIMIT = "20mb"
