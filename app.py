@@ -2,8 +2,8 @@
 
 Layout and wiring only: each tab lives in `ui/`, and every callback calls one function of
 `diffusion_core`. This file puts the tabs together and wires the views that span them: the
-shareable link (?tab=...&schedule=...&t=...&seed=...&sampler=...&label=...) and the lessons'
-"Show me" buttons.
+shareable link (?tab=...&<that tab's settings>), the lessons' "Show me" buttons with the banner they
+leave on the tab they open, presenter mode, and the server's limits (`ui.traffic`).
 
 Run: `python app.py` (http://127.0.0.1:7860). Set GRADIO_SERVER_NAME=0.0.0.0 to serve on a network.
 """
@@ -41,31 +41,29 @@ def link_note(notes: list[str]) -> str:
 def view_from_url(request: gr.Request):
     """The view in the page's query string (validated) and a note on anything ignored."""
     view, notes = vs.parse_query(request.query_params if request else {})
+    if view and "tab" not in view:
+        view["tab"] = "forward"
     return json.dumps(view), link_note(notes)
 
 
 def view_of_lesson(i):
-    return json.dumps(ls.LESSONS[ls.lesson_index(i)].view)
-
-
-def share(tab, schedule, T, t, fwd_seed, label, sampler, steps, guidance, guide_from, spacing, images, rev_seed, digit,
-          cmp_seed, request: gr.Request):
-    seed = {"forward": fwd_seed, "reverse": rev_seed, "compare": cmp_seed}.get(tab, fwd_seed)
-    view = dict(tab=tab, schedule=schedule, T=T, t=t, seed=seed, sampler=sampler, label=label, steps=steps,
-                guidance=guidance, guide_from=guide_from, spacing=spacing, images=images, digit=digit)
-    page = request.headers.get("referer") if request else None
-    return vs.share_link(page, view)
+    """A lesson's view (JSON) and the banner for the tab it opens."""
+    return json.dumps(ls.LESSONS[ls.lesson_index(i)].view), gr.update(value=ls.look_for_banner(i), visible=True), \
+        gr.update(visible=True)
 
 
 def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Diffusion Classroom") as demo:
         gr.Markdown("# Diffusion Classroom\nWatch an image dissolve into noise, a Transformer bring digits back, "
-                    "and diffusion measured against a GAN and a VAE.")
+                    "and diffusion measured against a GAN and a VAE.", elem_id="title")
         notice = gr.Markdown(elem_id="startup-notice")  # empty unless a model's weights are broken
         url_note = gr.HTML(elem_id="url-note")  # plain, escaped text about a link's ignored settings
+        with gr.Row(elem_id="lesson-banner-row"):
+            banner = gr.Markdown(visible=False, elem_id="lesson-banner")
+            back_btn = gr.Button("◀ Back to the lesson", visible=False, elem_id="back-to-lesson", scale=0, min_width=180)
         view = gr.Textbox(visible=False, label="view")  # JSON of the view to apply
         current_tab = gr.Textbox("forward", visible=False, label="current tab")
-        with gr.Tabs(selected="forward") as tabs:
+        with gr.Tabs(selected="forward", elem_id="tabs", overflow_behavior="wrap") as tabs:
             fwd = forward_tab.build()
             rev = reverse_tab.build()
             cmp = compare_tab.build()
@@ -74,37 +72,52 @@ def build_demo() -> gr.Blocks:
             share_btn = gr.Button("🔗 Link to this view", scale=1, elem_id="share-btn")
             link = gr.Textbox(label="Shareable link", scale=4, elem_id="share-link", buttons=["copy"])
 
-        for tab_id, ns in (("forward", fwd), ("reverse", rev), ("compare", cmp), ("learn", learn)):
+        by_tab = {"forward": fwd, "reverse": rev, "compare": cmp, "learn": learn}
+        for tab_id, ns in by_tab.items():
             ns.tab.select(lambda t=tab_id: t, None, current_tab, **private)
+        learn.tab.select(lambda: (gr.update(visible=False),) * 2, None, [banner, back_btn], **private)
 
-        # Applying a view: every control it names and the tab, then the forward tab's redraw, and a
-        # generation (reverse) or samples (compare) when the view lands there.
-        # The spec goes last: its change event reads t, which must already be the view's.
-        targets = {"tab": tabs, "t": fwd.t, "T": fwd.steps_T, "schedule": fwd.sched_name,
-                   "label": rev.label, "sampler": rev.sampler, "steps": rev.steps, "guidance": rev.guidance,
-                   "guide_from": rev.guide_from, "spacing": rev.spacing, "images": rev.n_images, "digit": cmp.digit, "spec": fwd.spec}
-        seeds = [fwd.seed, rev.seed, cmp.seed]
+        # Applying a view: the tab it names and that tab's fields (its other controls and the other tabs are
+        # left alone), then the forward tab's redraw, and a generation (reverse), SDEdit (a lesson's) or
+        # samples (compare) when the view lands there.
+        targets = [(tab_id, name, comp, convert) for tab_id, ns in by_tab.items() for name, (comp, convert) in ns.fields.items()]
 
         def apply(view_json):
             v = vs.resolve(json.loads(view_json or "{}"))
-            ups = [gr.update(selected=v["tab"]) if k == "tab" and "tab" in v else
-                   gr.update(value=str(v[k]) if k == "digit" else v[k]) if k in v else gr.skip() for k in targets]
-            ups += [gr.update(value=v["seed"]) if "seed" in v else gr.skip() for _ in seeds]
-            return *ups, v.get("tab", gr.skip())
+            tab = v.get("tab")
+            ups = [gr.update(value=convert(v[name]) if convert else v[name]) if tab_id == tab and name in v else gr.skip()
+                   for tab_id, name, _, convert in targets]
+            return (*ups, gr.update(selected=tab) if tab else gr.skip(), tab or gr.skip())
 
         def apply_chain(dep):
-            dep = dep.then(guard(apply), view, list(targets.values()) + seeds + [current_tab], **private)
+            dep = dep.then(guard(apply), view, [comp for _, _, comp, _ in targets] + [tabs, current_tab], **private)
             dep = fwd.refresh(dep)
-            rev.generate_after(dep, view)
+            rev.sdedit_after(rev.generate_after(dep, view), view)
             return cmp.sample_after(dep, view)
 
         apply_chain(demo.load(view_from_url, None, [view, url_note], **private))
-        apply_chain(learn.show_btn.click(guard(view_of_lesson), learn.pick, view, **private))
-        share_btn.click(share, [current_tab, fwd.sched_name, fwd.steps_T, fwd.t, fwd.seed, rev.label, rev.sampler, rev.steps,
-                                rev.guidance, rev.guide_from, rev.spacing, rev.n_images, rev.seed, cmp.digit, cmp.seed], link, api_name="share_link")
+        apply_chain(learn.show_btn.click(guard(view_of_lesson), learn.pick, [view, banner, back_btn], **private))
+        back_btn.click(lambda: (gr.update(selected="learn"), "learn", gr.update(visible=False), gr.update(visible=False)),
+                       None, [tabs, current_tab, banner, back_btn], **private)
+
+        link_inputs = [c for ns in by_tab.values() for c in ns.link_inputs]
+        spans, k = {}, 0
+        for tab_id, ns in by_tab.items():
+            spans[tab_id] = (k, k + len(ns.link_inputs))
+            k += len(ns.link_inputs)
+
+        def share(request: gr.Request, tab, *values):
+            """The link of the current tab's view (its own settings only)."""
+            tab = tab if tab in by_tab else "forward"
+            lo, hi = spans[tab]
+            page = request.headers.get("referer") if request else None
+            return vs.share_link(page, by_tab[tab].view_of(*values[lo:hi]))
+
+        share_btn.click(share, [current_tab] + link_inputs, link, api_name="share_link")
         demo.load(rui.model_status, None, rev.model_md, **private)
         demo.load(cui.startup_notice, None, notice, **private)
         demo.load(guard(cui.comparison_table), None, cmp.table, **private).then(guard(cui.loss_figure), None, cmp.losses, **private)
+        learn.restore(demo)
     return demo
 
 

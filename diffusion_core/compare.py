@@ -84,16 +84,20 @@ def measure(kind: str, n: int, seed: int) -> dict:
 
 
 def verdict(models: dict) -> str:
-    """One sentence that the numbers support: who wins quality, diversity and speed."""
+    """What the numbers support: who wins quality, diversity and speed, and what each paid in training."""
     names = {k: v["model"].split(" ")[0] for k, v in models.items()}
     best_fd = min(models, key=lambda k: models[k]["frechet_distance"])
     best_recall = max(models, key=lambda k: models[k]["recall"])
     fastest = min(models, key=lambda k: models[k]["ms_per_sample_cpu"])
     slowest = max(models, key=lambda k: models[k]["ms_per_sample_cpu"])
     ratio = models[slowest]["ms_per_sample_cpu"] / models[fastest]["ms_per_sample_cpu"]
+    others = [k for k in models if k != best_fd]
+    cost = " and ".join(f"{models[k]['training_time_s'] / 60:.0f} for the {names[k]}" for k in others)
     return (f"{names[best_fd]} gives the most realistic digits (Frechet distance {models[best_fd]['frechet_distance']:.2f}), "
             f"{names[best_recall]} covers the most of the real variety (recall {models[best_recall]['recall']:.2f}), "
-            f"and {names[fastest]} is the fastest, {ratio:.0f}x quicker per sample than {names[slowest]}.")
+            f"and {names[fastest]} is the fastest, {ratio:.0f}x quicker per sample than {names[slowest]}. "
+            f"Not a like-for-like race: {names[best_fd]} trained {models[best_fd]['training_time_s'] / 60:.0f} minutes "
+            f"against {cost}, on the same kind of CPU.")
 
 
 def run(n: int = 1000, seed: int = 0, kinds=KINDS) -> dict:

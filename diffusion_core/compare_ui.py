@@ -129,7 +129,7 @@ def loss_figure() -> go.Figure:
             smooth = np.convolve(y, np.ones(w) / w, mode="valid")
             keep = slice(None, None, max(1, len(smooth) // CURVE_POINTS))  # the page holds (and clones) every point
             fig.add_scatter(x=log["step"][w - 1:][keep], y=smooth[keep], mode="lines", name=f"{kind} {name}", row=1, col=col)
-    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_yaxes(type="log", dtick="D2", row=1, col=1)  # 1, 2, 5 per decade: no crowd of minor labels
     fig.update_layout(height=320, margin=dict(l=40, r=10, t=40, b=40), title="Training losses (stability)")
     fig.update_xaxes(title_text="step")
     return fig
@@ -144,29 +144,44 @@ def load_report(path=None) -> dict:
                          "run python -m diffusion_core.compare") from None
 
 
+# How each row of the table is read: (label, value of a model's report, text, which is best, what it means)
+ROWS = (
+    ("**Quality**: Fréchet distance", lambda v: v["frechet_distance"], "{:.2f}", min,
+     "lower is better; real digits against real digits score {floor:.2f}"),
+    ("**Quality**: classified as the asked digit", lambda v: v["accuracy"], "{:.1%}", max, ""),
+    ("**Fidelity**: precision", lambda v: v["precision"], "{:.3f}", max, "share of samples that look like some real digit"),
+    ("**Coverage**: recall", lambda v: v["recall"], "{:.3f}", max, "share of real digits that some sample looks like"),
+    ("**Diversity** within a class, relative to real", lambda v: v["diversity_relative_to_real"], "{:.2f}",
+     lambda vals: min(vals, key=lambda x: abs(x - 1)),
+     "1 = as varied as real digits; above 1 is not better: the extra spread is odd or broken strokes"),
+    ("**Mode coverage**: classes produced", lambda v: v["classes_covered"], "{} of 10", max, ""),
+    ("**Stability**: loss wobble over the last 20% of training", lambda v: v["stability"]["cv_last20"], "{:.3f}", min,
+     "the spread of the loss as a share of its mean (CV); small = training had settled"),
+    ("**Stability**: share of sudden loss jumps", lambda v: v["stability"]["spike_share"], "{:.3f}", min,
+     "share of logged steps where the loss leapt; 0 = none"),
+    ("**Cost**: network evaluations per sample", lambda v: v["nfe_per_sample"], "{}", min, ""),
+    ("**Cost**: ms per sample (CPU)", lambda v: v["ms_per_sample_cpu"], "{:.2f}", min, ""),
+    ("**Cost**: training time", lambda v: v["training_time_s"] / 60, "{:.0f} min", min, ""),
+    ("**Size**: parameters", lambda v: v["parameters"] / 1e6, "{:.2f} M", None, ""),
+)
+
+
 def comparison_table(report: dict | None = None) -> str:
-    """The classic diffusion-vs-GAN-vs-VAE table, with the report's measured numbers, and its verdict."""
+    """The classic diffusion-vs-GAN-vs-VAE table with the report's measured numbers, the best value of
+    each row in bold, what each row means, and the verdict (training cost included)."""
+    from .compare import verdict
+
     r = report or load_report()
     m = {k: r["models"][k] for k in KINDS if k in r["models"]}
     kinds = list(m)
-
-    def row(name, fn):
-        return f"| {name} | " + " | ".join(fn(m[k]) for k in kinds) + " |"
-
-    lines = [
-        "| | " + " | ".join(m[k]["model"] for k in kinds) + " |",
-        "| --- | " + " | ".join("---" for _ in kinds) + " |",
-        row("**Quality**: Fréchet distance (lower is better; real vs real " + f"{next(iter(m.values()))['frechet_distance_real_floor']:.2f})",
-            lambda v: f"{v['frechet_distance']:.2f}"),
-        row("**Quality**: classified as the asked digit", lambda v: f"{100 * v['accuracy']:.1f}%"),
-        row("**Fidelity / coverage**: precision / recall", lambda v: f"{v['precision']:.3f} / {v['recall']:.3f}"),
-        row("**Diversity**: within-class, relative to real", lambda v: f"{v['diversity_relative_to_real']:.2f}"),
-        row("**Mode coverage**: classes produced", lambda v: f"{v['classes_covered']} of 10"),
-        row("**Stability**: loss CV over the last 20% / spike share", lambda v: f"{v['stability']['cv_last20']:.3f} / {v['stability']['spike_share']:.3f}"),
-        row("**Cost**: network evaluations per sample", lambda v: f"{v['nfe_per_sample']}"),
-        row("**Cost**: ms per sample (CPU)", lambda v: f"{v['ms_per_sample_cpu']:.2f}"),
-        row("**Cost**: training time", lambda v: f"{v['training_time_s'] / 60:.0f} min"),
-        row("**Size**: parameters", lambda v: f"{v['parameters'] / 1e6:.2f} M"),
-    ]
-    foot = f"\n\nMeasured on {r['n']} samples per model (seed {r['seed']}, {r['machine']}, {r['created']}).\n\n**Verdict**: {r['verdict']}"
+    floor = next(iter(m.values()))["frechet_distance_real_floor"]
+    lines = ["| | " + " | ".join(m[k]["model"] for k in kinds) + " | what it means |",
+             "| --- | " + " | ".join("---" for _ in kinds) + " | --- |"]
+    for label, value, fmt, best, meaning in ROWS:
+        vals = [value(m[k]) for k in kinds]
+        top = best(vals) if best else None
+        cells = [(f"**{fmt.format(v)}**" if best and v == top else fmt.format(v)) for v in vals]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {meaning.format(floor=floor)} |")
+    foot = (f"\n\nMeasured on {r['n']} samples per model (seed {r['seed']}, {r['machine']}, {r['created']}). "
+            f"Bold: the best of the row.\n\n**Verdict**: {verdict(m)}")
     return "\n".join(lines) + foot

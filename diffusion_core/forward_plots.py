@@ -5,7 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .images import grid
+from .images import labelled_grid
 from .images_io import to_display
 from .schedules import NoiseSchedule
 
@@ -21,12 +21,16 @@ def curve_steps(T: int, max_points: int = MAX_POINTS) -> np.ndarray:
     return np.unique(np.linspace(0, T - 1, max_points).round().astype(int))
 
 
-def schedule_figure(schedules: list[tuple[str, NoiseSchedule]], t: int | None = None) -> go.Figure:
-    """2 x 2 panels against the step t: beta_t; alpha_bar_t; sqrt(alpha_bar_t) and sqrt(1 - alpha_bar_t)
-    (signal and noise amplitude); log-SNR. A dashed line marks the current t of the first schedule."""
-    fig = make_subplots(rows=2, cols=2, subplot_titles=("β_t (noise added at step t)", "ᾱ_t (signal variance left)",
-                                                        "√ᾱ_t (signal) and √(1-ᾱ_t) (noise)", "log-SNR = log(ᾱ/(1-ᾱ))"),
-                        horizontal_spacing=0.1, vertical_spacing=0.16)
+def schedule_figure(schedules: list[tuple[str, NoiseSchedule]], t: int | None = None, log_beta: bool = False,
+                    height: int = 460) -> go.Figure:
+    """2 x 2 panels against the step t: beta_t (on a log axis with `log_beta`: cosine's last beta of 0.999
+    otherwise flattens the rest); alpha_bar_t; sqrt(alpha_bar_t) (solid) and sqrt(1 - alpha_bar_t)
+    (dotted), the signal and noise amplitudes; log-SNR. A dashed line marks the current t."""
+    fig = make_subplots(rows=2, cols=2, subplot_titles=("β_t: noise added at step t" + (" (log axis)" if log_beta else ""),
+                                                        "ᾱ_t: signal variance left",
+                                                        "√ᾱ_t signal (solid), √(1−ᾱ_t) noise (dotted)",
+                                                        "log-SNR = log(ᾱ/(1−ᾱ))"),
+                        horizontal_spacing=0.1, vertical_spacing=0.2)
     for k, (label, s) in enumerate(schedules):
         c = COLOURS[k % len(COLOURS)]
         idx = curve_steps(s.num_timesteps)
@@ -44,7 +48,11 @@ def schedule_figure(schedules: list[tuple[str, NoiseSchedule]], t: int | None = 
     if t is not None and schedules:
         for row, col in ((1, 1), (1, 2), (2, 1), (2, 2)):
             fig.add_vline(x=t, line=dict(color="black", dash="dash", width=1), row=row, col=col)
-    fig.update_layout(height=520, margin=dict(l=40, r=20, t=50, b=30), legend=dict(orientation="h", y=-0.08),
+    fig.update_xaxes(title_text="t", title_standoff=2)
+    if log_beta:
+        fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_annotations(font_size=12)
+    fig.update_layout(height=height, margin=dict(l=40, r=20, t=40, b=30), legend=dict(orientation="h", y=-0.14),
                       template="plotly_white")
     return fig
 
@@ -66,9 +74,10 @@ def histogram_figure(x_t: np.ndarray, bins: int = 60) -> go.Figure:
     return fig
 
 
-def strip_image(rows: list[list[np.ndarray]], cell: int = 112) -> np.ndarray:
-    """A grid (one row per schedule) of float (H, W, C) images in [-1, 1] as uint8, each cell
-    upscaled (nearest) or downscaled to about `cell` px."""
+def strip_image(rows: list[list[np.ndarray]], cell: int = 112, row_labels: list[str] | None = None,
+                cell_labels: list[list[str]] | None = None) -> np.ndarray:
+    """A grid (one row per schedule, its name on the left) of float (H, W, C) images in [-1, 1] as uint8,
+    each cell upscaled (nearest) or downscaled to about `cell` px, with its label (t) under it."""
     cells = []
     for row in rows:
         for x in row:
@@ -79,12 +88,10 @@ def strip_image(rows: list[list[np.ndarray]], cell: int = 112) -> np.ndarray:
             cells.append(u8)
     h = max(c.shape[0] for c in cells)
     w = max(c.shape[1] for c in cells)
-    colour = any(c.ndim == 3 for c in cells)
     padded = []
     for c in cells:
-        if colour and c.ndim == 2:
-            c = np.repeat(c[..., None], 3, axis=2)
-        canvas = np.zeros((h, w) + c.shape[2:], dtype=np.uint8)
+        canvas = np.full((h, w) + c.shape[2:], 255, dtype=np.uint8)
         canvas[: c.shape[0], : c.shape[1]] = c
         padded.append(canvas)
-    return grid(np.stack(padded), nrow=len(rows[0]), pad=4, pad_value=255)
+    n = len(rows[0])
+    return labelled_grid([padded[k:k + n] for k in range(0, len(padded), n)], cell_labels, row_labels)

@@ -19,16 +19,19 @@ from PIL import Image
 
 from . import forward_lab as lab
 from .forward_plots import histogram_figure, schedule_figure, strip_image
+from .images import caption_below
 from .images_io import ImageError, image_choices, load_choice, load_upload, to_display
 from .paths import export_path
 from .schedule_checks import check_schedule, fix_schedule, wants_more_steps
-from .schedule_io import schedule_from_text
+from .schedule_io import ignored_keys, looks_like_json, schedule_from_text
 from .schedule_makers import MAKERS
 from .schedules import MAX_TIMESTEPS
 from .schedule_report import finding_line
 
 SCHEDULE_NAMES = sorted(MAKERS)
+CUSTOM = "custom (pasted or uploaded)"  # what the schedule menu shows while a custom schedule is in use
 MODES = ("closed form q(x_t | x_0)", "chain of single steps q(x_t | x_{t-1})")
+WIDE = 3.0  # the one display range of "one scale for all": [-3, 3] holds 99.7% of the noise
 
 
 # ---------------------------------------------------------------------------- inputs
@@ -68,12 +71,46 @@ def get_image(choice: str | None, upload: str | None) -> np.ndarray:
 def named_spec(name: str, T, rescale: bool) -> str:
     """The spec (JSON text) of a named schedule; validates it so errors show at once."""
     try:
-        T = int(float(T))
-    except (TypeError, ValueError):
-        raise ValueError("T must be a whole number of steps.") from None
+        T = float(T)
+        if not T.is_integer():
+            raise ValueError
+        T = int(T)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"T must be a whole number of steps from 1 to {MAX_TIMESTEPS}.") from None
+    if not 1 <= T <= MAX_TIMESTEPS:
+        raise ValueError(f"T must be a whole number of steps from 1 to {MAX_TIMESTEPS}, got {T}.")
     spec = {"name": name, "T": T, "rescale": bool(rescale)}
     lab.schedule_from_spec(spec)
     return json.dumps(spec)
+
+
+def custom_spec(betas, label: str = "custom") -> str:
+    """The spec (JSON text) of a custom schedule from its betas; validates it."""
+    spec = {"name": "custom", "betas": [float(b) for b in betas], "label": str(label)[:40]}
+    lab.schedule_from_spec(spec)
+    return json.dumps(spec)
+
+
+def schedule_controls(name, T, rescale, spec) -> tuple[str, str]:
+    """What the schedule menu, the T box and the rescale box ask for: (the spec to use, a message).
+    A bad T keeps the current spec and says why in one message; the custom entry keeps the custom spec."""
+    if name == CUSTOM:
+        return spec, ""
+    try:
+        return named_spec(name, T, rescale), ""
+    except ValueError as exc:
+        kept = lab.schedule_from_spec(spec).num_timesteps
+        return spec, f"❌ {exc} Kept T = {kept}."
+
+
+def controls_of(spec) -> dict:
+    """The schedule menu, T and rescale values that show `spec` (a custom one shows as CUSTOM)."""
+    d = json.loads(spec) if isinstance(spec, str) else spec
+    schedule = lab.schedule_from_spec(d)
+    if d.get("name") == "custom":
+        return {"name": CUSTOM, "T": schedule.num_timesteps, "rescale": bool(schedule.params.get("rescale_zero_snr")),
+                "custom": True}
+    return {"name": d["name"], "T": schedule.num_timesteps, "rescale": bool(d.get("rescale")), "custom": False}
 
 
 def seed_value(seed) -> int:
@@ -85,15 +122,31 @@ def seed_value(seed) -> int:
 
 
 # ---------------------------------------------------------------------------- the main view
-def source_images(choice, upload, seed):
-    """x_0 and the fixed noise eps for this seed, for display. Returns (x0 uint8, noise uint8, message)."""
+def panel_labels(same_scale) -> tuple[str, str, str]:
+    """The three pictures' labels, each saying the range its grey scale spans."""
+    if same_scale:
+        return (f"x₀ (clean) · one scale, [−{WIDE:g}, {WIDE:g}]", f"ε (noise, fixed per seed) · [−{WIDE:g}, {WIDE:g}]",
+                f"x_t · [−{WIDE:g}, {WIDE:g}]")
+    return ("x₀ (clean) · shown over [−1, 1]", "ε (noise, fixed per seed) · shown over [−3, 3]",
+            "x_t · shown over [−1, 1], beyond it clipped")
+
+
+def _span(same_scale) -> float:
+    return WIDE if same_scale else 1.0
+
+
+def source_images(choice, upload, seed, same_scale=False):
+    """x_0 and the fixed noise eps for this seed, for display. Returns (x0 uint8, noise uint8, message).
+    Each picture over its own range (x0 [-1, 1], noise [-3, 3]), or all over [-3, 3] with `same_scale`."""
     try:
         x0 = get_image(choice, upload)
     except ImageError as exc:
         return None, None, f"❌ {exc}"
     h, w, c = x0.shape
     msg = f"Image: {w} x {h} px, {'colour' if c == 3 else 'grey'}" + (" (your upload)" if upload else "")
-    return to_display(x0), to_display(np.clip(lab.noise_for(x0.shape, seed_value(seed)) / 3, -1, 1)), msg
+    span = _span(same_scale)
+    noise = lab.noise_for(x0.shape, seed_value(seed))
+    return to_display(x0 / span), to_display(np.clip(noise / WIDE, -1, 1)), msg
 
 
 def chain_alpha(alpha) -> float:
@@ -102,21 +155,25 @@ def chain_alpha(alpha) -> float:
 
 
 def _x_t(choice, upload, spec, t, mode, alpha, seed, chain_state):
+    """(x_t, readout markdown, chain state)."""
     schedule = lab.schedule_from_spec(spec)
     x0 = get_image(choice, upload)
     t = lab.clamp_t(t, schedule)
     s = seed_value(seed)
     if mode == MODES[1]:
         a = chain_alpha(alpha)
-        x_t, chain_state = lab.chain(lab.chain_input(x0), a, t, s, chain_state)
-        return x_t, lab.chain_readout(a, t), chain_state
-    return lab.closed_form(x0, schedule, t, s), lab.readout(schedule, t), chain_state
+        small = lab.chain_input(x0)
+        x_t, chain_state = lab.chain(small, a, t, s, chain_state)
+        note = "" if small is x0 else (f" · chain computed on a {small.shape[1]} x {small.shape[0]} copy: {t} single steps "
+                                         f"cost {t} times the pixels")
+        return x_t, lab.chain_readout(a, t).markdown() + note, chain_state
+    return lab.closed_form(x0, schedule, t, s), lab.readout(schedule, t).markdown(), chain_state
 
 
-def image_out(x: np.ndarray):
-    """What a gr.Image shows: small or grey images as uint8 arrays (lossless PNG, crisp pixels);
-    large colour images as a JPEG file, which encodes ~50x faster than PNG for noisy photos."""
-    u8 = to_display(np.clip(x, -1, 1))
+def image_out(x: np.ndarray, span: float = 1.0):
+    """What a gr.Image shows: x over [-span, span]; small or grey images as uint8 arrays (lossless PNG,
+    crisp pixels); large colour images as a JPEG file, which encodes ~50x faster than PNG for noisy photos."""
+    u8 = to_display(np.clip(x / span, -1, 1))
     if u8.ndim == 2 or max(u8.shape[:2]) < 256:
         return u8
     path = export_path(f"x_t_{uuid.uuid4().hex}.jpg")
@@ -130,21 +187,28 @@ def image_out(x: np.ndarray):
 _recent_files: list[Path] = []  # temporary JPEGs awaiting clean-up (not per-user state)
 
 
-def forward_view(choice, upload, spec, t, mode, alpha, seed, chain_state=None):
+def forward_view(choice, upload, spec, t, mode, alpha, seed, chain_state=None, same_scale=False):
     """x_t at step t: the fast path a slider move takes. Returns (x_t image, readout markdown,
     alpha_bar, chain state). `chain_state` is the session's last chain (a gr.State), so scrubbing
     forward in chain mode only computes the new steps."""
-    x_t, r, chain_state = _x_t(choice, upload, spec, t, mode, alpha, seed, chain_state)
-    return image_out(x_t), r.markdown(), round(r.alpha_bar, 6), chain_state
+    x_t, md, chain_state = _x_t(choice, upload, spec, t, mode, alpha, seed, chain_state)
+    ab = _alpha_bar_of(spec, t, mode, alpha)
+    return image_out(x_t, _span(same_scale)), md, round(ab, 6), chain_state
 
 
-def forward_histogram(choice, upload, spec, t, mode, alpha, seed, chain_state=None):
+def _alpha_bar_of(spec, t, mode, alpha) -> float:
+    schedule = lab.schedule_from_spec(spec)
+    t = lab.clamp_t(t, schedule)
+    return float(chain_alpha(alpha) ** t) if mode == MODES[1] else float(schedule.alpha_bar(t))
+
+
+def forward_histogram(choice, upload, spec, t, mode, alpha, seed, chain_state=None, same_scale=False):
     """Histogram of x_t's values against N(0, 1) (drawn when the slider is released)."""
     x_t, _, _ = _x_t(choice, upload, spec, t, mode, alpha, seed, chain_state)
     return histogram_figure(x_t)
 
 
-def forward_from_alpha_bar(choice, upload, spec, alpha_bar, mode, alpha, seed, chain_state=None):
+def forward_from_alpha_bar(choice, upload, spec, alpha_bar, mode, alpha, seed, chain_state=None, same_scale=False):
     """The same view reached from the alpha_bar slider. Returns (x_t image, readout, t, chain state)."""
     schedule = lab.schedule_from_spec(spec)
     if mode == MODES[1]:  # chain: alpha_bar = alpha^t
@@ -153,7 +217,7 @@ def forward_from_alpha_bar(choice, upload, spec, alpha_bar, mode, alpha, seed, c
         t = int(np.clip(round(np.log(ab) / np.log(a)), 0, schedule.num_timesteps))
     else:
         t = lab.t_for_alpha_bar(schedule, alpha_bar)
-    img, md, _, chain_state = forward_view(choice, upload, spec, t, mode, alpha, seed, chain_state)
+    img, md, _, chain_state = forward_view(choice, upload, spec, t, mode, alpha, seed, chain_state, same_scale)
     return img, md, t, chain_state
 
 
@@ -170,10 +234,11 @@ def compare_specs(spec, compare) -> list[tuple[str, object]]:
     return out
 
 
-def schedule_plots(spec, compare, t):
-    """Plotly figure of beta, alpha_bar, signal / noise amplitude and log-SNR, marker at t."""
+def schedule_plots(spec, compare, t, log_beta=False):
+    """Plotly figure of beta (log axis with `log_beta`), alpha_bar, signal / noise amplitude and
+    log-SNR, marker at t."""
     pairs = compare_specs(spec, compare)
-    return schedule_figure(pairs, lab.clamp_t(t, pairs[0][1]))
+    return schedule_figure(pairs, lab.clamp_t(t, pairs[0][1]), log_beta=bool(log_beta))
 
 
 def strip(choice, upload, spec, compare, spacing, frames, seed):
@@ -188,7 +253,8 @@ def strip(choice, upload, spec, compare, spacing, frames, seed):
     steps = lab.strip_timesteps([p[1] for p in pairs], frames, "log_snr" if "SNR" in str(spacing) else "t")
     rows = [[lab.closed_form(x0, sch, t, s) for t in ts] for (_, sch), ts in zip(pairs, steps)]
     caption = "\n".join(f"- **{label}**: t = {', '.join(map(str, ts))}" for (label, _), ts in zip(pairs, steps))
-    return strip_image(rows), caption
+    labels = [[f"t = {t}" for t in ts] for ts in steps]
+    return strip_image(rows, row_labels=[label for label, _ in pairs], cell_labels=labels), caption
 
 
 def checks(spec):
@@ -231,9 +297,20 @@ def custom_schedule(text, kind, upload):
         label = p.stem[:40]
     kinds = {"betas (one per step)": "betas", "alpha_bar (one per step)": "alphas_cumprod",
              "CSV with a beta column": "csv", "diffusers scheduler_config.json": "config"}
-    schedule = schedule_from_text(text or "", kinds.get(kind, kind))
+    kind = kinds.get(kind, kind)
+    as_config = kind == "config" or looks_like_json(text)
+    schedule = schedule_from_text(text or "", kind)
+    if as_config and label == "custom":
+        label = f"config: {schedule.name}"[:40]
     spec = {"name": "custom", "betas": [float(b) for b in schedule.betas], "label": label}
-    return json.dumps(spec), f"✅ Loaded a custom schedule with T = {schedule.num_timesteps} steps (ᾱ_T = {schedule.alphas_cumprod[-1]:.3g})."
+    msg = f"✅ Loaded a custom schedule with T = {schedule.num_timesteps} steps (ᾱ_T = {schedule.alphas_cumprod[-1]:.3g})"
+    if as_config:
+        msg += f", read as a diffusers scheduler config ({schedule.name})"
+        skipped = ignored_keys(text)
+        if skipped:
+            shown = ", ".join(f"`{k[:30]}`" for k in skipped[:8]) + (" ..." if len(skipped) > 8 else "")
+            msg += f". Not used here (they concern sampling or the model, not the noise schedule): {shown}"
+    return json.dumps(spec), msg + "."
 
 
 # ---------------------------------------------------------------------------- exports
@@ -267,7 +344,9 @@ def export_gif(choice, upload, spec, seed, frames=24) -> str:
     x0 = get_image(choice, upload)
     s = seed_value(seed)
     ts = np.linspace(0, schedule.num_timesteps, int(np.clip(frames, 2, 60))).round().astype(int)
-    images = [Image.fromarray(to_display(lab.closed_form(x0, schedule, t, s), min_side=224)) for t in ts]
+    images = [Image.fromarray(caption_below(to_display(lab.closed_form(x0, schedule, t, s), min_side=224),
+                                            f"t = {t} of {schedule.num_timesteps}, alpha_bar = {schedule.alpha_bar(t):.3f}"))
+              for t in ts]
     path = _export_file("forward_process.gif", _spec_key(spec), choice, _upload_key(upload), s, len(ts))
     images[0].save(path, save_all=True, append_images=images[1:] + [images[-1]] * 4, duration=120, loop=0)
     return str(path)

@@ -36,3 +36,55 @@ def save_png_grid(x: np.ndarray, path, nrow: int = 10, scale: int = 2) -> None:
     """Model-space images (N, 1, H, W) in [-1, 1] -> a PNG grid."""
     imgs = to_display(x[:, 0])
     Image.fromarray(upscale(grid(imgs, nrow), scale)).save(Path(path))
+
+
+def _font(size: int):
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=size)
+
+
+def text_block(text: str, width: int, height: int, size: int = 13, align: str = "center") -> np.ndarray:
+    """uint8 (height, width, 3): dark text on white, centred (or left-aligned) in the block."""
+    from PIL import ImageDraw
+
+    block = Image.new("RGB", (max(width, 1), max(height, 1)), (255, 255, 255))
+    draw = ImageDraw.Draw(block)
+    font = _font(size)
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    x = (width - (right - left)) / 2 - left if align == "center" else 4 - left
+    draw.text((x, (height - (bottom - top)) / 2 - top), text, fill=(30, 30, 30), font=font)
+    return np.asarray(block)
+
+
+def rgb(img: np.ndarray) -> np.ndarray:
+    """uint8 (H, W) or (H, W, 3) -> (H, W, 3)."""
+    return np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img
+
+
+def labelled_grid(cells: list[list[np.ndarray]], cell_labels: list[list[str]] | None = None,
+                  row_labels: list[str] | None = None, pad: int = 4, size: int = 13, row_label_width: int = 0) -> np.ndarray:
+    """Rows of uint8 cells (each (H, W) or (H, W, 3), all the same size) as one RGB image on white,
+    each cell's label under it and each row's label on its left."""
+    h, w = cells[0][0].shape[:2]
+    line = size + 6 if cell_labels else 0
+    label_w = row_label_width or ((max(len(s) for s in row_labels) * size * 0.55 + 12) if row_labels else 0)
+    label_w = int(label_w)
+    rows = []
+    for r, row in enumerate(cells):
+        blocks = [text_block(row_labels[r], label_w, h + line, size, align="left")] if row_labels else []
+        for c, cell in enumerate(row):
+            col = [rgb(cell)]
+            if cell_labels:
+                col.append(text_block(cell_labels[r][c], w, line, size))
+            blocks += [np.concatenate(col, axis=0), np.full((h + line, pad, 3), 255, np.uint8)]
+        rows += [np.concatenate(blocks, axis=1)]
+    width = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, pad), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
+    return np.concatenate(rows, axis=0)
+
+
+def caption_below(img: np.ndarray, text: str, size: int = 14) -> np.ndarray:
+    """`img` (uint8, grey or RGB) with a line of text under it, as RGB."""
+    img = rgb(img)
+    return np.concatenate([img, text_block(text, img.shape[1], size + 8, size)], axis=0)

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
-from .images import grid, to_display, upscale
+from .images import caption_below, grid, labelled_grid, rgb, to_display, upscale
 from .reverse_lab import Trajectory, predicted_moments
 
 
@@ -36,13 +36,27 @@ def layout_for(n: int) -> tuple[int, int]:
     return cols, {1: 12, 2: 6}.get(cols, 3)
 
 
-def digit_grid(x: np.ndarray, lo: float = -1.0, hi: float = 1.0, signed: bool = False) -> np.ndarray:
-    """(N, 28, 28) floats -> one upscaled uint8 grid (grey for images, a blue-red map for signed values)."""
+def digit_grid(x: np.ndarray, lo: float = -1.0, hi: float = 1.0, signed: bool = False, labels=None) -> np.ndarray:
+    """(N, 28, 28) floats -> one upscaled uint8 grid (grey for images, a blue-red map for signed values);
+    with `labels` (N strings), each digit's label under it."""
     x = np.asarray(x, dtype=np.float32)
     cols, factor = layout_for(len(x))
+    cells = colorize(x, lo, hi) if signed else to_display(x, lo, hi)
+    if labels is not None:
+        big = [upscale(c, factor) for c in cells]
+        rows = [big[k:k + cols] for k in range(0, len(big), cols)]
+        names = [list(labels[k:k + cols]) for k in range(0, len(big), cols)]
+        return labelled_grid(rows, names, pad=2, size=12)
     if signed:
-        return upscale(grid(colorize(x, lo, hi), cols, pad_value=255), factor)
-    return upscale(grid(to_display(x, lo, hi), cols), factor)
+        return upscale(grid(cells, cols, pad_value=255), factor)
+    return upscale(grid(cells, cols), factor)
+
+
+def requested(traj: Trajectory):
+    """The digit each image was asked to be, as labels under the pictures (only for 'mixed 0-9')."""
+    if traj.settings.get("label") != "mixed 0-9":
+        return None
+    return [f"asked: {y}" for y in traj.labels]
 
 
 def step_images(traj: Trajectory, k: int) -> dict[str, np.ndarray]:
@@ -53,22 +67,26 @@ def step_images(traj: Trajectory, k: int) -> dict[str, np.ndarray]:
     update = a["x_next"] - a["x_t"]
     m = float(np.abs(update).max()) or 1.0
     span = 3.0 if traj.alpha_bar[k] < 0.5 else 1.0  # noisy inputs over [-3, 3], nearly clean ones over [-1, 1]
+    asked = requested(traj)
     return {
-        "x_t": digit_grid(a["x_t"].clip(-span, span), -span, span),
-        "eps": digit_grid(a["eps"], -3, 3),
-        "x0": digit_grid(a["x0"]),
-        "update": digit_grid(update, -m, m, signed=True),
+        "x_t": digit_grid(a["x_t"].clip(-span, span), -span, span, labels=asked),
+        "eps": digit_grid(a["eps"], -3, 3, labels=asked),
+        "x0": digit_grid(a["x0"], labels=asked),
+        "update": digit_grid(update, -m, m, signed=True, labels=asked),
     }
 
 
 def live_images(traj: Trajectory) -> tuple[np.ndarray, np.ndarray]:
     """What streams while sampling: the current x_t (after the latest step) and the latest x̂₀."""
+    asked = requested(traj)
     if not traj.t:
-        return digit_grid(np.asarray(traj.x_T, np.float32).clip(-3, 3), -3, 3), digit_grid(np.zeros_like(traj.x_T, dtype=np.float32))
+        return (digit_grid(np.asarray(traj.x_T, np.float32).clip(-3, 3), -3, 3, labels=asked),
+                digit_grid(np.zeros_like(traj.x_T, dtype=np.float32), labels=asked))
     last = traj.num_steps - 1
     ab = traj.alpha_bar_next[last]
     span = 1.0 if ab >= 0.5 else 3.0
-    return digit_grid(np.asarray(traj.x_next[last], np.float32).clip(-span, span), -span, span), digit_grid(traj.x0[last])
+    return (digit_grid(np.asarray(traj.x_next[last], np.float32).clip(-span, span), -span, span, labels=asked),
+            digit_grid(traj.x0[last], labels=asked))
 
 
 def step_caption(traj: Trajectory, k: int) -> str:
@@ -140,14 +158,18 @@ def trajectory_gif(traj: Trajectory, path: Path, ms_per_frame: int = 150) -> Pat
     """An animated GIF: x_t (left) and predicted x̂₀ (right) at every step, holding the last frame."""
     if not traj.t:
         raise ValueError("Generate first: there is no trajectory to export yet.")
-    frames = []
-    for k in range(traj.num_steps):
-        imgs = step_images(traj, k)
-        left, right = imgs["x_t"], imgs["x0"]
-        sep = np.full((left.shape[0], 8), 255, np.uint8)
-        frames.append(Image.fromarray(np.concatenate([left, sep, right], axis=1)))
-    out = np.asarray(digit_grid(traj.final()))
-    frames.append(Image.fromarray(np.concatenate([out, np.full((out.shape[0], 8), 255, np.uint8), out], axis=1)))
+    def pair(left, right, text):
+        left, right = rgb(left), rgb(right)
+        return Image.fromarray(caption_below(np.concatenate([left, np.full((left.shape[0], 8, 3), 255, np.uint8), right], axis=1),
+                                             text))
+
+    total = traj.settings["steps"]
+    frames = [pair(*(lambda v: (v["x_t"], v["x0"]))(step_images(traj, k)),
+                   f"step {k + 1} of {total}: x_t at t = {traj.t[k]:g} (left), predicted x0 (right)")
+              for k in range(traj.num_steps)]
+    out = digit_grid(traj.final(), labels=requested(traj))
+    end = "the output" if traj.done else f"stopped after step {traj.num_steps} of {total} (not the clean image)"
+    frames.append(pair(out, out, end))
     durations = [ms_per_frame] * (len(frames) - 1) + [1500]
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=0)
     return Path(path)

@@ -34,6 +34,27 @@ def _number(value, what: str) -> float:
     return float(value)
 
 
+HONOURED_KEYS = ("num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "trained_betas",
+                 "rescale_betas_zero_snr", "timestep_spacing")
+
+
+def ignored_keys(config_text: str) -> list[str]:
+    """The keys of a diffusers config (JSON text) that `from_diffusers_config` does not use (`_class_name`,
+    `_diffusers_version` and the like left out): what a user should know was not applied."""
+    try:
+        config = json.loads(config_text)
+    except (ValueError, RecursionError):
+        return []
+    if not isinstance(config, dict):
+        return []
+    return [str(k) for k in config if k not in HONOURED_KEYS and not str(k).startswith("_")]
+
+
+def looks_like_json(text) -> bool:
+    """Whether pasted text is a JSON object (a scheduler_config.json) rather than a list of numbers."""
+    return isinstance(text, str) and text.lstrip().startswith("{")
+
+
 def from_diffusers_config(config) -> NoiseSchedule:
     """A schedule from a diffusers scheduler config (a dict, or its JSON text). Honours
     num_train_timesteps, beta_start, beta_end, beta_schedule, trained_betas, rescale_betas_zero_snr
@@ -138,6 +159,8 @@ def parse_csv_schedule(text: str) -> NoiseSchedule:
 
 def schedule_from_text(text: str, kind: str = "betas") -> NoiseSchedule:
     """What the UI's custom-schedule box calls: kind is 'betas', 'alphas_cumprod', 'csv' or 'config'."""
+    if kind in ("betas", "alphas_cumprod", "csv") and looks_like_json(text):
+        kind = "config"  # a pasted scheduler_config.json, whatever the chosen format says
     if kind == "betas":
         return from_betas(parse_numbers(text, "beta"), name="custom")
     if kind == "alphas_cumprod":

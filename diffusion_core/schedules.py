@@ -195,12 +195,18 @@ class NoiseSchedule:
     def to_diffusers_config(self) -> dict:
         """A diffusers `scheduler_config.json` that rebuilds this schedule exactly (trained_betas
         carries the betas, so any schedule, custom ones included, survives the round trip)."""
+        diffusers_name = {"linear": "linear", "scaled_linear": "scaled_linear", "cosine": "squaredcos_cap_v2",
+                          "sigmoid": "sigmoid"}.get(self.name.split("+")[0])
+        what = (f"the {self.name} schedule" + (f" (diffusers' '{diffusers_name}')" if diffusers_name else
+                                               ", which diffusers has no beta_schedule name for"))
         return {
             "_class_name": "DDPMScheduler",
+            "_comment": (f"Written by Diffusion Classroom: {what}, T = {self.num_timesteps}. trained_betas holds "
+                         "every beta; diffusers uses them and ignores beta_schedule, beta_start and beta_end."),
             "num_train_timesteps": self.num_timesteps,
             "beta_start": float(self.betas[0]),
             "beta_end": float(self.betas[-1]),
-            "beta_schedule": "linear",
+            "beta_schedule": diffusers_name or "linear",
             "trained_betas": [float(b) for b in self.betas],
             "prediction_type": "epsilon",
             "timestep_spacing": self.timestep_spacing,

@@ -15,9 +15,24 @@ private = dict(api_visibility="private", api_name=False)
 CSS = """
 .readout p {font-size: 1.05rem}
 .pixelated img {image-rendering: pixelated}
-body.presenter .lesson, body.presenter .lesson p, body.presenter .lesson li {font-size: 1.7rem !important; line-height: 1.45}
-body.presenter .lesson h2 {font-size: 2.6rem !important}
-body.presenter .lesson label span {font-size: 1.4rem !important}
+.link-note {padding: 8px 12px; border-radius: 6px; background: #fff4e5; border: 1px solid #f0b36a; overflow-wrap: anywhere}
+#lesson-banner {background: #eef5ff; border-radius: 6px; padding: 2px 12px}
+/* Notices take no room until they have something to say. */
+#url-note:not(:has(.link-note)), #startup-notice:not(:has(p)), #lesson-banner-row:not(:has(#lesson-banner p)) {display: none}
+/* Presenter mode: the whole page larger (text, equations, buttons, every tab); remembered by the browser. */
+body.presenter .gradio-container {zoom: 1.3}
+body.presenter .lesson p, body.presenter .lesson li {line-height: 1.45}
+/* Wide equations and tables scroll inside their box instead of being cut off or broken mid-word. */
+.katex-display {overflow-x: auto; overflow-y: hidden; padding-bottom: 2px}
+.cmp-table table {display: block; overflow-x: auto}
+.cmp-table th, .cmp-table td {word-break: normal; overflow-wrap: normal; hyphens: none}
+.cmp-table th {white-space: nowrap}
+/* Phones: every tab stays in the bar (smaller labels), plots keep a readable width and scroll. */
+@media (max-width: 640px) {
+  #tabs button[role="tab"] {padding: 6px 8px; font-size: 13px; min-width: 0}
+  #schedule-plots {overflow-x: auto}
+  #schedule-plots .js-plotly-plot, #schedule-plots .plot-container {min-width: 560px}
+}
 """
 
 
@@ -29,17 +44,18 @@ def as_message(fn, exc: Exception) -> gr.Error:
     return gr.Error(f"Something went wrong ({type(exc).__name__}); try other settings.", print_exception=False)
 
 
-def view_lands_on(tab_id: str):
+def view_lands_on(tab_id: str, needs: str | None = None):
     """An event function of the applied view (JSON) that ends its chain, silently, unless the view opens
-    `tab_id`: what is chained with `.success` after it runs only for a link or lesson that lands there
-    (not because the user happened to switch tabs while the page loaded)."""
+    `tab_id` (and sets the field `needs` true): what is chained with `.success` after it runs only for a
+    link or lesson that lands there (not because the user happened to switch tabs while the page loaded)."""
 
     def check(view_json):
         try:
-            tab = json.loads(view_json or "{}").get("tab")
+            view = json.loads(view_json or "{}")
+            tab, wanted = view.get("tab"), bool(view.get(needs)) if needs else True
         except (ValueError, AttributeError):
-            tab = None
-        if tab != tab_id:
+            tab, wanted = None, False
+        if tab != tab_id or not wanted:
             raise gr.Error(f"the view is not on the {tab_id} tab", visible=False, print_exception=False)
 
     check.__name__ = f"view_lands_on_{tab_id}"

@@ -1,6 +1,7 @@
 """The "Learn" tab: seven short lessons for a 45-minute class, each with its equations, a "predict,
-then reveal" question and a "Show me" button that sets the other tabs up; a presenter mode with large
-type. Layout and wiring only; the lessons are in `diffusion_core.lessons`."""
+then reveal" question and a "Show me" button that sets the other tabs up; a presenter mode that scales
+the whole page and is remembered by the browser. Layout and wiring only; the lessons are in
+`diffusion_core.lessons`."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -13,7 +14,11 @@ from .common import guard, private
 
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 TITLES = [lesson.title for lesson in ls.LESSONS]
-PRESENTER_JS = "(on) => { document.body.classList.toggle('presenter', on); return []; }"
+PRESENTER_KEY = "diffusion-classroom-presenter"
+# Presenter mode is a class on <body> (CSS in ui.common scales everything), kept in localStorage.
+PRESENTER_JS = ("(on) => { document.body.classList.toggle('presenter', on); "
+                f"try {{ localStorage.setItem('{PRESENTER_KEY}', on ? '1' : '0'); }} catch (e) {{}} return []; }}")
+PRESENTER_RESTORE_JS = f"() => {{ try {{ return localStorage.getItem('{PRESENTER_KEY}') === '1'; }} catch (e) {{ return false; }} }}"
 
 
 def lesson_view(i):
@@ -30,7 +35,7 @@ def build() -> SimpleNamespace:
     with gr.Tab("Learn", id="learn") as tab:
         with gr.Row():
             pick = gr.Radio(TITLES, value=TITLES[0], type="index", label="Lesson", elem_id="lesson-pick", scale=4)
-            presenter = gr.Checkbox(False, label="Presenter mode (large type)", elem_id="presenter", scale=1)
+            presenter = gr.Checkbox(False, label="Presenter mode (everything larger; remembered)", elem_id="presenter", scale=1)
         with gr.Column(elem_classes="lesson"):
             text = gr.Markdown(ls.lesson_markdown(0), latex_delimiters=LATEX, elem_id="lesson-md")
             choice = gr.Radio(list(ls.LESSONS[0].choices), label="Your prediction", elem_id="lesson-choice")
@@ -46,4 +51,11 @@ def build() -> SimpleNamespace:
     next_btn.click(lambda i: step(i, +1), pick, pick, **private)
     reveal_btn.click(guard(ls.reveal), [pick, choice], answer, api_name="reveal")
     presenter.change(None, presenter, None, js=PRESENTER_JS, **private)
-    return SimpleNamespace(tab=tab, pick=pick, show_btn=show_btn)
+
+    def restore(demo):
+        """On page load: presenter mode as this browser left it."""
+        demo.load(None, None, presenter, js=PRESENTER_RESTORE_JS, **private)
+
+    fields = {"lesson": (pick, lambda i: TITLES[ls.lesson_index(i)])}
+    return SimpleNamespace(tab=tab, pick=pick, show_btn=show_btn, restore=restore, fields=fields, link_inputs=[pick],
+                           view_of=lambda i: {"tab": "learn", "lesson": ls.lesson_index(i)})

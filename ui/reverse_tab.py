@@ -25,15 +25,23 @@ from .traffic import SessionRuns
 
 MIN_FRAME_S = 0.25  # stream at most ~4 frames a second: on 2 cores every frame sent slows the sampling
 GONE = "This run is no longer in memory (the server keeps the latest runs only); press Generate again."
-SPACING_INFO = ("Which t the steps visit. leading: 0, 50, ..., 950 for 20 steps, so the run starts at t = 950, where "
-                "√ᾱ = 0.076 of the signal would remain: the same leak the forward tab flags for SD 1.5. trailing: "
-                "999, 949, ... starts at pure noise. linspace: evenly from 999 to 0.")
-ETA_INFO = "DDIM only: 0 = the deterministic ODE path (same x_T, same digits), 1 = as much fresh noise per step as DDPM."
-GUIDE_FROM_INFO = ("Guidance acts only on steps with t ≥ this (Kynkäänniemi et al. 2024); below it one conditional pass "
-                   "per step. 0 = guide every step.")
-GUIDANCE_LABEL = "Guidance scale w (1 = conditional only; 0 = unconditional, where guided)"
-GUIDANCE_INFO = ("ε̃ = ε(x, ∅) + w·(ε(x, y) − ε(x, ∅)). This app's w is Ho & Salimans' 1 + w. Below the "
-                 "'guide only where t ≥' threshold the conditional prediction is used whatever w is.")
+SETTINGS_HELP = """
+- **Guidance scale w**: ε̃ = ε(x, ∅) + w·(ε(x, y) − ε(x, ∅)) (classifier-free guidance). w = 1 is the conditional
+  model alone; w = 0 the unconditional one, but only on the guided steps: below the 'guide only where t ≥' threshold
+  every step uses the conditional prediction whatever w is (so w = 0 still costs two passes on the guided steps).
+  This app's w is Ho & Salimans' 1 + w (their eq. 6 writes (1 + w)·ε(x, y) − w·ε(x, ∅)).
+- **Guide only where t ≥**: guidance acts only on the noisy steps (Kynkäänniemi et al. 2024); the digit's class is
+  settled there. Below it one conditional network pass per step. 0 guides every step.
+- **eta** (DDIM only): 0 follows the deterministic ODE path (the same x_T gives the same digits); 1 adds as much fresh
+  noise per step as DDPM.
+- **Timestep spacing**: which t the steps visit. *leading*: 0, 50, ..., 950 for 20 steps, so the run starts at
+  t = 950, where √ᾱ = 0.076 of the signal would still be there: the same leak the forward tab flags for Stable
+  Diffusion 1.5 (the model learnt it; x_T has none). *trailing*: 999, 949, ..., starting at pure noise. *linspace*:
+  evenly from 999 to 0.
+- **Steps**: a deterministic sampler with few steps makes big jumps; with 1 step the result depends on where that step
+  sits (the page explains the two failures when they happen).
+"""
+GUIDANCE_LABEL = "Guidance scale w"
 
 
 def slider_update(traj):
@@ -75,17 +83,18 @@ def build() -> SimpleNamespace:
                 label = gr.Dropdown(rl.LABEL_CHOICES, value="mixed 0-9", label="Digit class", elem_id="rev-label")
                 d = rui.default_settings()
                 with gr.Row():
-                    guidance = gr.Slider(0, 12, value=d["guidance"], step=0.5, label=GUIDANCE_LABEL, info=GUIDANCE_INFO,
-                                         elem_id="rev-guidance")
+                    guidance = gr.Slider(0, 12, value=d["guidance"], step=0.5, label=GUIDANCE_LABEL,
+                                         info="1 = conditional only · 0 = unconditional, where guided", elem_id="rev-guidance")
                     guide_from = gr.Slider(0, rl.MAX_GUIDE_T, value=d["guidance_min_t"], step=10, elem_id="rev-guide-from",
-                                           label="Guide only where t ≥", info=GUIDE_FROM_INFO)
+                                           label="Guide only where t ≥", info="0 = every step; below: conditional only")
                 with gr.Row():
                     sampler = gr.Dropdown(list(SAMPLERS), value=d["sampler"], label="Sampler", elem_id="rev-sampler")
-                    eta = gr.Slider(0, 1, value=d["eta"], step=0.1, label="eta", info=ETA_INFO, elem_id="rev-eta")
+                    eta = gr.Slider(0, 1, value=d["eta"], step=0.1, label="eta", info="DDIM: 0 deterministic, 1 ≈ DDPM",
+                                    elem_id="rev-eta")
                 with gr.Row():
                     steps = gr.Slider(1, rl.MAX_STEPS, value=d["steps"], step=1, label="Steps", elem_id="rev-steps")
-                    spacing = gr.Radio(list(SPACINGS), value=d["spacing"], label="Timestep spacing", info=SPACING_INFO,
-                                       elem_id="rev-spacing")
+                    spacing = gr.Radio(list(SPACINGS), value=d["spacing"], label="Timestep spacing",
+                                       info="leading starts at t = 950 (see below)", elem_id="rev-spacing")
                 with gr.Row():
                     seed = gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed (fixes x_T)", elem_id="rev-seed")
                     n_images = gr.Slider(1, rl.MAX_IMAGES, value=16, step=1, label="Images", elem_id="rev-images")
@@ -93,6 +102,8 @@ def build() -> SimpleNamespace:
                     gen_btn = gr.Button("Generate", variant="primary", elem_id="generate")
                     stop_btn = gr.Button("Stop", elem_id="stop")
                 status = gr.Markdown(elem_id="rev-status")
+                with gr.Accordion("What these settings mean", open=False, elem_id="settings-help"):
+                    gr.Markdown(SETTINGS_HELP)
             with gr.Column(scale=3):
                 with gr.Row():
                     live_xt = gr.Image(label="x_t, live", format="png", interactive=False, elem_id="live-xt", elem_classes="pixelated")
@@ -128,7 +139,8 @@ def build() -> SimpleNamespace:
                                      interactive=False, elem_id="attn-heads", elem_classes="pixelated")
             attn_md = gr.Markdown(elem_id="attn-text")
             mod_plot = gr.Plot(label="adaLN-Zero modulation against t")
-        with gr.Accordion("From a real digit: noise it to t*, denoise it back (SDEdit)", open=False):
+        sd_open = gr.Checkbox(False, visible=False, label="open SDEdit")  # set by a lesson's view
+        with gr.Accordion("From a real digit: noise it to t*, denoise it back (SDEdit)", open=False, elem_id="sdedit-box") as sd_box:
             with gr.Row():
                 choices = digit_choices() or ["(no bundled digits: assets/sample_digits.npz is missing)"]
                 digit = gr.Dropdown(choices, value=choices[min(6, len(choices) - 1)], label="Digit")
@@ -216,9 +228,28 @@ def build() -> SimpleNamespace:
         hidden.click(resolve(store, rui.moments, 1, quiet=False), [handle, n_step], moments_plot, api_name="moments", **api)
         hidden.click(rui.model_status, None, model_md, api_name="model_status", **api)
 
+    # view field -> (component, how a view's value becomes the component's value)
+    fields = {"label": (label, None), "guidance": (guidance, None), "guide_from": (guide_from, None), "sampler": (sampler, None),
+              "eta": (eta, None), "steps": (steps, None), "spacing": (spacing, None), "seed": (seed, None),
+              "images": (n_images, None), "sdedit": (sd_open, None)}
+    link_inputs = [label, guidance, guide_from, sampler, eta, steps, spacing, seed, n_images]
+
+    def view_of(*values):
+        """This tab's link fields from its controls."""
+        return {"tab": "reverse", **dict(zip(("label", "guidance", "guide_from", "sampler", "eta", "steps", "spacing", "seed",
+                                              "images"), values))}
+
+    def sdedit_after(dep, view):
+        """Open 'From a real digit' and run it when the applied view asks (a lesson's view)."""
+        dep = dep.then(view_lands_on("reverse", needs="sdedit"), view, None, **private)
+        return dep.success(lambda: gr.update(open=True), None, sd_box, **private).then(
+            guard(rui.sdedit), [digit, target, t_star, sd_steps, seed, guidance, eta], [sd_row, sd_noise, sd_path, sd_md, sd_plot],
+            concurrency_limit=2, concurrency_id="heavy", **private)
+
     return SimpleNamespace(tab=tab, label=label, guidance=guidance, sampler=sampler, eta=eta, steps=steps, seed=seed,
                            n_images=n_images, spacing=spacing, guide_from=guide_from, model_md=model_md, status=status,
-                           generate_after=generate_after, store=store, runs=runs)
+                           generate_after=generate_after, sdedit_after=sdedit_after, store=store, runs=runs, fields=fields,
+                           link_inputs=link_inputs, view_of=view_of)
 
 
 def resolve_gen(store: TrajectoryStore, fn):
