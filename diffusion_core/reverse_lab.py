@@ -22,6 +22,7 @@ from . import runtime
 from .generation import app_denoiser
 from .pretrained import Pretrained, load_pretrained
 from .samplers import SAMPLERS, SPACINGS, sampler_steps
+from .wording import plural
 
 MAX_IMAGES = 16
 MAX_STEPS = 250  # sampling steps of one run: the work one request may ask for is bounded
@@ -163,7 +164,7 @@ class Trajectory:
         if not self.t:
             return "no steps yet"
         ms = np.asarray(self.ms)
-        return (f"{self.num_steps} steps · {self.nfe[-1]} network passes · {ms.mean():.1f} ms per step "
+        return (f"{plural(self.num_steps, 'step')} · {plural(self.nfe[-1], 'network pass', 'network passes')} · {ms.mean():.1f} ms per step "
                 f"({ms.sum() / 1000:.2f} s in all) · {self.device}")
 
 

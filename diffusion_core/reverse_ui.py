@@ -21,6 +21,7 @@ from .images_io import digit_choices, sample_digits
 from .mnist import to_model_space
 from .paths import export_path
 from .runtime import gpu
+from .wording import article, plural
 
 SDEDIT_TARGETS = ["same as the digit"] + [str(d) for d in range(10)]
 CENTER_PATCH = 24  # row 4, column 4 of the 7x7 tokens
@@ -48,7 +49,7 @@ def status_text(traj: rl.Trajectory, sharing: int = 0) -> str:
     return head
 
 
-def stopped_status(traj, why: str = "stopped") -> str:
+def stopped_status(traj, why: str = "Stopped") -> str:
     """The status line of a run that ended early: where it stopped, and that its end is not the clean image."""
     if traj is None or traj.done:
         return status_text(traj) if traj is not None else "Nothing is running."
@@ -215,7 +216,7 @@ def sdedit(choice, target, t_star, steps, seed, guidance, eta):
     noise = rv.digit_grid(np.stack([r["noise"], r["eps_pred"], r["eps_pred"] - r["noise"]]), -3, 3, signed=True)
     path = rv.digit_grid(r["frames"][np.linspace(0, len(r["frames"]) - 1, min(8, len(r["frames"]))).round().astype(int)])
     caption = (f"Digit {own} noised to t* = {t_star} (ᾱ = {r['alpha_bar']:.3g}, so {100 * r['alpha_bar']:.1f}% of the signal "
-               f"variance is left), then denoised as a **{label}** in {len(r['frames'])} DDIM steps (eta {eta:g}). "
+               f"variance is left), then denoised as {article(label)} **{label}** in {plural(len(r['frames']), 'DDIM step')} (eta {eta:g}). "
                f"Predicted vs true noise at t*: MSE **{r['eps_mse']:.3f}**, correlation **{r['eps_corr']:.3f}**.")
     ts, mse = heldout_curve()
     return row, noise, path, caption, sd.eps_mse_figure(ts, mse, t_star, r["eps_mse"])

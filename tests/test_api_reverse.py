@@ -27,7 +27,10 @@ def test_endpoints_are_listed(client):
 
 def test_generate_output_is_the_image_grid(client):
     xt, x0, status = client.predict(*GEN[:-2], 1, "leading", api_name="/generate")
-    assert Image.open(x0).size == ((28 + 4) * 12, (28 + 4) * 12)  # one padded digit, upscaled 12x (nearest neighbour)
+    w, h = Image.open(x0).size
+    assert w == 28 * 12 + 2 and h > 28 * 12  # one digit, upscaled 12x (nearest neighbour), "asked: 0" under it
+    xt7, x07, _ = client.predict("7", 3, "ddim", 0, 8, 0, 1, "leading", api_name="/generate")
+    assert Image.open(x07).size == ((28 + 4) * 12, (28 + 4) * 12)  # one class asked for all: no labels
     assert "network passes" in status and ("CPU" in status or "GPU" in status)
 
 
@@ -52,7 +55,7 @@ def test_attention_and_modulation(client):
 
 def test_sdedit_and_model_status(client):
     row, noise, path, caption, plot = client.predict("MNIST digit 3 (#1)", "8", 400, 5, 0, 3, 0, api_name="/sdedit")
-    assert "denoised as a **8**" in caption and "t* = 400" in caption
+    assert "denoised as an **8**" in caption and "t* = 400" in caption and "5 DDIM steps" in caption
     assert "DiT:" in client.predict(api_name="/model_status")
 
 

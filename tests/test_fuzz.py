@@ -79,8 +79,8 @@ def test_schedule_text(client, text, kind, expected):
 
 
 @pytest.mark.parametrize("args, api, expected", [
-    (("linear", 10**9, False), "/named_spec", "maximum"),
-    (("linear", 0, False), "/named_spec", "minimum"),
+    (("linear", 10**9, False), "/named_spec", "from 1 to 100000"),
+    (("linear", 0, False), "/named_spec", "from 1 to 100000"),
     ((DIGIT, None, SPEC, -5, MODE, 0.99, 0), "/forward", "minimum"),
     ((DIGIT, None, "{broken", 5, MODE, 0.99, 0), "/forward", "not valid JSON"),
     ((DIGIT, None, json.dumps({"name": "linear", "T": 10**12}), 5, MODE, 0.99, 0), "/forward", "more than this tool handles"),

@@ -7,11 +7,33 @@ from diffusion_core import lessons as ls
 from diffusion_core import view_state as vs
 
 
+def parse(query: str):
+    from urllib.parse import parse_qsl
+
+    return vs.parse_query(dict(parse_qsl(query)))
+
+
 def test_query_round_trip():
     view = {"tab": "reverse", "schedule": "linear", "T": 500, "t": 40, "seed": 7, "sampler": "heun", "label": "3",
-            "steps": 12, "guidance": 2.5, "guide_from": 400, "spacing": "trailing", "images": 4, "digit": 9}
-    back, notes = vs.parse_query(dict(p.split("=") for p in vs.to_query(view).split("&")))
+            "steps": 12, "guidance": 2.5, "guide_from": 400, "spacing": "trailing", "images": 4, "digit": 9,
+            "eta": 0.5, "rescale": True, "mode": "chain", "alpha": 0.995, "compare": ["cosine", "sigmoid"],
+            "strip": "log_snr", "frames": 6, "same_scale": True, "log_beta": False, "samples": 5, "lesson": 3,
+            "image": "Photo: coffee", "sdedit": True}
+    back, notes = parse(vs.to_query(view))
     assert back == view and notes == []
+
+
+def test_a_custom_schedule_travels_in_a_link_exactly():
+    betas = [0.0001, 0.0002, 0.0003, 0.0004, 0.0005, 0.01, 0.02, 0.05, 0.1, 0.2]
+    query = vs.to_query(vs.forward_view({"name": "custom", "betas": betas, "label": "pasted"}, t=7))
+    back, notes = parse(query)
+    assert back["betas"] == betas and back["t"] == 7 and notes == [] and len(query) < 200
+    long = [0.0001 + 1e-6 * k for k in range(vs.MAX_LINK_BETAS + 1)]
+    assert "betas" not in vs.forward_view({"name": "custom", "betas": long})  # too long for a link: left out
+    applied = vs.resolve(back)
+    assert '"name": "custom"' in applied["spec"] and applied["t"] == 7
+    for bad in ("abc", "eJzLSM3JyVcozy/KSQEAGgQEXQ", vs.pack_betas([float("nan")])):
+        assert parse(f"betas={bad}")[0] == {}
 
 
 @pytest.mark.parametrize("params, note", [
@@ -20,6 +42,10 @@ def test_query_round_trip():
     ({"steps": "9999"}, "outside"),
     ({"guidance": "nan"}, "outside"),
     ({"guide_from": "1001"}, "outside"),
+    ({"T": "0"}, "outside"),
+    ({"t": "100001"}, "outside"),
+    ({"compare": "cosine,linear,sigmoid"}, "up to two"),
+    ({"rescale": "maybe"}, "not 0 or 1"),
     ({"seed": "__import__('os')"}, "not a number"),
     ({"label": "<script>"}, "not one of"),
     ({"evil": "1"}, "unknown setting 'evil'"),
@@ -47,12 +73,14 @@ def test_every_lesson_is_complete_and_its_view_is_valid():
     assert len(ls.LESSONS) == 7 and sum(lesson.minutes for lesson in ls.LESSONS) == 45
     for i, lesson in enumerate(ls.LESSONS):
         assert "$" in lesson.body, f"lesson {lesson.key} has no equation"
-        assert 0 <= lesson.answer < len(lesson.choices)
-        view, notes = vs.parse_query({k: str(v) for k, v in lesson.view.items()})
-        assert notes == [] and view["tab"] in vs.TABS
-        right = ls.reveal(i, lesson.choices[lesson.answer])
-        wrong = ls.reveal(i, lesson.choices[(lesson.answer + 1) % len(lesson.choices)])
-        assert right.startswith("✅") and wrong.startswith("❌") and lesson.choices[lesson.answer] in wrong
+        answer = lesson.right_answer()
+        assert 0 <= answer < len(lesson.choices)
+        view, notes = parse(vs.to_query(lesson.view))
+        assert notes == [] and view == lesson.view and view["tab"] in vs.TABS
+        right = ls.reveal(i, lesson.choices[answer])
+        wrong = ls.reveal(i, lesson.choices[(answer + 1) % len(lesson.choices)])
+        assert right.startswith("✅") and wrong.startswith("❌") and lesson.choices[answer] in wrong
+        assert "Then: " + lesson.look_for in right and lesson.look_for[0].isupper()
     assert ls.reveal(0, None).startswith("Make a prediction")
 
 

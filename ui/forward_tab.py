@@ -34,7 +34,18 @@ def spec_fields(spec: str, t):
     choices = fui.SCHEDULE_NAMES + ([fui.CUSTOM] if c["custom"] else [])
     return (gr.update(choices=choices, value=c["name"]), gr.update(value=c["T"], interactive=not c["custom"]),
             gr.update(value=c["rescale"], interactive=not c["custom"]),
-            gr.update(maximum=schedule.num_timesteps, value=lab.clamp_t(t, schedule)))
+            slider_range(schedule, t))
+
+
+def slider_range(schedule, t):
+    """The t slider sized to `schedule`; its value is set only when it must move into range (so a t the
+    user just chose is never put back)."""
+    clamped = lab.clamp_t(t, schedule)
+    try:
+        same = float(t) == clamped
+    except (TypeError, ValueError):
+        same = False
+    return gr.update(maximum=schedule.num_timesteps) if same else gr.update(maximum=schedule.num_timesteps, value=clamped)
 
 
 def schedule_controls(name, T, rescale, spec):

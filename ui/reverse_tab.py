@@ -173,8 +173,9 @@ def build() -> SimpleNamespace:
                     key = store.put(traj)
                     yield xt, x0, text, key
                     last = now
-                elif run.replaced:
-                    yield gr.skip(), gr.skip(), rui.stopped_status(traj, "Replaced by your newer run, stopped"), key
+                elif run.replaced or run.stopped:
+                    why = "Stopped" if run.stopped else "Replaced by your newer run, stopped"
+                    yield gr.skip(), gr.skip(), rui.stopped_status(traj, why), key
                     return
                 elif session and run.audience_gone():
                     return
@@ -182,7 +183,11 @@ def build() -> SimpleNamespace:
                     yield xt, x0, text, key
                     last = now
 
-    def stopped(key):
+    def stop(key, request: gr.Request):
+        """Stop this session's run at its next step (it then says where it stopped itself); with nothing
+        running, say so, or where the last run ended."""
+        if runs.stop(getattr(request, "session_hash", None)):
+            return gr.skip()
         return rui.stopped_status(store.get(key)) if key else "Nothing is running."
 
     redraw = resolve(store, rui.step_views, len(every_view))
@@ -204,7 +209,7 @@ def build() -> SimpleNamespace:
     run = gen_btn.click(guard_gen(generate), gen_in, gen_out, api_name="generate", show_progress="hidden",
                         cancels=[play_ev], **sampling)
     finish(run)
-    finish(stop_btn.click(stopped, handle, status, cancels=[run, play_ev], **private))
+    stop_btn.click(stop, handle, status, cancels=[play_ev], concurrency_limit=None, concurrency_id="stop", **private)
     pause_btn.click(None, None, None, cancels=[play_ev], **private)
     step.change(redraw, [handle, step] + inside, every_view, trigger_mode="always_last", show_progress="hidden", **private)
     for c in (image_idx, layer, head):

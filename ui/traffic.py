@@ -151,7 +151,8 @@ QUEUE_OPTIONS = dict(max_size=QUEUE_MAX, default_concurrency_limit=4)
 @dataclass(eq=False)
 class Run:
     session: str
-    replaced: bool = False
+    replaced: bool = False  # this session started a newer run
+    stopped: bool = False  # this session pressed Stop
     heard_at: float = 0.0
 
     def audience_gone(self) -> bool:
@@ -183,6 +184,14 @@ class SessionRuns:
             with self._lock:
                 if self._current.get(run.session) is run:
                     del self._current[run.session]
+
+    def stop(self, session: str | None) -> bool:
+        """Ask the session's current run to stop at its next step; False when it has none."""
+        with self._lock:
+            run = self._current.get(session or "")
+            if run is not None:
+                run.stopped = True
+            return run is not None
 
     def running(self) -> int:
         with self._lock:
