@@ -25,7 +25,7 @@ from diffusion_core import compare_ui as cui  # noqa: E402
 from diffusion_core import lessons as ls  # noqa: E402
 from diffusion_core import reverse_ui as rui  # noqa: E402
 from diffusion_core import view_state as vs  # noqa: E402
-from ui import compare_tab, forward_tab, learn_tab, reverse_tab  # noqa: E402
+from ui import compare_tab, forward_tab, learn_tab, reverse_tab, tutor  # noqa: E402
 from ui.common import CSS, guard, private  # noqa: E402
 from ui.traffic import QUEUE_OPTIONS, launch_options  # noqa: E402
 
@@ -118,7 +118,18 @@ def build_demo() -> gr.Blocks:
         demo.load(cui.startup_notice, None, notice, **private)
         demo.load(guard(cui.comparison_table), None, cmp.table, **private).then(guard(cui.loss_figure), None, cmp.losses, **private)
         learn.restore(demo)
+        tutor.add_tools()
+    tutor.only_tutor_tools_over_mcp(demo)
     return demo
+
+
+def mcp_available() -> bool:
+    """Whether the MCP server can run (the `gradio[mcp]` extra is installed); the app runs without it."""
+    try:
+        import mcp  # noqa: F401
+    except ImportError:
+        return False
+    return os.environ.get("DIFFUSION_CLASSROOM_MCP", "1") != "0"
 
 
 def launch(demo: gr.Blocks, **overrides):
@@ -127,7 +138,7 @@ def launch(demo: gr.Blocks, **overrides):
     reset_work_dir()
     demo.queue(**QUEUE_OPTIONS)
     options = dict(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), css=CSS, show_error=False,
-                   max_threads=100, **launch_options(demo))
+                   max_threads=100, mcp_server=mcp_available(), **launch_options(demo))
     return demo.launch(**{**options, **overrides})
 
 

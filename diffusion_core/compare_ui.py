@@ -76,23 +76,30 @@ def _seed(value, name: str = "Seed") -> int:
     return int(v)
 
 
-def side_by_side(label, seed, n=8):
-    """(DiT grid, GAN grid, VAE grid, timing table): n samples of one digit from each model, timed.
-    The DiT samples at its recommended setting (the one its model card measures)."""
+def samples_and_costs(label, seed, n=8) -> tuple[list[np.ndarray], dict]:
+    """n samples of one digit from each model, timed: ([DiT grid, GAN grid, VAE grid], {kind: (ms per
+    sample now, network evaluations per sample)}). The DiT samples at its recommended setting."""
     d, n, seed = _digit(label), int(n), _seed(seed)
     if not 1 <= n <= 16:
         raise ValueError("Use between 1 and 16 samples.")
     opts = SamplingOptions()
-    images, rows = [], ["| model | ms per sample (measured now) | network evaluations per sample |", "| --- | --- | --- |"]
+    images, costs = [], {}
     for kind in KINDS:
         pre = model(kind)
         start = time.perf_counter()
         x = generate(kind, np.full(n, d), seed=seed, opts=opts, pretrained=pre, device=next(pre.model.parameters()).device,
                      app_precision=kind == "dit")  # the DiT shares the reverse tab's batched network calls
-        ms = (time.perf_counter() - start) * 1000 / n
+        costs[kind] = ((time.perf_counter() - start) * 1000 / n, nfe_per_sample(kind, pre.meta, opts))
         images.append(digit_grid(x[:, 0].numpy()))
-        rows.append(f"| {NAMES[kind]} | {ms:.2f} | {nfe_per_sample(kind, pre.meta, opts)} |")
-    s = dit_settings(model("dit").meta, opts)
+    return images, costs
+
+
+def side_by_side(label, seed, n=8):
+    """(DiT grid, GAN grid, VAE grid, timing table): `samples_and_costs` for the compare tab."""
+    images, costs = samples_and_costs(label, seed, n)
+    rows = ["| model | ms per sample (measured now) | network evaluations per sample |", "| --- | --- | --- |"]
+    rows += [f"| {NAMES[kind]} | {ms:.2f} | {nfe} |" for kind, (ms, nfe) in costs.items()]
+    s = dit_settings(model("dit").meta, SamplingOptions())
     rows.append(f"\nDiT setting: {s['sampler']}, {s['steps']} steps, guidance {s['guidance']:g}{guided_range(s)}, "
                 f"{s['spacing']} spacing.")
     return (*images, "\n".join(rows))

@@ -83,6 +83,13 @@ def make_settings(label="mixed 0-9", guidance=3.0, sampler="ddim", eta=0.0, step
     return ReverseSettings(label, guidance, sampler, eta, steps, seed, n, spacing, min_t)
 
 
+def gpu_seconds(settings: ReverseSettings) -> int:
+    """The ZeroGPU time one run asks for: ~30 ms per network evaluation on a shared GPU (Heun makes two a
+    step, guidance runs both halves in one batched call) plus 5 s to start, at most 120 s."""
+    evaluations = settings.steps * (2 if settings.sampler == "heun" else 1)
+    return int(min(120, 5 + np.ceil(0.03 * evaluations)))
+
+
 def labels_for(settings: ReverseSettings, null_label: int = 10) -> np.ndarray:
     """int64 (n,): the class of each image; `null_label` for unconditional."""
     n = settings.n_images

@@ -20,7 +20,7 @@ from . import sdedit as sd
 from .images_io import digit_choices, sample_digits
 from .mnist import to_model_space
 from .paths import export_path
-from .runtime import gpu
+from . import runtime
 from .wording import article, plural
 
 SDEDIT_TARGETS = ["same as the digit"] + [str(d) for d in range(10)]
@@ -79,14 +79,25 @@ def _step_index(traj: rl.Trajectory, step) -> int:
 
 
 # ---------------------------------------------------------------------------- generate and scrub
-@gpu(duration=60)
-def generate(label, guidance, sampler, eta, steps, seed, n_images, spacing, guidance_min_t=0):
-    """Generator for the Generate button: yields (x_t image, x̂₀ image, status, trajectory) at x_T
-    and after every step."""
-    settings = rl.make_settings(label, guidance, sampler, eta, steps, seed, n_images, spacing, guidance_min_t)
+def _frames(settings: rl.ReverseSettings):
+    """(x_t image, x̂₀ image, status, trajectory) at x_T and after every step: numpy and text only, so the
+    same generator can run inside a ZeroGPU call."""
     for traj in rl.denoise(settings):
         xt, x0 = rv.live_images(traj)
         yield xt, x0, status_text(traj, rl.active_runs() - 1), traj
+
+
+def generate(label, guidance, sampler, eta, steps, seed, n_images, spacing, guidance_min_t=0):
+    """Generator for the Generate button: yields (x_t image, x̂₀ image, status, trajectory) at x_T
+    and after every step. On ZeroGPU the run is one GPU call of a length computed from its settings;
+    when ZeroGPU refuses (quota, queue), it runs on the CPU and says so."""
+    settings = rl.make_settings(label, guidance, sampler, eta, steps, seed, n_images, spacing, guidance_min_t)
+    try:
+        yield from runtime.zero_gpu(_frames, rl.gpu_seconds)(settings)
+    except runtime.GPUUnavailable as exc:
+        note = f"⚠️ The GPU is not available right now ({exc}); this run uses the CPU. "
+        for xt, x0, status, traj in _frames(settings):
+            yield xt, x0, note + status, traj
 
 
 def scrub(traj, step):

@@ -28,8 +28,14 @@ DEVICE_ENV = "DIFFUSION_CLASSROOM_DEVICE"
 CPU_BF16_ENV = "DIFFUSION_CLASSROOM_CPU_BF16"
 
 
+_IN_ZERO_GPU = {"call": False}  # set inside a ZeroGPU call (its own worker process), never in the main one
+
+
 def pick_device() -> torch.device:
-    """The override when set, else CUDA when available, else the CPU."""
+    """The override when set, else CUDA when available, else the CPU. On ZeroGPU the main process stays
+    on the CPU (CUDA is only touched inside a `zero_gpu` call)."""
+    if spaces is not None and not _IN_ZERO_GPU["call"]:
+        return torch.device("cpu")
     wanted = os.environ.get(DEVICE_ENV, "").strip()
     if wanted:
         dev = torch.device(wanted)
@@ -99,11 +105,42 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def gpu(fn=None, *, duration: int = 60):
-    """Decorator: `spaces.GPU(duration=...)` on ZeroGPU (works for generator functions too),
-    the function unchanged everywhere else."""
+class GPUUnavailable(RuntimeError):
+    """ZeroGPU refused the call (quota used up, queue full, no GPU free); the message says why."""
 
-    def wrap(f):
-        return spaces.GPU(duration=duration)(f) if spaces is not None else f
 
-    return wrap(fn) if fn is not None else wrap
+REFUSALS = ("quota", "queue", "zerogpu", "no gpu", "gpu task aborted", "gpu is not available")
+
+
+def on_zero_gpu() -> bool:
+    return spaces is not None
+
+
+def zero_gpu(gen_fn, duration):
+    """`gen_fn` (a generator function) as a ZeroGPU call when on ZeroGPU: `spaces.GPU(duration=...)`,
+    where `duration(*args)` is the seconds this call needs (short calls are scheduled first); inside it
+    the models run on CUDA and what it yields must be CPU data (numpy, text). A refusal by ZeroGPU
+    raises GPUUnavailable (the caller falls back to the CPU). Elsewhere `gen_fn` unchanged."""
+    if spaces is None:
+        return gen_fn
+
+    @functools.wraps(gen_fn)
+    def inside(*args, **kwargs):
+        _IN_ZERO_GPU["call"] = True
+        try:
+            yield from gen_fn(*args, **kwargs)
+        finally:
+            _IN_ZERO_GPU["call"] = False
+
+    decorated = spaces.GPU(duration=duration)(inside)
+
+    @functools.wraps(gen_fn)
+    def outside(*args, **kwargs):
+        try:
+            yield from decorated(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - only ZeroGPU's refusals become GPUUnavailable
+            if any(word in str(exc).lower() for word in REFUSALS) and not isinstance(exc, ValueError):
+                raise GPUUnavailable(str(exc)[:200]) from exc
+            raise
+
+    return outside

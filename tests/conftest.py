@@ -2,11 +2,26 @@
 import os
 import shutil
 import socket
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+FIXTURE_MNIST = Path(__file__).resolve().parent / "fixtures" / "mnist"
+
+
+def _use_the_fixture_without_full_mnist() -> None:
+    """A fresh clone (no ../shared, no MNIST_DIR, nothing cached): the tests read the committed fixture of
+    4,000 real digits, and never download."""
+    from diffusion_core import mnist
+
+    os.environ.setdefault(mnist.NO_DOWNLOAD_ENV, "1")
+    if not any(mnist._complete(d) for d in mnist.data_dirs()):
+        os.environ["MNIST_DIR"] = str(FIXTURE_MNIST)
+
+
+_use_the_fixture_without_full_mnist()
 
 
 def free_port() -> int:

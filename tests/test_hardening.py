@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -57,7 +58,9 @@ def test_unread_jobs_leave_the_queue_after_the_grace_time(monkeypatch):
             await asyncio.sleep(0.1)
             task.cancel()
 
-        asyncio.run(run())
+        th = threading.Thread(target=asyncio.run, args=(run(),))  # a loop of its own (the browser tests hold one)
+        th.start()
+        th.join(10)
     finally:
         traffic.STREAMS.closed(heard.session_hash)
     assert removed == [unheard._id] and [e._id for e in eq.queue] == [heard._id, fresh._id]

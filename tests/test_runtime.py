@@ -1,4 +1,5 @@
 """Where the models run: the CPU bf16 choice and its override, and the bf16 inference copy."""
+import numpy as np
 import pytest
 import torch
 
@@ -46,3 +47,55 @@ def test_bf16_copy_stores_linear_weights_in_bf16_and_predicts_the_same_noise(mod
             out = fast(x, t, y).float()
     rel = ((out - ref).norm() / ref.norm()).item()
     assert 0 < rel < 0.03  # bf16 rounding: close, not identical
+
+
+class FakeSpaces:
+    """Stands in for Hugging Face's `spaces` package: records each GPU call's duration, runs the call
+    (here on the CPU) or refuses it the way ZeroGPU does when the quota is used up."""
+
+    def __init__(self, refuse: str | None = None):
+        self.refuse, self.durations, self.inside = refuse, [], []
+
+    def GPU(self, duration):  # noqa: N802 - the package's name
+        def decorate(fn):
+            def call(*args, **kwargs):
+                self.durations.append(duration(*args, **kwargs) if callable(duration) else duration)
+                if self.refuse:
+                    raise RuntimeError(self.refuse)
+                gen = fn(*args, **kwargs)
+                first = next(gen)
+                self.inside.append(runtime._IN_ZERO_GPU["call"])  # while the call runs
+                yield first
+                yield from gen
+
+            return call
+
+        return decorate
+
+
+def test_zero_gpu_runs_the_call_with_a_duration_from_its_inputs_and_keeps_the_main_process_on_the_cpu(monkeypatch):
+    from diffusion_core import reverse_lab as rl
+    from diffusion_core import reverse_ui as rui
+
+    fake = FakeSpaces()
+    monkeypatch.setattr(runtime, "spaces", fake)
+    assert runtime.pick_device().type == "cpu"  # the main process never initialises CUDA on ZeroGPU
+    frames = list(rui.generate("7", 2.0, "ddim", 0, 4, 0, 2, "leading", 0))
+    assert "done: 4 steps" in frames[-1][2]
+    assert fake.durations == [rl.gpu_seconds(rl.make_settings("7", 2.0, "ddim", 0, 4, 0, 2, "leading", 0))]
+    assert fake.inside == [True] and not runtime._IN_ZERO_GPU["call"]
+    assert all(isinstance(f[0], np.ndarray) for f in frames)  # CPU data comes back, not CUDA tensors
+    long = rl.gpu_seconds(rl.make_settings("7", 2.0, "heun", 0, 250, 0, 16, "leading", 0))
+    assert fake.durations[0] < long <= 120
+
+
+def test_a_zero_gpu_refusal_falls_back_to_the_cpu_and_says_so(monkeypatch):
+    from diffusion_core import reverse_ui as rui
+
+    monkeypatch.setattr(runtime, "spaces", FakeSpaces(refuse="You have exceeded your GPU quota (60s requested vs. 0s left)"))
+    frames = list(rui.generate("7", 2.0, "ddim", 0, 3, 0, 2, "leading", 0))
+    assert "done: 3 steps" in frames[-1][2] and "GPU is not available right now" in frames[-1][2]
+    assert "quota" in frames[-1][2]
+    monkeypatch.setattr(runtime, "spaces", FakeSpaces(refuse="something else broke"))
+    with pytest.raises(RuntimeError, match="something else broke"):
+        list(rui.generate("7", 2.0, "ddim", 0, 3, 0, 2, "leading", 0))
