@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import sys
 
 from diffusion_core.paths import UPLOAD_DIR, reset_work_dir
 
@@ -135,6 +136,7 @@ def mcp_available() -> bool:
 def launch(demo: gr.Blocks, **overrides):
     """Queue and serve `demo` with the limits a public Space needs (`ui.traffic`); `overrides` go to
     `launch()` (the tests pass a port and prevent_thread_lock)."""
+    sys.setswitchinterval(float(os.environ.get("DIFFUSION_CLASSROOM_SWITCH_S", sys.getswitchinterval())))
     reset_work_dir()
     demo.queue(**QUEUE_OPTIONS)
     options = dict(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), css=CSS, show_error=False,

@@ -96,3 +96,28 @@ class AppServer:
     def log(self) -> str:
         self._log.flush()
         return Path(self._log.name).read_text(errors="replace")[-4000:]
+
+
+def stream_timed(url: str, api: str, data: list, timeout: float = 600) -> tuple[float, float, str, str]:
+    """POST a queued call, then read its server-sent events to the end, as a remote page does (no polling).
+    Returns (seconds to the first streamed frame, seconds to the end, the last event, its data)."""
+    import json
+
+    body = json.dumps({"data": data}).encode()
+    start = time.perf_counter()
+    req = urllib.request.Request(f"{url}gradio_api/call/{api}", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        event_id = json.loads(resp.read())["event_id"]
+    first, event, payload = None, "", ""
+    with urllib.request.urlopen(f"{url}gradio_api/call/{api}/{event_id}", timeout=timeout) as stream:
+        for raw in stream:
+            line = raw.decode(errors="replace").strip()
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event in ("generating", "complete", "error"):
+                if first is None:
+                    first = time.perf_counter() - start
+                payload = line[5:].strip()
+                if event in ("complete", "error"):
+                    break
+    return (first if first is not None else float("nan")), time.perf_counter() - start, event, payload

@@ -11,9 +11,7 @@ are the conditional pass's (the unconditional one for unconditional images).
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import torch
-from plotly.subplots import make_subplots
 
 from .dit import DiT, MODULATION_NAMES
 from .images import to_display, upscale
@@ -108,9 +106,11 @@ def modulation_by_t(model: DiT, label: int, ts: np.ndarray) -> np.ndarray:
 
 
 def modulation_figure(model: DiT, label: int, t_now: float | None = None, num: int = 50,
-                      num_timesteps: int = 1000) -> go.Figure:
+                      num_timesteps: int = 1000) -> "go.Figure":
     """Shift, scale and gate magnitudes against t, one line per block, attention branch on top and
     MLP branch below; a dotted line at the current step's t."""
+    import plotly.graph_objects as go  # here, not at the top: the library runs without plotly (the GPU check)
+    from plotly.subplots import make_subplots
     ts = np.linspace(0, num_timesteps - 1, num)
     m = modulation_by_t(model, label, ts)  # (K, depth, 6)
     fig = make_subplots(rows=2, cols=3, shared_xaxes=True, horizontal_spacing=0.06, vertical_spacing=0.12,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import uuid
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from . import forward_lab as lab
 from .forward_plots import histogram_figure, schedule_figure, strip_image
 from .images import caption_below
 from .images_io import ImageError, image_choices, load_choice, load_upload, to_display
+from . import frame_files
 from .paths import export_path
 from .schedule_checks import check_schedule, fix_schedule, wants_more_steps
 from .schedule_io import ignored_keys, looks_like_json, schedule_from_text
@@ -172,19 +172,11 @@ def _x_t(choice, upload, spec, t, mode, alpha, seed, chain_state):
 
 def image_out(x: np.ndarray, span: float = 1.0):
     """What a gr.Image shows: x over [-span, span]; small or grey images as uint8 arrays (lossless PNG,
-    crisp pixels); large colour images as a JPEG file, which encodes ~50x faster than PNG for noisy photos."""
+    crisp pixels); large colour images as a JPEG file (`frame_files`)."""
     u8 = to_display(np.clip(x / span, -1, 1))
     if u8.ndim == 2 or max(u8.shape[:2]) < 256:
         return u8
-    path = export_path(f"x_t_{uuid.uuid4().hex}.jpg")
-    Image.fromarray(u8).save(path, quality=90)
-    _recent_files.append(path)
-    while len(_recent_files) > 64:  # gradio has copied older ones into its cache by now
-        _recent_files.pop(0).unlink(missing_ok=True)
-    return str(path)
-
-
-_recent_files: list[Path] = []  # temporary JPEGs awaiting clean-up (not per-user state)
+    return frame_files.write(u8, "jpg")
 
 
 def forward_view(choice, upload, spec, t, mode, alpha, seed, chain_state=None, same_scale=False):

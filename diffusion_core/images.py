@@ -1,6 +1,7 @@
 """Small image helpers: grids, nearest-neighbour upscaling, PNG writing (via Pillow)."""
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -38,14 +39,17 @@ def save_png_grid(x: np.ndarray, path, nrow: int = 10, scale: int = 2) -> None:
     Image.fromarray(upscale(grid(imgs, nrow), scale)).save(Path(path))
 
 
+@lru_cache(maxsize=8)
 def _font(size: int):
     from PIL import ImageFont
 
     return ImageFont.load_default(size=size)
 
 
+@lru_cache(maxsize=512)
 def text_block(text: str, width: int, height: int, size: int = 13, align: str = "center") -> np.ndarray:
-    """uint8 (height, width, 3): dark text on white, centred (or left-aligned) in the block."""
+    """uint8 (height, width, 3): dark text on white, centred (or left-aligned) in the block (cached, read-only:
+    the same labels are drawn again and again)."""
     from PIL import ImageDraw
 
     block = Image.new("RGB", (max(width, 1), max(height, 1)), (255, 255, 255))
@@ -54,7 +58,9 @@ def text_block(text: str, width: int, height: int, size: int = 13, align: str = 
     left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
     x = (width - (right - left)) / 2 - left if align == "center" else 4 - left
     draw.text((x, (height - (bottom - top)) / 2 - top), text, fill=(30, 30, 30), font=font)
-    return np.asarray(block)
+    out = np.asarray(block)
+    out.setflags(write=False)
+    return out
 
 
 def rgb(img: np.ndarray) -> np.ndarray:
@@ -64,8 +70,12 @@ def rgb(img: np.ndarray) -> np.ndarray:
 
 def labelled_grid(cells: list[list[np.ndarray]], cell_labels: list[list[str]] | None = None,
                   row_labels: list[str] | None = None, pad: int = 4, size: int = 13, row_label_width: int = 0) -> np.ndarray:
-    """Rows of uint8 cells (each (H, W) or (H, W, 3), all the same size) as one RGB image on white,
-    each cell's label under it and each row's label on its left."""
+    """Rows of uint8 cells (each (H, W) or (H, W, 3), all the same size) as one image on white, each cell's
+    label under it and each row's label on its left: grey (H', W') when every cell is grey (a third of
+    the bytes to encode), else RGB."""
+    if all(c.ndim == 2 for row in cells for c in row):
+        return labelled_grid([[rgb(c) for c in row] for row in cells], cell_labels, row_labels, pad, size,
+                             row_label_width)[..., 0].copy()
     h, w = cells[0][0].shape[:2]
     line = size + 6 if cell_labels else 0
     label_w = row_label_width or ((max(len(s) for s in row_labels) * size * 0.55 + 12) if row_labels else 0)

@@ -20,7 +20,7 @@ from . import sdedit as sd
 from .images_io import digit_choices, sample_digits
 from .mnist import to_model_space
 from .paths import export_path
-from . import runtime
+from . import frame_files, runtime
 from .wording import article, plural
 
 SDEDIT_TARGETS = ["same as the digit"] + [str(d) for d in range(10)]
@@ -79,25 +79,38 @@ def _step_index(traj: rl.Trajectory, step) -> int:
 
 
 # ---------------------------------------------------------------------------- generate and scrub
-def _frames(settings: rl.ReverseSettings):
-    """(x_t image, x̂₀ image, status, trajectory) at x_T and after every step: numpy and text only, so the
-    same generator can run inside a ZeroGPU call."""
-    for traj in rl.denoise(settings):
-        xt, x0 = rv.live_images(traj)
-        yield xt, x0, status_text(traj, rl.active_runs() - 1), traj
+def _trajectories(settings: rl.ReverseSettings):
+    """The growing trajectory at x_T and after every step: numpy only, so it can run inside a ZeroGPU call."""
+    yield from rl.denoise(settings)
+
+
+def runs(label, guidance, sampler, eta, steps, seed, n_images, spacing, guidance_min_t=0):
+    """(trajectory, note) at x_T and after every step of a run with these settings. On ZeroGPU the run is
+    one GPU call of a length computed from its settings; when ZeroGPU refuses (quota, queue), it runs on
+    the CPU and `note` says so. Pictures are drawn separately (`frame`), only for what is sent."""
+    settings = rl.make_settings(label, guidance, sampler, eta, steps, seed, n_images, spacing, guidance_min_t)
+    try:
+        for traj in runtime.zero_gpu(_trajectories, rl.gpu_seconds)(settings):
+            yield traj, ""
+    except runtime.GPUUnavailable as exc:
+        note = f"⚠️ The GPU is not available right now ({exc}); this run uses the CPU. "
+        for traj in _trajectories(settings):
+            yield traj, note
+
+
+def frame(traj: rl.Trajectory, note: str = "", as_files: bool = False) -> tuple:
+    """What the page shows of a run now: (x_t image, x̂₀ image, status line); the pictures as fast-encoded
+    PNG files with `as_files` (what streams to the page: `frame_files`)."""
+    xt, x0 = rv.live_images(traj)
+    if as_files:
+        xt, x0 = frame_files.write(xt), frame_files.write(x0)
+    return xt, x0, note + status_text(traj, rl.active_runs() - 1)
 
 
 def generate(label, guidance, sampler, eta, steps, seed, n_images, spacing, guidance_min_t=0):
-    """Generator for the Generate button: yields (x_t image, x̂₀ image, status, trajectory) at x_T
-    and after every step. On ZeroGPU the run is one GPU call of a length computed from its settings;
-    when ZeroGPU refuses (quota, queue), it runs on the CPU and says so."""
-    settings = rl.make_settings(label, guidance, sampler, eta, steps, seed, n_images, spacing, guidance_min_t)
-    try:
-        yield from runtime.zero_gpu(_frames, rl.gpu_seconds)(settings)
-    except runtime.GPUUnavailable as exc:
-        note = f"⚠️ The GPU is not available right now ({exc}); this run uses the CPU. "
-        for xt, x0, status, traj in _frames(settings):
-            yield xt, x0, note + status, traj
+    """Every frame of a run: yields (x_t image, x̂₀ image, status, trajectory) at x_T and after every step."""
+    for traj, note in runs(label, guidance, sampler, eta, steps, seed, n_images, spacing, guidance_min_t):
+        yield (*frame(traj, note), traj)
 
 
 def scrub(traj, step):

@@ -9,7 +9,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import plotly.graph_objects as go
 from PIL import Image
 
 from .images import caption_below, grid, labelled_grid, rgb, to_display, upscale
@@ -133,9 +132,10 @@ def guidance_note(traj: Trajectory, k: int) -> str:
     return f"guided, w = {w:g}"
 
 
-def moments_figure(traj: Trajectory, current: int | None = None) -> go.Figure:
+def moments_figure(traj: Trajectory, current: int | None = None) -> "go.Figure":
     """Pixel mean and std of x_t at every step (measured over all images) against the forward
     process's prediction for MNIST-like data at the same alpha_bar."""
+    import plotly.graph_objects as go  # here, not at the top: the library runs without plotly (the GPU check)
     fig = go.Figure()
     if not traj.t:
         return fig

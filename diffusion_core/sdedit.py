@@ -9,7 +9,6 @@ a 3 into an 8 when t* is large enough.
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import torch
 
 from .generation import dit_denoiser
@@ -79,7 +78,8 @@ def eps_mse_curve(pre: Pretrained, images: np.ndarray, labels: np.ndarray, ts, d
     return np.asarray(out)
 
 
-def eps_mse_figure(ts, mse, t_star: int | None = None, this_mse: float | None = None) -> go.Figure:
+def eps_mse_figure(ts, mse, t_star: int | None = None, this_mse: float | None = None) -> "go.Figure":
+    import plotly.graph_objects as go  # here, not at the top: the library runs without plotly (the GPU check)
     fig = go.Figure()
     fig.add_scatter(x=list(ts), y=list(mse), mode="lines+markers", name="held-out digits (mean)")
     if t_star is not None and this_mse is not None:

@@ -125,3 +125,29 @@ def test_a_network_error_reaches_the_generation_that_asked(model):
     member = batcher.join()
     with pytest.raises(RuntimeError, match="out of memory"):
         batcher.evaluate(member, torch.randn(2, 1, 28, 28), torch.full((2,), 3.0), torch.tensor([1, 2]))
+
+
+def test_larger_calls_are_used_only_where_they_give_the_same_bits(model):
+    calls = []
+
+    def net(x, t, y):
+        calls.append(x.shape[0])
+        return model(x, t, y)
+
+    batcher = StepBatcher(net, null_label=10, chunk=4, max_chunk=16, gather_s=0.2)
+    member = batcher.join()
+    x, t, y = torch.randn(21, 1, 28, 28), torch.full((21,), 300.0), torch.arange(21) % 10
+    out = batcher.evaluate(member, x, t, y)
+    assert batcher.sizes in ((4,), (4, 8, 16))  # settled by the check, whatever this machine's kernels do
+    assert set(calls[-3:]) <= set(batcher.sizes)
+    if batcher.sizes == (4, 8, 16):
+        assert calls[-2:] == [16, 8]  # 21 rows: one call of 16, then 5 rows padded to 8
+    ref = torch.cat([model(x[k:k + 4], t[k:k + 4], y[k:k + 4]) for k in range(0, 20, 4)])
+    torch.testing.assert_close(out[:20], ref)
+
+    def shape_dependent(x, t, y):  # a network whose result for a row depends on the call's size
+        return model(x, t, y) + 1e-3 * x.shape[0]
+
+    strict = StepBatcher(shape_dependent, null_label=10, chunk=4, max_chunk=16)
+    strict.evaluate(strict.join(), x, t, y)
+    assert strict.sizes == (4,)

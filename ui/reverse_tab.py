@@ -24,6 +24,12 @@ from .common import guard, guard_gen, private, view_lands_on
 from .traffic import SessionRuns
 
 MIN_FRAME_S = 0.25  # stream at most ~4 frames a second: on 2 cores every frame sent slows the sampling
+
+
+def frame_interval() -> float:
+    """Seconds between the frames a run sends: MIN_FRAME_S alone, longer when many run at once (each frame
+    is two pictures to draw and encode; with 30 runs every picture saved is CPU the network needs)."""
+    return MIN_FRAME_S * max(1.0, rl.active_runs() / 4)
 GONE = "This run is no longer in memory (the server keeps the latest runs only); press Generate again."
 SETTINGS_HELP = """
 - **Guidance scale w**: ε̃ = ε(x, ∅) + w·(ε(x, y) − ε(x, ∅)) (classifier-free guidance). w = 1 is the conditional
@@ -167,11 +173,11 @@ def build() -> SimpleNamespace:
         session = getattr(request, "session_hash", None)
         with runs.claim(session) as run:
             key, last = None, 0.0
-            for xt, x0, text, traj in rui.generate(label, guidance, sampler, eta, steps, seed, n_images, spacing, guide_from):
+            for traj, note in rui.runs(label, guidance, sampler, eta, steps, seed, n_images, spacing, guide_from):
                 now = time.perf_counter()
                 if key is None:
                     key = store.put(traj)
-                    yield xt, x0, text, key
+                    yield (*rui.frame(traj, note, as_files=True), key)
                     last = now
                 elif run.replaced or run.stopped:
                     why = "Stopped" if run.stopped else "Replaced by your newer run, stopped"
@@ -179,8 +185,8 @@ def build() -> SimpleNamespace:
                     return
                 elif session and run.audience_gone():
                     return
-                elif traj.done or now - last >= MIN_FRAME_S:
-                    yield xt, x0, text, key
+                elif traj.done or now - last >= frame_interval():
+                    yield (*rui.frame(traj, note, as_files=True), key)  # pictures drawn only for the frames sent
                     last = now
 
     def stop(key, request: gr.Request):
