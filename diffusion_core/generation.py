@@ -58,8 +58,21 @@ def parse_labels(spec, n: int) -> np.ndarray:
     return np.resize(np.asarray(digits, dtype=np.int64), n)
 
 
-def dit_settings(meta: dict, opts: SamplingOptions) -> dict:
-    d = {**DIT_DEFAULTS, **{k: v for k, v in meta.get("sampling", {}).items() if k in SETTING_KEYS}}
+def presets(meta: dict) -> dict[str, dict]:
+    """The model's named sampling settings: "default" (its JSON's `sampling`) and any in
+    `sampling_presets` (e.g. "fast"), each a dict of SETTING_KEYS."""
+    out = {"default": {**DIT_DEFAULTS, **{k: v for k, v in meta.get("sampling", {}).items() if k in SETTING_KEYS}}}
+    for name, p in meta.get("sampling_presets", {}).items():
+        out[name] = {**out["default"], **{k: v for k, v in p.items() if k in SETTING_KEYS}}
+    return out
+
+
+def dit_settings(meta: dict, opts: SamplingOptions, preset: str = "default") -> dict:
+    """The sampling setting: the model's `preset` (its default unless named), with `opts` overriding."""
+    named = presets(meta)
+    if preset not in named:
+        raise ValueError(f"Unknown sampling preset {preset!r}; this model has {', '.join(named)}.")
+    d = dict(named[preset])
     for k in SETTING_KEYS:
         v = getattr(opts, k)
         if v is not None:

@@ -171,8 +171,9 @@ class Trajectory:
         if not self.t:
             return "no steps yet"
         ms = np.asarray(self.ms)
+        s = self.settings
         return (f"{plural(self.num_steps, 'step')} · {plural(self.nfe[-1], 'network pass', 'network passes')} · {ms.mean():.1f} ms per step "
-                f"({ms.sum() / 1000:.2f} s in all) · {self.device}")
+                f"({ms.sum() / 1000:.2f} s in all) · {self.device} · {s['label']}, seed {s['seed']}, {s['sampler']}")
 
 
 def _np16(x: torch.Tensor) -> np.ndarray:

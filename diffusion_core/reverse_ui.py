@@ -249,12 +249,35 @@ def sdedit(choice, target, t_star, steps, seed, guidance, eta):
 def default_settings() -> dict:
     """The DiT's recommended sampling setting (its JSON's `sampling`, measured for the model card):
     the reverse tab starts there. The generic defaults when the DiT cannot load."""
-    from .generation import DIT_DEFAULTS, SamplingOptions, dit_settings
+    return preset_settings()["default"]
+
+
+def preset_settings() -> dict[str, dict]:
+    """The DiT's named sampling settings ("default", and "fast" when its JSON has one), each measured for
+    its model card; the generic default alone when the DiT cannot load."""
+    from .generation import DIT_DEFAULTS, presets
 
     try:
-        return dit_settings(rl.dit().meta, SamplingOptions())
+        return presets(rl.dit().meta)
     except Exception:  # noqa: BLE001 - model_status() explains the failure
-        return dict(DIT_DEFAULTS)
+        return {"default": dict(DIT_DEFAULTS)}
+
+
+def preset_label(name: str, s: dict) -> str:
+    """How a preset is offered: its name and what it runs."""
+    from .generation import guided_range
+
+    return f"{name}: {s['sampler']}, {s['steps']} steps, w = {s['guidance']:g}{guided_range(s)}"
+
+
+def preset_of(sampler, steps, guidance, guide_from, spacing, eta) -> str | None:
+    """The name of the preset the controls hold now, or None (a setting of the user's own)."""
+    now = {"sampler": sampler, "steps": int(steps), "guidance": float(guidance), "guidance_min_t": float(guide_from),
+           "spacing": spacing, "eta": float(eta)}
+    for name, s in preset_settings().items():
+        if all(now[k] == (float(s[k]) if isinstance(now[k], float) else s[k]) for k in now):
+            return name
+    return None
 
 
 def model_shape() -> tuple[int, int]:

@@ -148,3 +148,53 @@ def load_train_tensors(args, device, unit_range: bool = False):
     if unit_range:
         x = (x + 1.0) / 2.0
     return torch.from_numpy(x).to(device), torch.from_numpy(labels.copy()).to(device)
+
+
+PART_BYTES = 15 * 2**20  # a lent GPU machine returns files of at most 16 MiB
+
+
+def split_checkpoint(path: Path, out_dir: Path, max_bytes: int = PART_BYTES) -> list[Path]:
+    """Write a checkpoint as parts of at most `max_bytes` each (one or more of its top-level entries per
+    part; the model, its EMA and the optimizer state go separately): `ckpt.part<k>.pt` in `out_dir`."""
+    import io
+
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    parts, current = [], {}
+
+    def size(obj) -> int:
+        buf = io.BytesIO()
+        torch.save(obj, buf)
+        return buf.tell()
+
+    for key, value in state.items():
+        if current and size({**current, key: value}) > max_bytes:
+            parts.append(current)
+            current = {}
+        current[key] = value
+    parts.append(current)
+    paths = []
+    for k, part in enumerate(parts):
+        if size(part) > max_bytes:
+            raise ValueError(f"entry {sorted(part)} alone is over {max_bytes} bytes")
+        paths.append(out_dir / f"ckpt.part{k}.pt")
+        torch.save(part, paths[-1])
+    return paths
+
+
+def join_checkpoint(run_dir: Path) -> Path | None:
+    """The inverse of `split_checkpoint`: `ckpt.part*.pt` in `run_dir` merged into its `ckpt.pt` (kept when
+    there are no parts); returns the checkpoint's path, or None when there is none."""
+    run_dir = Path(run_dir)
+    parts = sorted(run_dir.glob("ckpt.part*.pt"), key=lambda p: int(p.stem.split("part")[1]))
+    if parts:
+        state = {}
+        for p in parts:
+            state.update(torch.load(p, map_location="cpu", weights_only=False))
+        tmp = run_dir / "ckpt.tmp"
+        torch.save(state, tmp)
+        os.replace(tmp, run_dir / "ckpt.pt")
+        for p in parts:
+            p.unlink()
+    return run_dir / "ckpt.pt" if (run_dir / "ckpt.pt").exists() else None

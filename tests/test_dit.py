@@ -166,3 +166,22 @@ def test_min_snr_training_runs_and_records_its_weighting(tmp_path):
                 "--loss-weighting", "min-snr", "--out", str(tmp_path / "run"), "--export", str(tmp_path / "w")])
     meta = json.loads((tmp_path / "w.json").read_text())
     assert meta["training"]["loss_weighting"] == "min-snr" and meta["training"]["snr_gamma"] == 5.0
+
+
+def test_a_checkpoint_travels_in_parts_and_joins_back(tmp_path):
+    """What the GPU recipe returns: the checkpoint split into files under a size, joined again here."""
+    from diffusion_core.training_utils import join_checkpoint, save_checkpoint, split_checkpoint
+
+    state = {"model": {"w": torch.randn(300_000)}, "ema": {"w": torch.randn(300_000)}, "opt": {"m": torch.randn(300_000)},
+             "step": 7}
+    save_checkpoint(tmp_path / "run" / "ckpt.pt", **state)
+    parts = split_checkpoint(tmp_path / "run" / "ckpt.pt", tmp_path / "back", max_bytes=2_000_000)
+    assert len(parts) == 3 and all(p.stat().st_size <= 2_000_000 for p in parts)
+    (tmp_path / "run" / "ckpt.pt").unlink()
+    for p in parts:
+        p.rename(tmp_path / "run" / p.name)
+    joined = torch.load(join_checkpoint(tmp_path / "run"), weights_only=False)
+    assert joined["step"] == 7 and torch.equal(joined["opt"]["m"], state["opt"]["m"])
+    assert not list((tmp_path / "run").glob("ckpt.part*"))
+    with pytest.raises(ValueError, match="alone is over"):
+        split_checkpoint(tmp_path / "run" / "ckpt.pt", tmp_path / "x", max_bytes=100_000)

@@ -123,7 +123,7 @@ def test_equal_log_snr_strip_lands_on_the_same_log_snr():
 def test_strip_has_one_row_per_schedule():
     spec = json.dumps(lab.DEFAULT_SPEC)
     img, caption = fui.strip(image_choices()[0], None, spec, ["linear", "scaled_linear"], "equal log-SNR", 5, 0)
-    assert img.ndim == 3 and caption.count("- **") == 3
+    assert img.ndim == 2 and caption.count("- **") == 3  # a grey digit: a grey strip
     assert img.shape[0] > 3 * 100
     # each row carries its schedule's name on the left (dark text on white), each frame its t underneath
     left, below = img[:112, :60], img[112:130, 200:260]

@@ -48,6 +48,7 @@ SETTINGS_HELP = """
   sits (the page explains the two failures when they happen).
 """
 GUIDANCE_LABEL = "Guidance scale w"
+OWN = "your own (change any control)"
 
 
 def slider_update(traj):
@@ -88,6 +89,10 @@ def build() -> SimpleNamespace:
             with gr.Column(scale=2, min_width=320):
                 label = gr.Dropdown(rl.LABEL_CHOICES, value="mixed 0-9", label="Digit class", elem_id="rev-label")
                 d = rui.default_settings()
+                named = rui.preset_settings()
+                labels = {name: rui.preset_label(name, s) for name, s in named.items()}
+                preset = gr.Radio(list(labels.values()) + [OWN], value=labels["default"], label="Setting (measured in the model card)",
+                                  elem_id="rev-preset")
                 with gr.Row():
                     guidance = gr.Slider(0, 12, value=d["guidance"], step=0.5, label=GUIDANCE_LABEL,
                                          info="1 = conditional only · 0 = unconditional, where guided", elem_id="rev-guidance")
@@ -161,6 +166,23 @@ def build() -> SimpleNamespace:
             sd_plot = gr.Plot(label="eps-MSE by timestep")
 
     gen_in = [label, guidance, sampler, eta, steps, seed, n_images, spacing, guide_from]
+    setting = [sampler, steps, guidance, guide_from, spacing, eta]
+
+    def apply_preset(choice):
+        """A preset sets the six sampling controls; 'your own' leaves them."""
+        name = next((n for n, text in labels.items() if text == choice), None)
+        if name is None:
+            return (gr.skip(),) * 6
+        p = named[name]
+        return p["sampler"], p["steps"], p["guidance"], p["guidance_min_t"], p["spacing"], p["eta"]
+
+    def which_preset(*values):
+        name = rui.preset_of(*values)
+        return labels[name] if name in labels else OWN
+
+    preset.input(apply_preset, preset, setting, **private)
+    for c in setting:
+        c.change(which_preset, setting, preset, trigger_mode="always_last", show_progress="hidden", **private)
     gen_out = [live_xt, live_x0, status, handle]
     views = [s_xt, s_eps, s_x0, s_up, step_md]
     inside = [image_idx, layer, head, patch]
@@ -208,12 +230,13 @@ def build() -> SimpleNamespace:
         """Generate after `dep` when the applied view (JSON) opens this tab (links and lessons); otherwise
         nothing follows."""
         dep = dep.then(view_lands_on("reverse"), view, None, **private)
-        return finish(dep.success(guard_gen(generate), gen_in, gen_out, **sampling, **private))
+        return finish(dep.success(guard_gen(generate), gen_in, gen_out, trigger_mode="multiple", **sampling, **private))
 
     play_ev = play_btn.click(guard_gen(resolve_gen(store, rui.play)), [handle, step, fps], step, show_progress="hidden",
                              **private)
+    # "multiple": a second Generate (or a lesson's) starts at once and replaces this session's running one.
     run = gen_btn.click(guard_gen(generate), gen_in, gen_out, api_name="generate", show_progress="hidden",
-                        cancels=[play_ev], **sampling)
+                        cancels=[play_ev], trigger_mode="multiple", **sampling)
     finish(run)
     stop_btn.click(stop, handle, status, cancels=[play_ev], concurrency_limit=None, concurrency_id="stop", **private)
     pause_btn.click(None, None, None, cancels=[play_ev], **private)
