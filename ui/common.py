@@ -32,6 +32,7 @@ body.presenter .lesson p, body.presenter .lesson li {line-height: 1.45}
   #tabs button[role="tab"] {padding: 6px 8px; font-size: 13px; min-width: 0}
   #schedule-plots {overflow-x: auto}
   #schedule-plots .js-plotly-plot, #schedule-plots .plot-container {min-width: 560px}
+  .katex-display {font-size: 0.82em}
 }
 """
 

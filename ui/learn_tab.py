@@ -34,8 +34,9 @@ def step(i, delta: int):
 def build() -> SimpleNamespace:
     with gr.Tab("Learn", id="learn") as tab:
         with gr.Row():
-            pick = gr.Radio(TITLES, value=TITLES[0], type="index", label="Lesson", elem_id="lesson-pick", scale=4)
-            presenter = gr.Checkbox(False, label="Presenter mode (everything larger; remembered)", elem_id="presenter", scale=1)
+            pick = gr.Radio(TITLES, value=TITLES[0], type="index", label="Lesson", elem_id="lesson-pick", scale=4, min_width=300)
+            presenter = gr.Checkbox(False, label="Presenter mode (everything larger; remembered)", elem_id="presenter", scale=1,
+                                    min_width=220)
         with gr.Column(elem_classes="lesson"):
             text = gr.Markdown(ls.lesson_markdown(0), latex_delimiters=LATEX, elem_id="lesson-md")
             choice = gr.Radio(list(ls.LESSONS[0].choices), label="Your prediction", elem_id="lesson-choice")

@@ -194,6 +194,8 @@ def build() -> SimpleNamespace:
         when this session starts a newer one, or when nobody is listening any more."""
         session = getattr(request, "session_hash", None)
         with runs.claim(session) as run:
+            if session and not run.wait_for_audience():
+                return  # nobody will read this run: do not compute it
             key, last = None, 0.0
             for traj, note in rui.runs(label, guidance, sampler, eta, steps, seed, n_images, spacing, guide_from):
                 now = time.perf_counter()

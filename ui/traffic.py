@@ -155,6 +155,17 @@ class Run:
     stopped: bool = False  # this session pressed Stop
     heard_at: float = 0.0
 
+    def wait_for_audience(self, poll_s: float = 0.05) -> bool:
+        """Before any work: wait up to GRACE_S for the session to open its result stream; False when it
+        never does (a fire-and-forget call: nothing is computed for it)."""
+        deadline = time.monotonic() + GRACE_S
+        while not STREAMS.listening(self.session):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(poll_s)
+        self.heard_at = time.monotonic()
+        return True
+
     def audience_gone(self) -> bool:
         """True once the session has had no open stream for GRACE_S (checked between steps)."""
         now = time.monotonic()
