@@ -22,13 +22,17 @@ os.environ.setdefault("GRADIO_TEMP_DIR", str(UPLOAD_DIR))  # uploads and outputs
 
 import gradio as gr  # noqa: E402
 
-from diffusion_core import compare_ui as cui  # noqa: E402
-from diffusion_core import lessons as ls  # noqa: E402
-from diffusion_core import reverse_ui as rui  # noqa: E402
-from diffusion_core import view_state as vs  # noqa: E402
-from ui import compare_tab, forward_tab, learn_tab, reverse_tab, tutor  # noqa: E402
-from ui.common import CSS, guard, private  # noqa: E402
-from ui.traffic import QUEUE_OPTIONS, launch_options  # noqa: E402
+from diffusion_core.app.compare import compare_ui as cui  # noqa: E402
+from diffusion_core.app.learn import lessons as ls  # noqa: E402
+from diffusion_core.app.reverse import reverse_ui as rui  # noqa: E402
+from diffusion_core.app import view_state as vs  # noqa: E402
+from diffusion_core.app.compare import compare_tab  # noqa: E402
+from diffusion_core.app.forward import forward_tab  # noqa: E402
+from diffusion_core.app.learn import learn_tab  # noqa: E402
+from diffusion_core.app.reverse import reverse_tab  # noqa: E402
+from diffusion_core.app import tutor  # noqa: E402
+from diffusion_core.app.common import CSS, guard, private  # noqa: E402
+from diffusion_core.app.traffic import QUEUE_OPTIONS, launch_options  # noqa: E402
 
 
 def link_note(notes: list[str]) -> str:

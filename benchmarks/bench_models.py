@@ -16,9 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from diffusion_core.generation import dit_denoiser  # noqa: E402
-from diffusion_core.pretrained import load_pretrained  # noqa: E402
-from diffusion_core.samplers import sample  # noqa: E402
+from diffusion_core.pipelines.generation import dit_denoiser  # noqa: E402
+from diffusion_core.networks.pretrained import load_pretrained  # noqa: E402
+from diffusion_core.maths.samplers import sample  # noqa: E402
 
 
 def timed(fn, repeats: int, sync) -> list[float]:

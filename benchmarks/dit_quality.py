@@ -28,12 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from diffusion_core import runtime  # noqa: E402
-from diffusion_core.evaluate import evaluate_samples  # noqa: E402
-from diffusion_core.generation import SamplingOptions, dit_settings, generate, nfe_per_sample, parse_labels  # noqa: E402
-from diffusion_core.mnist import to_uint8  # noqa: E402
+from diffusion_core.networks import runtime  # noqa: E402
+from diffusion_core.evaluation.quality import evaluate_samples  # noqa: E402
+from diffusion_core.pipelines.generation import SamplingOptions, dit_settings, generate, nfe_per_sample, parse_labels  # noqa: E402
+from diffusion_core.data.mnist import to_uint8  # noqa: E402
 from diffusion_core.paths import ASSETS_DIR  # noqa: E402
-from diffusion_core.pretrained import load_pretrained  # noqa: E402
+from diffusion_core.networks.pretrained import load_pretrained  # noqa: E402
 
 FIGURES = ASSETS_DIR / "dit_figures.json"
 

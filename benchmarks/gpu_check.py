@@ -29,15 +29,15 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from diffusion_core import attention_view as av  # noqa: E402
-from diffusion_core import reverse_lab as rl  # noqa: E402
-from diffusion_core import runtime  # noqa: E402
-from diffusion_core import sdedit as sd  # noqa: E402
-from diffusion_core.forward import q_sample  # noqa: E402
-from diffusion_core.generation import SamplingOptions, app_batcher, app_denoiser, dit_denoiser, generate  # noqa: E402
-from diffusion_core.pretrained import load_pretrained  # noqa: E402
-from diffusion_core.samplers import sample  # noqa: E402
-from diffusion_core.schedules import make_schedule  # noqa: E402
+from diffusion_core.app.reverse import attention_view as av  # noqa: E402
+from diffusion_core.pipelines import denoising as rl  # noqa: E402
+from diffusion_core.networks import runtime  # noqa: E402
+from diffusion_core.pipelines import sdedit as sd  # noqa: E402
+from diffusion_core.maths.forward import q_sample  # noqa: E402
+from diffusion_core.pipelines.generation import SamplingOptions, app_batcher, app_denoiser, dit_denoiser, generate  # noqa: E402
+from diffusion_core.networks.pretrained import load_pretrained  # noqa: E402
+from diffusion_core.maths.samplers import sample  # noqa: E402
+from diffusion_core.maths.schedules import make_schedule  # noqa: E402
 
 DATA_DIRS = (ROOT / "data" / "mnist", ROOT / "tests" / "fixtures" / "mnist")  # a copy of MNIST travels in data/mnist
 RESULTS: list[dict] = []

@@ -30,11 +30,11 @@ sys.path.insert(0, str(HERE))
 import torch  # noqa: E402
 
 from bench_models import timed  # noqa: E402
-from diffusion_core.generation import app_denoiser, dit_denoiser  # noqa: E402
-from diffusion_core.pretrained import load_pretrained  # noqa: E402
-from diffusion_core import runtime  # noqa: E402
-from diffusion_core.runtime import device_name  # noqa: E402
-from diffusion_core.samplers import sample  # noqa: E402
+from diffusion_core.pipelines.generation import app_denoiser, dit_denoiser  # noqa: E402
+from diffusion_core.networks.pretrained import load_pretrained  # noqa: E402
+from diffusion_core.networks import runtime  # noqa: E402
+from diffusion_core.networks.runtime import device_name  # noqa: E402
+from diffusion_core.maths.samplers import sample  # noqa: E402
 from server import AppServer, stream_timed  # noqa: E402
 
 SPEC = json.dumps({"name": "cosine", "T": 1000, "rescale": False})

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 
-from .generation import guided_range
-from .pretrained import ASSETS_DIR
+from diffusion_core.pipelines.generation import guided_range
+from diffusion_core.networks.pretrained import ASSETS_DIR
 
 ABOUT = {
     "dit": ("Diffusion Transformer (DiT, Peebles & Xie 2023) denoiser", """\

@@ -14,10 +14,10 @@ import time
 
 import numpy as np
 
-from .generation import SamplingOptions, generate, parse_labels
-from .mnist import to_uint8
-from .pretrained import WeightsError
-from .samplers import SAMPLERS, SPACINGS
+from diffusion_core.pipelines.generation import SamplingOptions, generate, parse_labels
+from diffusion_core.data.mnist import to_uint8
+from diffusion_core.networks.pretrained import WeightsError
+from diffusion_core.maths.samplers import SAMPLERS, SPACINGS
 
 
 def build_parser() -> argparse.ArgumentParser:

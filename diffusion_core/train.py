@@ -9,10 +9,10 @@ import importlib
 import sys
 
 TRAINERS = {
-    "dit": "diffusion_core.train_dit",
-    "classifier": "diffusion_core.train_classifier",
-    "gan": "diffusion_core.train_gan",
-    "vae": "diffusion_core.train_vae",
+    "dit": "diffusion_core.training.train_dit",
+    "classifier": "diffusion_core.training.train_classifier",
+    "gan": "diffusion_core.training.train_gan",
+    "vae": "diffusion_core.training.train_vae",
 }
 
 

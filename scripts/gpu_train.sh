@@ -22,11 +22,11 @@ RUN=runs/dit_gpu
 DATA=${MNIST_DIR:-data/mnist}
 mkdir -p "$RUN" "$OUT"
 python -c "import torch; print('torch', torch.__version__, '| cuda:', torch.cuda.is_available() and torch.cuda.get_device_name(0))"
-python -c "from diffusion_core.training_utils import join_checkpoint; print('resume from', join_checkpoint('$RUN'))"
+python -c "from diffusion_core.training.training_utils import join_checkpoint; print('resume from', join_checkpoint('$RUN'))"
 python -m diffusion_core.train dit --out "$RUN" --init-from assets/dit_mnist --data-dir "$DATA" --device "$DEVICE" \
     --steps "$STEPS" --lr "$LR" --batch-size "$BATCH" --warmup 200 --ema-decay 0.9995 --loss-weighting min-snr \
     --time-limit "$MINUTES" --ckpt-minutes 2 --sample-every 0
 python -m diffusion_core.train dit --out "$RUN" --data-dir "$DATA" --export-only --export "$OUT/dit_mnist"
-python -c "from diffusion_core.training_utils import split_checkpoint; print(split_checkpoint('$RUN/ckpt.pt', '$OUT'))"
+python -c "from diffusion_core.training.training_utils import split_checkpoint; print(split_checkpoint('$RUN/ckpt.pt', '$OUT'))"
 cp "$RUN/loss.csv" "$OUT/loss.csv"
 ls -la "$OUT"

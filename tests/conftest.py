@@ -14,7 +14,7 @@ FIXTURE_MNIST = Path(__file__).resolve().parent / "fixtures" / "mnist"
 def _use_the_fixture_without_full_mnist() -> None:
     """A fresh clone (no ../shared, no MNIST_DIR, nothing cached): the tests read the committed fixture of
     4,000 real digits, and never download."""
-    from diffusion_core import mnist
+    from diffusion_core.data import mnist
 
     os.environ.setdefault(mnist.NO_DOWNLOAD_ENV, "1")
     if not any(mnist._complete(d) for d in mnist.data_dirs()):
@@ -58,3 +58,11 @@ def browser():
         b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test that uses the headless browser is marked `browser` (the quick inner loop is
+    `pytest -m "not browser and not slow"`)."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)

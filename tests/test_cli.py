@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from diffusion_core import compare, evaluate, sample as sample_cli
-from diffusion_core.generation import parse_labels
-from diffusion_core.interpolation import interpolate, slerp
-from diffusion_core.mnist import load_mnist
-from diffusion_core.pretrained import ASSETS_DIR, load_pretrained
+from diffusion_core import evaluate
+from diffusion_core.evaluation import comparison, quality
+from diffusion_core import sample as sample_cli
+from diffusion_core.pipelines.generation import parse_labels
+from diffusion_core.pipelines.interpolation import interpolate, slerp
+from diffusion_core.data.mnist import load_mnist
+from diffusion_core.networks.pretrained import ASSETS_DIR, load_pretrained
 
 
 @pytest.mark.parametrize("model,extra", [("dit", ["--steps", "2", "--sampler", "ddim"]), ("gan", []), ("vae", [])])
@@ -46,12 +48,12 @@ def test_evaluate_scores_real_digits_at_the_floor_and_noise_far_away(tmp_path):
     images, labels = load_mnist("test")
     rng = np.random.default_rng(0)
     idx = rng.choice(len(images), 300, replace=False)
-    real = evaluate.evaluate_samples(images[idx], labels[idx])
+    real = quality.evaluate_samples(images[idx], labels[idx])
     assert real["accuracy"] > 0.97
     assert real["frechet_ratio_to_floor"] < 1.6
     assert real["classes_covered"] == 10
     noise = rng.integers(0, 256, size=(300, 28, 28), dtype=np.uint8)
-    bad = evaluate.evaluate_samples(noise, labels[idx])
+    bad = quality.evaluate_samples(noise, labels[idx])
     assert bad["frechet_distance"] > 10 * real["frechet_distance"]
     assert bad["accuracy"] < 0.3
 
@@ -100,7 +102,7 @@ def test_shipped_comparison_report_schema():
 
 
 def test_comparison_runs_end_to_end_on_a_small_n():
-    report = compare.run(n=30, seed=0, kinds=("gan", "vae"))
+    report = comparison.run(n=30, seed=0, kinds=("gan", "vae"))
     assert set(report["models"]) == {"gan", "vae"}
     assert "fastest" in report["verdict"]
     assert report["models"]["gan"]["stability"]["loss"] == "g_loss"
@@ -110,6 +112,6 @@ def test_stability_measure_separates_steady_from_spiky():
     steady = {"loss": np.full(500, 1.0) + np.random.default_rng(0).normal(0, 0.01, 500)}
     spiky = {"loss": steady["loss"].copy()}
     spiky["loss"][::25] = 5.0
-    a, b = compare.stability("dit", steady), compare.stability("dit", spiky)
+    a, b = comparison.stability("dit", steady), comparison.stability("dit", spiky)
     assert a["spike_share"] == 0 and b["spike_share"] > 0.03
     assert b["cv_last20"] > 5 * a["cv_last20"]

@@ -1,0 +1,93 @@
+"""Pieces every tab shares: turning failures into messages, the private-event options, the CSS."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+
+import gradio as gr
+
+from diffusion_core.networks.pretrained import WeightsError
+
+log = logging.getLogger("diffusion_classroom")
+# Events the UI uses but API clients should not see.
+private = dict(api_visibility="private", api_name=False)
+CSS = """
+.readout p {font-size: 1.05rem}
+.pixelated img {image-rendering: pixelated}
+.link-note {padding: 8px 12px; border-radius: 6px; background: #fff4e5; border: 1px solid #f0b36a; overflow-wrap: anywhere}
+#lesson-banner {background: #eef5ff; border-radius: 6px; padding: 2px 12px}
+/* Notices take no room until they have something to say. */
+#url-note:not(:has(.link-note)), #startup-notice:not(:has(p)), #lesson-banner-row:not(:has(#lesson-banner p)) {display: none}
+/* Presenter mode: the whole page larger (text, equations, buttons, every tab); remembered by the browser. */
+body.presenter .gradio-container {zoom: 1.3}
+body.presenter .lesson p, body.presenter .lesson li {line-height: 1.45}
+/* Wide equations and tables scroll inside their box instead of being cut off or broken mid-word. */
+.katex-display {overflow-x: auto; overflow-y: hidden; padding-bottom: 2px}
+.cmp-table table {display: block; overflow-x: auto}
+.cmp-table th, .cmp-table td {word-break: normal; overflow-wrap: normal; hyphens: none}
+.cmp-table th {white-space: nowrap}
+/* Phones: every tab stays in the bar (smaller labels), plots keep a readable width and scroll. */
+@media (max-width: 640px) {
+  #tabs button[role="tab"] {padding: 6px 8px; font-size: 13px; min-width: 0}
+  #schedule-plots {overflow-x: auto}
+  #schedule-plots .js-plotly-plot, #schedule-plots .plot-container {min-width: 560px}
+  .katex-display {font-size: 0.82em}
+}
+"""
+
+
+def as_message(fn, exc: Exception) -> gr.Error:
+    """The gr.Error the user sees for `exc`: its own words for bad input and broken weights."""
+    if isinstance(exc, (ValueError, WeightsError)):
+        return gr.Error(str(exc), print_exception=False)
+    log.exception("callback %s failed", fn.__name__)
+    return gr.Error(f"Something went wrong ({type(exc).__name__}); try other settings.", print_exception=False)
+
+
+def view_lands_on(tab_id: str, needs: str | None = None):
+    """An event function of the applied view (JSON) that ends its chain, silently, unless the view opens
+    `tab_id` (and sets the field `needs` true): what is chained with `.success` after it runs only for a
+    link or lesson that lands there (not because the user happened to switch tabs while the page loaded)."""
+
+    def check(view_json):
+        try:
+            view = json.loads(view_json or "{}")
+            tab, wanted = view.get("tab"), bool(view.get(needs)) if needs else True
+        except (ValueError, AttributeError):
+            tab, wanted = None, False
+        if tab != tab_id or not wanted:
+            raise gr.Error(f"the view is not on the {tab_id} tab", visible=False, print_exception=False)
+
+    check.__name__ = f"view_lands_on_{tab_id}"
+    return check
+
+
+def guard(fn):
+    """Turn any failure into a short message in the UI: never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args):
+        try:
+            return fn(*args)
+        except gr.Error:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the user sees a message, the log keeps the rest
+            raise as_message(fn, exc) from None
+
+    return wrapper
+
+
+def guard_gen(fn):
+    """`guard` for generator callbacks (streamed updates); closing the generator stops `fn`."""
+
+    @functools.wraps(fn)
+    def wrapper(*args):
+        try:
+            yield from fn(*args)
+        except gr.Error:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise as_message(fn, exc) from None
+
+    return wrapper

@@ -1,0 +1,194 @@
+"""The compare tab: diffusion (DiT) vs GAN vs VAE on the same digit class and seed.
+
+Samples side by side with their measured time and network evaluations, latent interpolation for
+each, the three training-loss curves, and the measured comparison table from
+`assets/comparison.json` (written by `python -m diffusion_core.compare`), with its verdict.
+"""
+from __future__ import annotations
+
+import json
+import time
+from functools import lru_cache
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from diffusion_core.pipelines import denoising as rl
+from diffusion_core.evaluation.comparison import KINDS, read_loss_log
+from diffusion_core.pipelines.generation import SamplingOptions, dit_settings, generate, guided_range, nfe_per_sample
+from diffusion_core.pipelines.interpolation import interpolate
+from diffusion_core.paths import ASSETS_DIR, shown_path
+from diffusion_core.networks.pretrained import Pretrained, load_pretrained
+from diffusion_core.data.images import grid, to_display, upscale
+from diffusion_core.data.images_io import digit_choices
+from diffusion_core.app.reverse.reverse_views import digit_grid
+
+NAMES = {"dit": "Diffusion (DiT)", "gan": "GAN", "vae": "VAE"}
+
+
+@lru_cache(maxsize=2)
+def _rival(kind: str) -> Pretrained:
+    return load_pretrained(kind)
+
+
+def model(kind: str) -> Pretrained:
+    """The shipped model `kind`, loaded once per process."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown model {kind!r}.")
+    return rl.dit() if kind == "dit" else _rival(kind)
+
+
+def startup_notice() -> str:
+    """A banner for the top of the page when any shipped model or the bundled digits cannot load ("" when all do)."""
+    problems = [] if digit_choices() else [
+        "**Sample digits**: assets/sample_digits.npz is missing or broken; the image menu offers the photos only "
+        "and SDEdit is unavailable. Restore the file from the repository."]
+    for kind in KINDS:
+        try:
+            model(kind)
+        except Exception as exc:  # noqa: BLE001 - each failure is named to the user
+            problems.append(f"**{NAMES[kind]}**: {exc}")
+    if not problems:
+        return ""
+    return ("⚠️ Some parts could not be loaded; the forward-process and schedule lab works without them.\n\n- "
+            + "\n- ".join(problems))
+
+
+def _digit(label) -> int:
+    try:
+        d = int(label)
+    except (TypeError, ValueError):
+        raise ValueError("Choose a digit from 0 to 9.") from None
+    if not 0 <= d <= 9:
+        raise ValueError("Choose a digit from 0 to 9.")
+    return d
+
+
+def _seed(value, name: str = "Seed") -> int:
+    """A seed box's value as an int in 0 .. 2^31 - 1, or a ValueError saying so."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not (0 <= v < 2**31) or v != int(v):
+        raise ValueError(f"{name} must be a whole number from 0 to 2^31 - 1, got {str(value)[:20]}.")
+    return int(v)
+
+
+def samples_and_costs(label, seed, n=8) -> tuple[list[np.ndarray], dict]:
+    """n samples of one digit from each model, timed: ([DiT grid, GAN grid, VAE grid], {kind: (ms per
+    sample now, network evaluations per sample)}). The DiT samples at its recommended setting."""
+    d, n, seed = _digit(label), int(n), _seed(seed)
+    if not 1 <= n <= 16:
+        raise ValueError("Use between 1 and 16 samples.")
+    opts = SamplingOptions()
+    images, costs = [], {}
+    for kind in KINDS:
+        pre = model(kind)
+        start = time.perf_counter()
+        x = generate(kind, np.full(n, d), seed=seed, opts=opts, pretrained=pre, device=next(pre.model.parameters()).device,
+                     app_precision=kind == "dit")  # the DiT shares the reverse tab's batched network calls
+        costs[kind] = ((time.perf_counter() - start) * 1000 / n, nfe_per_sample(kind, pre.meta, opts))
+        images.append(digit_grid(x[:, 0].numpy()))
+    return images, costs
+
+
+def side_by_side(label, seed, n=8):
+    """(DiT grid, GAN grid, VAE grid, timing table): `samples_and_costs` for the compare tab."""
+    images, costs = samples_and_costs(label, seed, n)
+    rows = ["| model | ms per sample (measured now) | network evaluations per sample |", "| --- | --- | --- |"]
+    rows += [f"| {NAMES[kind]} | {ms:.2f} | {nfe} |" for kind, (ms, nfe) in costs.items()]
+    s = dit_settings(model("dit").meta, SamplingOptions())
+    rows.append(f"\nDiT setting: {s['sampler']}, {s['steps']} steps, guidance {s['guidance']:g}{guided_range(s)}, "
+                f"{s['spacing']} spacing.")
+    return (*images, "\n".join(rows))
+
+
+def interpolations(label, seed_a, seed_b, frames=8):
+    """(DiT strip, GAN strip, VAE strip): the path between two latents (slerp) decoded by each model.
+    For the DiT the latent is x_T, decoded by deterministic DDIM."""
+    d = _digit(label)
+    s = dit_settings(model("dit").meta, SamplingOptions())  # DDIM (eta 0) at the DiT's guidance
+    seed_a, seed_b = _seed(seed_a, "Seed A"), _seed(seed_b, "Seed B")
+    return tuple(strip(interpolate(kind, model(kind), d, seed_a, seed_b, frames=int(frames), guidance=s["guidance"],
+                                   guidance_min_t=s["guidance_min_t"])[:, 0].numpy()) for kind in KINDS)
+
+
+def strip(x: np.ndarray) -> np.ndarray:
+    """(F, 28, 28) in [-1, 1] -> one row of digits, upscaled 3x."""
+    return upscale(grid(to_display(x), len(x)), 3)
+
+
+CURVE_POINTS = 300  # points per loss curve sent to the browser
+
+
+@lru_cache(maxsize=1)
+def loss_figure() -> go.Figure:
+    """The three training-loss curves from assets/*_loss.csv, one panel each (their scales differ)."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=["DiT: eps-MSE (min-SNR weighted from step 8890)", "GAN: generator and discriminator", "VAE: negative ELBO"])
+    columns = {"dit": ["loss"], "gan": ["g_loss", "d_loss"], "vae": ["neg_elbo"]}
+    for col, kind in enumerate(KINDS, start=1):
+        log = read_loss_log(kind)
+        for name in columns[kind]:
+            y = log[name]
+            w = max(1, len(y) // 200)  # light smoothing so a curve reads at a glance; raw values in the CSV
+            smooth = np.convolve(y, np.ones(w) / w, mode="valid")
+            keep = slice(None, None, max(1, len(smooth) // CURVE_POINTS))  # the page holds (and clones) every point
+            fig.add_scatter(x=log["step"][w - 1:][keep], y=smooth[keep], mode="lines", name=f"{kind} {name}", row=1, col=col)
+    fig.update_yaxes(type="log", dtick="D2", row=1, col=1)  # 1, 2, 5 per decade: no crowd of minor labels
+    fig.update_layout(height=320, margin=dict(l=40, r=10, t=40, b=40), title="Training losses (stability)")
+    fig.update_xaxes(title_text="step")
+    return fig
+
+
+def load_report(path=None) -> dict:
+    p = path or ASSETS_DIR / "comparison.json"
+    try:
+        return json.loads(p.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"The comparison report {shown_path(p)} is missing or broken ({type(exc).__name__}); "
+                         "run python -m diffusion_core.compare") from None
+
+
+# How each row of the table is read: (label, value of a model's report, text, which is best, what it means)
+ROWS = (
+    ("**Quality**: Fréchet distance", lambda v: v["frechet_distance"], "{:.2f}", min,
+     "lower is better; real digits against real digits score {floor:.2f}"),
+    ("**Quality**: classified as the asked digit", lambda v: v["accuracy"], "{:.1%}", max, ""),
+    ("**Fidelity**: precision", lambda v: v["precision"], "{:.3f}", max, "share of samples that look like some real digit"),
+    ("**Coverage**: recall", lambda v: v["recall"], "{:.3f}", max, "share of real digits that some sample looks like"),
+    ("**Diversity** within a class, relative to real", lambda v: v["diversity_relative_to_real"], "{:.2f}",
+     lambda vals: min(vals, key=lambda x: abs(x - 1)),
+     "1 = as varied as real digits; above 1 is not better: the extra spread is odd or broken strokes"),
+    ("**Mode coverage**: classes produced", lambda v: v["classes_covered"], "{} of 10", max, ""),
+    ("**Stability**: loss wobble over the last 20% of training", lambda v: v["stability"]["cv_last20"], "{:.3f}", min,
+     "the spread of the loss as a share of its mean (CV); small = training had settled"),
+    ("**Stability**: share of sudden loss jumps", lambda v: v["stability"]["spike_share"], "{:.3f}", min,
+     "share of logged steps where the loss leapt; 0 = none"),
+    ("**Cost**: network evaluations per sample", lambda v: v["nfe_per_sample"], "{}", min, ""),
+    ("**Cost**: ms per sample (CPU)", lambda v: v["ms_per_sample_cpu"], "{:.2f}", min, ""),
+    ("**Cost**: training time", lambda v: v["training_time_s"] / 60, "{:.0f} min", min, ""),
+    ("**Size**: parameters", lambda v: v["parameters"] / 1e6, "{:.2f} M", None, ""),
+)
+
+
+def comparison_table(report: dict | None = None) -> str:
+    """The classic diffusion-vs-GAN-vs-VAE table with the report's measured numbers, the best value of
+    each row in bold, what each row means, and the verdict (training cost included)."""
+    from diffusion_core.evaluation.comparison import verdict
+
+    r = report or load_report()
+    m = {k: r["models"][k] for k in KINDS if k in r["models"]}
+    kinds = list(m)
+    floor = next(iter(m.values()))["frechet_distance_real_floor"]
+    lines = ["| | " + " | ".join(m[k]["model"] for k in kinds) + " | what it means |",
+             "| --- | " + " | ".join("---" for _ in kinds) + " | --- |"]
+    for label, value, fmt, best, meaning in ROWS:
+        vals = [value(m[k]) for k in kinds]
+        top = best(vals) if best else None
+        cells = [(f"**{fmt.format(v)}**" if best and v == top else fmt.format(v)) for v in vals]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {meaning.format(floor=floor)} |")
+    foot = (f"\n\nMeasured on {r['n']} samples per model (seed {r['seed']}, {r['machine']}, {r['created']}). "
+            f"Bold: the best of the row.\n\n**Verdict**: {verdict(m)}")
+    return "\n".join(lines) + foot

@@ -1,0 +1,269 @@
+"""The Learn tab: a guided walk through diffusion for a 45-minute class.
+
+Seven short lessons, each with its equations (LaTeX, rendered by the app), a "predict, then reveal"
+question whose answer is computed from the real schedule, model or report where it can be, and a
+view (the same dicts as the shareable URL, see `view_state`) that sets the other tabs' controls to
+show the point.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable
+
+from diffusion_core.paths import ASSETS_DIR
+from diffusion_core.maths.schedules import make_schedule
+
+FIGURES = ASSETS_DIR / "dit_figures.json"  # written by benchmarks/dit_quality.py --record
+
+
+@dataclass(frozen=True)
+class Lesson:
+    key: str
+    title: str
+    minutes: int
+    body: str  # markdown with $...$ and $$...$$ equations
+    question: str
+    choices: tuple[str, ...]
+    answer: int | Callable[[], int]  # index into choices, or computed from measured figures
+    explain: Callable[[], str]  # the reveal text, computed when asked
+    view: dict = field(default_factory=dict)  # what "Show me" sets (see view_state.FIELDS)
+    look_for: str = ""  # what to do and look at once there: a sentence, shown on the tab it lands on
+
+    def right_answer(self) -> int:
+        return self.answer() if callable(self.answer) else self.answer
+
+
+def _ab(name: str, t: int) -> float:
+    return float(make_schedule(name, 1000).alpha_bar(t))
+
+
+@lru_cache(maxsize=4)
+def _read_figures(mtime: float) -> dict:
+    return json.loads(FIGURES.read_text())
+
+
+def figures(key: str) -> dict | None:
+    """A measurement recorded by `benchmarks/dit_quality.py --record <key>` in assets/dit_figures.json:
+    {command, weights_steps, rows: [{sampler, steps, guidance, guidance_min_t, n, accuracy,
+    frechet_distance, frechet_distance_real_floor, precision, recall, ...}]}; None when not measured."""
+    try:
+        return _read_figures(FIGURES.stat().st_mtime).get(key)
+    except (OSError, ValueError):
+        return None
+
+
+def _row(key: str, **match) -> dict | None:
+    rec = figures(key)
+    for row in (rec or {}).get("rows", []):
+        if all(row.get(k) == v for k, v in match.items()):
+            return row
+    return None
+
+
+def researchers(*keys: str) -> str:
+    """A fold with the commands that measured the figures (for researchers; students can skip it)."""
+    cmds = [f"`{figures(k)['command']}` (weights at step {figures(k)['weights_steps']})" for k in keys if figures(k)]
+    if not cmds:
+        return ""
+    return ("\n\n<details><summary>For researchers: how these figures were measured</summary>\n\n"
+            + "\n\n".join(cmds) + "\n\nFréchet distance in the project's classifier's feature space; 'real against "
+            "real' is the same distance between real digits at the same N, the best any model can score there.\n\n</details>")
+
+
+def _forward() -> str:
+    ab = _ab("cosine", 500)
+    return (f"With the cosine schedule $\\bar\\alpha_{{500}} = {ab:.3f}$: about {100 * ab:.0f}% of the image's variance is left, "
+            f"the rest is noise. The image is still recognisable at half the steps, which is why the cosine schedule was proposed.")
+
+
+def _schedules() -> str:
+    lin, cos = _ab("linear", 600), _ab("cosine", 600)
+    return (f"At t = 600, linear has $\\bar\\alpha = {lin:.4f}$ (SNR {lin / (1 - lin):.4f}) and cosine {cos:.3f} "
+            f"(SNR {cos / (1 - cos):.3f}): linear has destroyed far more. Its last few hundred steps are nearly pure noise, "
+            f"steps a sampler spends learning little (Nichol & Dhariwal 2021, fig. 3).")
+
+
+def _objective() -> str:
+    return ("Small t. With little noise, the noise is a faint signal hidden under the whole image, so it is hard to "
+            "pick out; at large t, $x_t$ is almost all noise and $\\hat\\epsilon \\approx x_t$ is nearly right. "
+            "The eps-MSE curve under 'From a real digit' shows the error falling as t grows.")
+
+
+def _attention() -> str:
+    return ("49: a 28x28 digit cut into 4x4 patches gives a 7x7 grid of tokens. Each attention map is a 49x49 matrix "
+            "per head; clicking a patch shows its row, 49 weights that sum to 1.")
+
+
+def _sampler_rows() -> tuple[dict | None, dict | None]:
+    return _row("samplers_10_steps", sampler="ddpm"), _row("samplers_10_steps", sampler="ddim")
+
+
+def _samplers_answer() -> int:
+    ddpm, ddim = _sampler_rows()
+    if not ddpm or not ddim:
+        return 1
+    return 1 if ddim["frechet_distance"] < ddpm["frechet_distance"] else 0
+
+
+def _samplers() -> str:
+    ddpm, ddim = _sampler_rows()
+    if not ddpm or not ddim:
+        return "Not measured yet: run the command in the model card (benchmarks/dit_quality.py --record samplers_10_steps)."
+    better, worse = (("DDIM", ddim), ("DDPM", ddpm)) if ddim["frechet_distance"] < ddpm["frechet_distance"] else (("DDPM", ddpm), ("DDIM", ddim))
+    return (f"{better[0]}, for this model at {ddim['steps']} steps: over {ddim['n']} digits its Fréchet distance is "
+            f"{better[1]['frechet_distance']:.1f} against {worse[1]['frechet_distance']:.1f} for {worse[0]} (real digits "
+            f"against real digits at this N: {ddim['frechet_distance_real_floor']:.1f}), while both are recognised almost "
+            f"always ({ddim['accuracy']:.0%} and {ddpm['accuracy']:.0%}). With few steps DDPM's large random jumps add "
+            "noise that the remaining steps have too little time to remove; DDIM follows the deterministic path of the "
+            "same model (Song et al. 2021). It is not a law: with enough steps the fresh noise DDPM adds washes out part of "
+            "an imperfect denoiser's errors (the 'churn' of Karras et al. 2022)." + researchers("samplers_10_steps"))
+
+
+def _guidance() -> str:
+    every, limited = _row("guidance_interval", guidance_min_t=0), _row("guidance_interval", guidance_min_t=500)
+    default = (figures("guidance_default") or {}).get("rows", [None])[0]
+    text = ("Less varied. Guidance pushes every sample toward what the classifier-free difference says is most "
+            "'seven-like': cleaner, bolder, more alike. At w = 1 the samples follow the learnt distribution. "
+            "Guidance need not act at every step (Kynkäänniemi et al. 2024): the digit's class is settled while x_t "
+            "is still mostly noise, and guiding the last, low-noise steps only sharpens and narrows.")
+    if every and limited and default:
+        n = every["n"]
+        text += (f" Measured on {n} digits, DDPM, 20 steps: with w = {every['guidance']:g} at every step, "
+                 f"{every['accuracy']:.0%} recognised, Fréchet distance {every['frechet_distance']:.1f}, recall "
+                 f"{every['recall']:.2f}; only where t ≥ 500, {limited['accuracy']:.1%}, {limited['frechet_distance']:.1f}, "
+                 f"{limited['recall']:.2f}; the shipped default (w = {default['guidance']:g} where t ≥ "
+                 f"{default['guidance_min_t']:g}, also N = {default['n']}), {default['accuracy']:.1%}, "
+                 f"{default['frechet_distance']:.1f}, {default['recall']:.2f}. Real against real at N = {n}: "
+                 f"{every['frechet_distance_real_floor']:.1f}. (The Compare tab's table is measured at N = 1000, where "
+                 "the same distance is smaller: it shrinks with N.)")
+    return text + researchers("guidance_interval", "guidance_default")
+
+
+def _comparison() -> str:
+    from diffusion_core.app.compare.compare_ui import load_report
+    from diffusion_core.maths.samplers import make_timesteps
+
+    try:
+        m = load_report()["models"]
+        s = m["dit"]["sampling"]  # the setting the table's figures were measured at
+        guided = int((make_timesteps(1000, int(s["steps"]), s["spacing"]) >= float(s["guidance_min_t"])).sum()) \
+            if s["sampler"] in ("ddpm", "ddim", "dpm++2m") else int(s["steps"])
+        return (f"Diffusion: {m['dit']['nfe_per_sample']} network evaluations per sample against "
+                f"{m['gan']['nfe_per_sample']} for the GAN and {m['vae']['nfe_per_sample']} for the VAE. Its default runs "
+                f"{s['steps']} steps; the {guided} with t ≥ {float(s['guidance_min_t']):g} are guided and cost two passes "
+                f"each (conditional and unconditional), the other {int(s['steps']) - guided} one. The table below the "
+                "samples has the rest.")
+    except (ValueError, KeyError, TypeError):
+        return "Diffusion: one evaluation per step (two where it is guided), against one for a GAN or a VAE."
+
+
+LESSONS: tuple[Lesson, ...] = (
+    Lesson("forward", "1. The forward process", 6,
+           "Diffusion destroys an image a little at a time. One step scales and adds Gaussian noise:\n\n"
+           "$$q(x_t \\mid x_{t-1}) = \\mathcal{N}\\big(\\sqrt{\\alpha_t}\\,x_{t-1},\\ (1-\\alpha_t) I\\big)$$\n\n"
+           "Steps compose into one jump (Ho et al. 2020, eq. 4), with $\\bar\\alpha_t = \\prod_{s \\le t} \\alpha_s$:\n\n"
+           "$$x_t = \\sqrt{\\bar\\alpha_t}\\,x_0 + \\sqrt{1-\\bar\\alpha_t}\\,\\epsilon, \\qquad \\epsilon \\sim \\mathcal{N}(0, I)$$",
+           "At t = 500 of the cosine schedule (T = 1000), how much of the image's variance is left?",
+           ("about 10%", "about 50%", "about 90%"), 1, _forward,
+           {"tab": "forward", "schedule": "cosine", "T": 1000, "rescale": False, "t": 500, "seed": 0},
+           "Read ᾱ in the readout under the sliders and look at x_t: about half of the image's variance is left."),
+    Lesson("schedules", "2. Noise schedules and the SNR", 7,
+           "A schedule is the list $\\beta_t = 1 - \\alpha_t$. What matters is the signal-to-noise ratio\n\n"
+           "$$\\mathrm{SNR}(t) = \\frac{\\bar\\alpha_t}{1-\\bar\\alpha_t}$$\n\n"
+           "Linear $\\beta_t$ (Ho et al. 2020) drives the SNR down fast. Cosine (Nichol & Dhariwal 2021, eq. 17) sets\n\n"
+           "$$\\bar\\alpha_t = \\frac{f(t)}{f(0)}, \\qquad f(t) = \\cos^2\\!\\Big(\\frac{t/T + s}{1+s}\\cdot\\frac{\\pi}{2}\\Big), "
+           "\\quad s = 0.008,$$\n\n"
+           "so $\\bar\\alpha_t$ falls slowly at first and the image survives far longer. Its log-SNR is not even in t: "
+           "it falls almost linearly in the middle and steeply at both ends (the strip's 'equal log-SNR' frames bunch "
+           "up there). A schedule whose last SNR is not 0 leaks signal into $x_T$ (Lin et al. 2023).",
+           "At t = 600, which schedule has destroyed more of the image?",
+           ("linear", "cosine", "about the same"), 0, _schedules,
+           {"tab": "forward", "schedule": "linear", "T": 1000, "rescale": False, "t": 600, "seed": 0,
+            "compare": ["cosine"], "strip": "t"},
+           "Compare the two rows of the strip (linear above, cosine below) and the two log-SNR curves at the dashed "
+           "line, t = 600."),
+    Lesson("objective", "3. The denoising objective and the score", 7,
+           "The network $\\epsilon_\\theta$ sees $x_t$ and t and predicts the noise (Ho et al. 2020, eq. 14):\n\n"
+           "$$L = \\mathbb{E}_{x_0, t, \\epsilon}\\,\\big\\| \\epsilon - \\epsilon_\\theta(x_t, t) \\big\\|^2$$\n\n"
+           "Predicting the noise is predicting the score, the direction toward more likely images:\n\n"
+           "$$\\nabla_{x_t} \\log p(x_t) \\approx -\\frac{\\epsilon_\\theta(x_t, t)}{\\sqrt{1-\\bar\\alpha_t}}$$",
+           "Where is predicting the noise hardest: at small t (little noise) or at large t (mostly noise)?",
+           ("small t", "large t"), 0, _objective,
+           {"tab": "reverse", "label": "3", "seed": 0, "sdedit": True},
+           "Scrub the steps and watch the predicted noise ε̂; under 'From a real digit' the eps-MSE curve shows the "
+           "error at every t: highest where t is small."),
+    Lesson("dit", "4. The DiT and attention", 7,
+           "The denoiser is a Diffusion Transformer (Peebles & Xie 2023): the image is cut into patches, each patch "
+           "is a token, and every block mixes tokens with self-attention,\n\n"
+           "$$\\mathrm{Attention}(Q, K, V) = \\mathrm{softmax}\\!\\Big(\\frac{QK^\\top}{\\sqrt{d}}\\Big) V,$$\n\n"
+           "while t and the class steer each block through adaLN-Zero: $h \\mapsto h + g \\odot f\\big(\\mathrm{LN}(h)(1 + s) + b\\big)$, "
+           "with shift b, scale s and gate g regressed from (t, y); g starts at 0, so a new block is the identity.",
+           "How many tokens does this DiT see for one 28x28 digit (4x4 patches)?",
+           ("16", "49", "784"), 1, _attention,
+           {"tab": "reverse", "label": "mixed 0-9", "seed": 1},
+           "Open 'Inside the Transformer': click patches, change the layer and the head, and read the adaLN plot."),
+    Lesson("samplers", "5. Samplers and step counts", 6,
+           "DDPM samples the learnt reverse posterior step by step (Ho et al. 2020, Alg. 2). DDIM (Song et al. 2021) "
+           "reuses the same network along a deterministic path:\n\n"
+           "$$x_{t'} = \\sqrt{\\bar\\alpha_{t'}}\\,\\hat x_0 + \\sqrt{1-\\bar\\alpha_{t'}}\\,\\hat\\epsilon$$\n\n"
+           "so it can skip steps. DPM-Solver++ and Heun are higher-order solvers of the same ODE: fewer steps, same picture.",
+           "With only 10 steps from the same x_T, whose digits look more like real MNIST as a whole (Fréchet distance): DDPM or DDIM?",
+           ("DDPM", "DDIM", "no difference"), _samplers_answer, _samplers,
+           {"tab": "reverse", "label": "mixed 0-9", "sampler": "ddpm", "steps": 10, "seed": 0, "guidance": 3.0, "guide_from": 0},
+           "Switch the sampler between ddpm and ddim and press Generate: x_T stays the same, the digits change."),
+    Lesson("guidance", "6. Classifier-free guidance", 6,
+           "One network learns both the conditional and the unconditional model (the label is dropped 10% of the "
+           "time). Sampling extrapolates between them:\n\n"
+           "$$\\tilde\\epsilon = \\epsilon_\\theta(x_t, \\varnothing) + w\\,\\big(\\epsilon_\\theta(x_t, y) - \\epsilon_\\theta(x_t, \\varnothing)\\big)$$\n\n"
+           "This app's w is Ho & Salimans' $1 + w$: their eq. 6 writes the same line as "
+           "$(1 + w)\\,\\epsilon_\\theta(x_t, y) - w\\,\\epsilon_\\theta(x_t, \\varnothing)$, so their w = 0 is this app's w = 1 "
+           "(the conditional model alone).",
+           "Raising the guidance scale w from 1 to 4, what happens to the variety of 16 sevens?",
+           ("more varied", "less varied", "unchanged"), 1, _guidance,
+           {"tab": "reverse", "label": "7", "sampler": "ddpm", "steps": 20, "seed": 0, "guidance": 4.0, "images": 16,
+            "guide_from": 0},
+           "Look at the 16 sevens; set guidance to 1 and generate again; then 4 again, guided only where t ≥ 500."),
+    Lesson("compare", "7. Diffusion vs GAN vs VAE", 6,
+           "A GAN maps noise to an image in one pass, its generator trained to fool a discriminator D "
+           "(non-saturating loss, Goodfellow et al. 2014): $\\max_G \\ \\mathbb{E}_z \\log D(G(z))$. "
+           "A VAE decodes a latent, trained on the evidence lower bound (Kingma & Welling 2014):\n\n"
+           "$$\\log p(x) \\ge \\mathbb{E}_{q(z|x)} \\log p(x \\mid z) - \\mathrm{KL}\\big(q(z \\mid x) \\,\\|\\, \\mathcal{N}(0, I)\\big)$$\n\n"
+           "Diffusion runs its network once per step. The table measures what that buys: quality as the Fréchet "
+           "distance between Gaussian fits of real and generated features (Heusel et al. 2017),\n\n"
+           "$$d^2 = \\|\\mu_r - \\mu_g\\|^2 + \\mathrm{Tr}\\big(\\Sigma_r + \\Sigma_g - 2 (\\Sigma_r \\Sigma_g)^{1/2}\\big),$$\n\n"
+           "coverage (recall), stability and cost.",
+           "Which model needs the most network evaluations per sample?",
+           ("diffusion", "GAN", "VAE"), 0, _comparison,
+           {"tab": "compare", "digit": 7, "seed": 0},
+           "Read the timing line under the samples and the measured table below them."),
+)
+
+
+def lesson_index(i) -> int:
+    try:
+        i = int(i)
+    except (TypeError, ValueError):
+        i = 0
+    return min(max(i, 0), len(LESSONS) - 1)
+
+
+def lesson_markdown(i) -> str:
+    lesson = LESSONS[lesson_index(i)]
+    return f"## {lesson.title} (~{lesson.minutes} min)\n\n{lesson.body}\n\n**Predict, then reveal:** {lesson.question}"
+
+
+def reveal(i, choice) -> str:
+    lesson = LESSONS[lesson_index(i)]
+    if choice is None or choice == "":
+        return "Make a prediction first, then reveal."
+    right = lesson.choices[lesson.right_answer()]
+    verdict = "✅ Right." if choice == right else f"❌ Not quite: the answer is **{right}**."
+    return f"{verdict} {lesson.explain()}\n\n*Show me* sets the app up. Then: {lesson.look_for}"
+
+
+def look_for_banner(i) -> str:
+    """What the tab a lesson's Show me lands on says at its top."""
+    lesson = LESSONS[lesson_index(i)]
+    return f"**{lesson.title}** · 👀 {lesson.look_for}"

@@ -1,0 +1,304 @@
+"""The "Reverse process" tab: the DiT denoising step by step (streamed), a scrubber and player over the
+recorded steps, inside the Transformer (attention, adaLN-Zero), and SDEdit from a real digit. Layout
+and wiring only; the work is in `diffusion_core.app.reverse.reverse_ui`.
+
+A session's recorded run lives in a bounded server-side `TrajectoryStore`; the session keeps its
+handle. Generations of all sessions share the DiT's network calls (`StepBatcher`), one per session at
+a time (`traffic.SessionRuns`: a newer one replaces the older).
+"""
+from __future__ import annotations
+
+import functools
+import time
+from types import SimpleNamespace
+
+import gradio as gr
+
+from diffusion_core.pipelines import denoising as rl
+from diffusion_core.app.reverse import reverse_ui as rui
+from diffusion_core.data.images_io import digit_choices
+from diffusion_core.maths.samplers import SAMPLERS, SPACINGS
+from diffusion_core.app.trajectory_store import TrajectoryStore
+
+from diffusion_core.app.common import guard, guard_gen, private, view_lands_on
+from diffusion_core.app.traffic import SessionRuns
+
+MIN_FRAME_S = 0.25  # stream at most ~4 frames a second: on 2 cores every frame sent slows the sampling
+
+
+def frame_interval() -> float:
+    """Seconds between the frames a run sends: MIN_FRAME_S alone, longer when many run at once (each frame
+    is two pictures to draw and encode; with 30 runs every picture saved is CPU the network needs)."""
+    return MIN_FRAME_S * max(1.0, rl.active_runs() / 4)
+GONE = "This run is no longer in memory (the server keeps the latest runs only); press Generate again."
+SETTINGS_HELP = """
+- **Guidance scale w**: ε̃ = ε(x, ∅) + w·(ε(x, y) − ε(x, ∅)) (classifier-free guidance). w = 1 is the conditional
+  model alone; w = 0 the unconditional one, but only on the guided steps: below the 'guide only where t ≥' threshold
+  every step uses the conditional prediction whatever w is (so w = 0 still costs two passes on the guided steps).
+  This app's w is Ho & Salimans' 1 + w (their eq. 6 writes (1 + w)·ε(x, y) − w·ε(x, ∅)).
+- **Guide only where t ≥**: guidance acts only on the noisy steps (Kynkäänniemi et al. 2024); the digit's class is
+  settled there. Below it one conditional network pass per step. 0 guides every step.
+- **eta** (DDIM only): 0 follows the deterministic ODE path (the same x_T gives the same digits); 1 adds as much fresh
+  noise per step as DDPM.
+- **Timestep spacing**: which t the steps visit. *leading*: 0, 50, ..., 950 for 20 steps, so the run starts at
+  t = 950, where √ᾱ = 0.076 of the signal would still be there: the same leak the forward tab flags for Stable
+  Diffusion 1.5 (the model learnt it; x_T has none). *trailing*: 999, 949, ..., starting at pure noise. *linspace*:
+  evenly from 999 to 0.
+- **Steps**: a deterministic sampler with few steps makes big jumps; with 1 step the result depends on where that step
+  sits (the page explains the two failures when they happen).
+"""
+GUIDANCE_LABEL = "Guidance scale w"
+OWN = "your own (change any control)"
+
+
+def slider_update(traj):
+    return gr.update(**rui.scrubber(traj))
+
+
+def patch_clicked(evt: gr.SelectData):
+    return rui.patch_from_click(*evt.index)
+
+
+def resolve(store: TrajectoryStore, fn, n_outputs: int, quiet: bool = True):
+    """`guard(fn)` taking a run handle instead of the run: before the first run, outputs left alone
+    (`quiet`, for the page's own events) or fn's "press Generate first"; a message when the run was
+    let go."""
+    guarded = guard(fn)
+
+    @functools.wraps(fn)
+    def wrapper(handle, *args):
+        if handle is None and quiet:
+            return gr.skip() if n_outputs == 1 else (gr.skip(),) * n_outputs
+        if handle is None:
+            return guarded(None, *args)
+        traj = store.get(handle)
+        if traj is None:
+            raise gr.Error(GONE, print_exception=False)
+        return guarded(traj, *args)
+
+    return wrapper
+
+
+def build() -> SimpleNamespace:
+    """Lay out the tab and wire its events; returns its controls (the shared-link and lesson views set them)."""
+    store, runs = TrajectoryStore(), SessionRuns()
+    with gr.Tab("Reverse process", id="reverse") as tab:
+        handle = gr.State(None)  # the session's run in `store`
+        model_md = gr.Markdown(elem_id="model-status")
+        with gr.Row():
+            with gr.Column(scale=2, min_width=320):
+                label = gr.Dropdown(rl.LABEL_CHOICES, value="mixed 0-9", label="Digit class", elem_id="rev-label")
+                d = rui.default_settings()
+                named = rui.preset_settings()
+                labels = {name: rui.preset_label(name, s) for name, s in named.items()}
+                preset = gr.Radio(list(labels.values()) + [OWN], value=labels["default"], label="Setting (measured in the model card)",
+                                  elem_id="rev-preset")
+                with gr.Row():
+                    guidance = gr.Slider(0, 12, value=d["guidance"], step=0.5, label=GUIDANCE_LABEL,
+                                         info="1 = conditional only · 0 = unconditional, where guided", elem_id="rev-guidance")
+                    guide_from = gr.Slider(0, rl.MAX_GUIDE_T, value=d["guidance_min_t"], step=10, elem_id="rev-guide-from",
+                                           label="Guide only where t ≥", info="0 = every step; below: conditional only")
+                with gr.Row():
+                    sampler = gr.Dropdown(list(SAMPLERS), value=d["sampler"], label="Sampler", elem_id="rev-sampler")
+                    eta = gr.Slider(0, 1, value=d["eta"], step=0.1, label="eta", info="DDIM: 0 deterministic, 1 ≈ DDPM",
+                                    elem_id="rev-eta")
+                with gr.Row():
+                    steps = gr.Slider(1, rl.MAX_STEPS, value=d["steps"], step=1, label="Steps", elem_id="rev-steps")
+                    spacing = gr.Radio(list(SPACINGS), value=d["spacing"], label="Timestep spacing",
+                                       info="leading starts at t = 950 (see below)", elem_id="rev-spacing")
+                with gr.Row():
+                    seed = gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed (fixes x_T)", elem_id="rev-seed")
+                    n_images = gr.Slider(1, rl.MAX_IMAGES, value=16, step=1, label="Images", elem_id="rev-images")
+                with gr.Row():
+                    gen_btn = gr.Button("Generate", variant="primary", elem_id="generate")
+                    stop_btn = gr.Button("Stop", elem_id="stop")
+                status = gr.Markdown(elem_id="rev-status")
+                with gr.Accordion("What these settings mean", open=False, elem_id="settings-help"):
+                    gr.Markdown(SETTINGS_HELP)
+            with gr.Column(scale=3):
+                with gr.Row():
+                    live_xt = gr.Image(label="x_t, live", format="png", interactive=False, elem_id="live-xt", elem_classes="pixelated")
+                    live_x0 = gr.Image(label="predicted x̂₀, live", format="png", interactive=False, elem_id="live-x0", elem_classes="pixelated")
+        with gr.Accordion("Step through the recorded run", open=True):
+            with gr.Row():
+                step = gr.Slider(1, 20, value=20, step=1, label="Step", elem_id="step-slider", scale=4)
+                play_btn = gr.Button("▶ Play", scale=1, elem_id="play")
+                pause_btn = gr.Button("⏸ Pause", scale=1, elem_id="pause")
+                fps = gr.Slider(1, 20, value=5, step=1, label="steps per second", scale=2, elem_id="play-fps")
+                gif_btn = gr.Button("Export GIF", scale=1)
+            step_md = gr.Markdown(elem_id="step-caption")
+            with gr.Row():
+                s_xt = gr.Image(label="x_t", format="png", interactive=False, elem_classes="pixelated")
+                s_eps = gr.Image(label="predicted noise ε̂", format="png", interactive=False, elem_classes="pixelated")
+                s_x0 = gr.Image(label="predicted x̂₀", format="png", interactive=False, elem_id="step-x0", elem_classes="pixelated")
+                s_up = gr.Image(label="update (red +, blue −)", format="png", interactive=False, elem_classes="pixelated")
+            moments_plot = gr.Plot(label="x_t's mean and std against the schedule")
+            gif_file = gr.File(label="trajectory GIF", interactive=False)
+        with gr.Accordion("Inside the Transformer: attention and adaLN-Zero at the chosen step", open=True):
+            gr.Markdown("The DiT cuts the 28x28 digit into 7x7 patches of 4x4 pixels (the grid). **Click a patch** "
+                        "to see where it attends; the green square is the patch asking.")
+            with gr.Row():
+                image_idx = gr.Slider(1, rl.MAX_IMAGES, value=1, step=1, label="Image", elem_id="attn-image")
+                depth, heads = rui.model_shape()
+                layer = gr.Slider(1, depth, value=1, step=1, label="Layer")
+                head = gr.Slider(1, heads, value=1, step=1, label="Head")
+                patch = gr.Number(rui.CENTER_PATCH, precision=0, visible=False, label="patch")
+            with gr.Row():
+                attn_img = gr.Image(label="attention of the chosen patch (layer, head)", format="png", interactive=False,
+                                    elem_id="attn-overlay", elem_classes="pixelated")
+                heads_img = gr.Image(label="every layer (rows, 1 at top) x head (columns)", format="png",
+                                     interactive=False, elem_id="attn-heads", elem_classes="pixelated")
+            attn_md = gr.Markdown(elem_id="attn-text")
+            mod_plot = gr.Plot(label="adaLN-Zero modulation against t")
+        sd_open = gr.Checkbox(False, visible=False, label="open SDEdit")  # set by a lesson's view
+        with gr.Accordion("From a real digit: noise it to t*, denoise it back (SDEdit)", open=False, elem_id="sdedit-box") as sd_box:
+            with gr.Row():
+                choices = digit_choices() or ["(no bundled digits: assets/sample_digits.npz is missing)"]
+                digit = gr.Dropdown(choices, value=choices[min(6, len(choices) - 1)], label="Digit")
+                target = gr.Dropdown(rui.SDEDIT_TARGETS, value=rui.SDEDIT_TARGETS[0], label="Denoise as class")
+                t_star = gr.Slider(0, 999, value=600, step=1, label="t*")
+                sd_steps = gr.Slider(1, 100, value=20, step=1, label="Steps back")
+                sd_btn = gr.Button("Noise and denoise", elem_id="sdedit-btn")
+            sd_row = gr.Image(label="x₀ | x_t* | one-step x̂₀ at t* | result", format="png", interactive=False, elem_classes="pixelated")
+            sd_noise = gr.Image(label="true noise | predicted noise | difference", format="png", interactive=False, elem_classes="pixelated")
+            sd_path = gr.Image(label="the way back", format="png", interactive=False, elem_classes="pixelated")
+            sd_md = gr.Markdown(elem_id="sdedit-text")
+            sd_plot = gr.Plot(label="eps-MSE by timestep")
+
+    gen_in = [label, guidance, sampler, eta, steps, seed, n_images, spacing, guide_from]
+    setting = [sampler, steps, guidance, guide_from, spacing, eta]
+
+    def apply_preset(choice):
+        """A preset sets the six sampling controls; 'your own' leaves them."""
+        name = next((n for n, text in labels.items() if text == choice), None)
+        if name is None:
+            return (gr.skip(),) * 6
+        p = named[name]
+        return p["sampler"], p["steps"], p["guidance"], p["guidance_min_t"], p["spacing"], p["eta"]
+
+    def which_preset(*values):
+        name = rui.preset_of(*values)
+        return labels[name] if name in labels else OWN
+
+    preset.input(apply_preset, preset, setting, **private)
+    for c in setting:
+        c.change(which_preset, setting, preset, trigger_mode="always_last", show_progress="hidden", **private)
+    gen_out = [live_xt, live_x0, status, handle]
+    views = [s_xt, s_eps, s_x0, s_up, step_md]
+    inside = [image_idx, layer, head, patch]
+    every_view = views + [moments_plot, attn_img, heads_img, attn_md, mod_plot]
+    sampling = dict(concurrency_limit=rl.MAX_RUNNING, concurrency_id="generate")
+
+    def generate(label, guidance, sampler, eta, steps, seed, n_images, spacing, guide_from, request: gr.Request):
+        """Stream a run: x_T at once, then at most one frame per MIN_FRAME_S, and the end. The run stops
+        when this session starts a newer one, or when nobody is listening any more."""
+        session = getattr(request, "session_hash", None)
+        with runs.claim(session) as run:
+            if session and not run.wait_for_audience():
+                return  # nobody will read this run: do not compute it
+            key, last = None, 0.0
+            for traj, note in rui.runs(label, guidance, sampler, eta, steps, seed, n_images, spacing, guide_from):
+                now = time.perf_counter()
+                if key is None:
+                    key = store.put(traj)
+                    yield (*rui.frame(traj, note, as_files=True), key)
+                    last = now
+                elif run.replaced or run.stopped:
+                    why = "Stopped" if run.stopped else "Replaced by your newer run, stopped"
+                    yield gr.skip(), gr.skip(), rui.stopped_status(traj, why), key
+                    return
+                elif session and run.audience_gone():
+                    return
+                elif traj.done or now - last >= frame_interval():
+                    yield (*rui.frame(traj, note, as_files=True), key)  # pictures drawn only for the frames sent
+                    last = now
+
+    def stop(key, request: gr.Request):
+        """Stop this session's run at its next step (it then says where it stopped itself); with nothing
+        running, say so, or where the last run ended."""
+        if runs.stop(getattr(request, "session_hash", None)):
+            return gr.skip()
+        return rui.stopped_status(store.get(key)) if key else "Nothing is running."
+
+    redraw = resolve(store, rui.step_views, len(every_view))
+
+    def finish(dep):
+        """After a run: the scrubber to its last step, and every view of that step (the slider's change
+        event does not fire when the value stays the same)."""
+        return dep.then(resolve(store, slider_update, 1), handle, step, **private).then(
+            redraw, [handle, step] + inside, every_view, **private)
+
+    def generate_after(dep, view):
+        """Generate after `dep` when the applied view (JSON) opens this tab (links and lessons); otherwise
+        nothing follows."""
+        dep = dep.then(view_lands_on("reverse"), view, None, **private)
+        return finish(dep.success(guard_gen(generate), gen_in, gen_out, trigger_mode="multiple", **sampling, **private))
+
+    play_ev = play_btn.click(guard_gen(resolve_gen(store, rui.play)), [handle, step, fps], step, show_progress="hidden",
+                             **private)
+    # "multiple": a second Generate (or a lesson's) starts at once and replaces this session's running one.
+    run = gen_btn.click(guard_gen(generate), gen_in, gen_out, api_name="generate", show_progress="hidden",
+                        cancels=[play_ev], trigger_mode="multiple", **sampling)
+    finish(run)
+    stop_btn.click(stop, handle, status, cancels=[play_ev], concurrency_limit=None, concurrency_id="stop", **private)
+    pause_btn.click(None, None, None, cancels=[play_ev], **private)
+    step.change(redraw, [handle, step] + inside, every_view, trigger_mode="always_last", show_progress="hidden", **private)
+    for c in (image_idx, layer, head):
+        c.change(redraw, [handle, step] + inside, every_view, trigger_mode="always_last", show_progress="hidden", **private)
+    gif_btn.click(resolve(store, rui.export_gif, 1, quiet=False), handle, gif_file, api_name="export_trajectory_gif")
+    attn_img.select(patch_clicked, None, patch, **private).then(
+        redraw, [handle, step] + inside, every_view, **private)
+    sd_btn.click(guard(rui.sdedit), [digit, target, t_star, sd_steps, seed, guidance, eta],
+                 [sd_row, sd_noise, sd_path, sd_md, sd_plot], api_name="sdedit", concurrency_limit=2, concurrency_id="heavy")
+
+    with tab:  # API-only endpoints: their numbers are plain (unbounded) boxes, checked by the library
+        api = dict(api_visibility="public")
+        hidden = gr.Button(visible=False)
+        n_step, n_image, n_layer, n_head, n_patch = (gr.Number(v, visible=False) for v in (1, 1, 1, 1, rui.CENTER_PATCH))
+        hidden.click(resolve(store, rui.scrub, 5, quiet=False), [handle, n_step], views, api_name="scrub", **api)
+        hidden.click(guard_gen(resolve_gen(store, rui.play_views)), handle, [n_step] + views, api_name="play", **api)
+        hidden.click(resolve(store, rui.attention, 3, quiet=False), [handle, n_step, n_image, n_layer, n_head, n_patch],
+                     [attn_img, heads_img, attn_md], api_name="attention", **api)
+        hidden.click(resolve(store, rui.modulation, 1, quiet=False), [handle, n_step, n_image], mod_plot,
+                     api_name="modulation", **api)
+        hidden.click(resolve(store, rui.moments, 1, quiet=False), [handle, n_step], moments_plot, api_name="moments", **api)
+        hidden.click(rui.model_status, None, model_md, api_name="model_status", **api)
+
+    # view field -> (component, how a view's value becomes the component's value)
+    fields = {"label": (label, None), "guidance": (guidance, None), "guide_from": (guide_from, None), "sampler": (sampler, None),
+              "eta": (eta, None), "steps": (steps, None), "spacing": (spacing, None), "seed": (seed, None),
+              "images": (n_images, None), "sdedit": (sd_open, None)}
+    link_inputs = [label, guidance, guide_from, sampler, eta, steps, spacing, seed, n_images]
+
+    def view_of(*values):
+        """This tab's link fields from its controls."""
+        return {"tab": "reverse", **dict(zip(("label", "guidance", "guide_from", "sampler", "eta", "steps", "spacing", "seed",
+                                              "images"), values))}
+
+    def sdedit_after(dep, view):
+        """Open 'From a real digit' and run it when the applied view asks (a lesson's view)."""
+        dep = dep.then(view_lands_on("reverse", needs="sdedit"), view, None, **private)
+        return dep.success(lambda: gr.update(open=True), None, sd_box, **private).then(
+            guard(rui.sdedit), [digit, target, t_star, sd_steps, seed, guidance, eta], [sd_row, sd_noise, sd_path, sd_md, sd_plot],
+            concurrency_limit=2, concurrency_id="heavy", **private)
+
+    return SimpleNamespace(tab=tab, label=label, guidance=guidance, sampler=sampler, eta=eta, steps=steps, seed=seed,
+                           n_images=n_images, spacing=spacing, guide_from=guide_from, model_md=model_md, status=status,
+                           generate_after=generate_after, sdedit_after=sdedit_after, store=store, runs=runs, fields=fields,
+                           link_inputs=link_inputs, view_of=view_of)
+
+
+def resolve_gen(store: TrajectoryStore, fn):
+    """`resolve` for generator functions (Play): fn's own message before the first run."""
+
+    @functools.wraps(fn)
+    def wrapper(handle, *args):
+        traj = None if handle is None else store.get(handle)
+        if handle is None:
+            yield from fn(None, *args)
+            return
+        if traj is None:
+            raise gr.Error(GONE, print_exception=False)
+        yield from fn(traj, *args)
+
+    return wrapper

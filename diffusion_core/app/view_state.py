@@ -1,0 +1,203 @@
+"""A view of the app as a small dict (tab and that tab's settings) and its URL query.
+
+`to_query(view)` makes the shareable link's query string; `parse_query(params)` reads one back,
+validating every value against the fixed table `FIELDS` (nothing from the URL is evaluated), and returns
+the view plus plain-language notes on anything it ignored (values shortened; the page shows them as
+text, never as markup). The lessons of the Learn tab use the same dicts to set the other tabs' controls.
+
+A link carries everything its tab shows: on the forward tab the image, the schedule (a custom one as its
+betas, packed), t, the seed, the mode and its alpha, the schedules compared and the strip's settings; on
+the reverse tab every sampling setting; on the compare tab the digit, seed and count; on the Learn tab
+the lesson.
+"""
+from __future__ import annotations
+
+import base64
+import zlib
+from urllib.parse import urlencode
+
+import numpy as np
+
+from diffusion_core.data.images_io import image_choices
+from diffusion_core.pipelines.denoising import LABEL_CHOICES, MAX_GUIDE_T, MAX_IMAGES, MAX_STEPS
+from diffusion_core.maths.samplers import SAMPLERS, SPACINGS
+from diffusion_core.maths.schedule_makers import MAKERS
+from diffusion_core.maths.schedules import MAX_TIMESTEPS
+
+TABS = ("forward", "reverse", "compare", "learn")
+MODES = ("closed", "chain")
+STRIP_SPACINGS = ("t", "log_snr")
+MAX_LINK_BETAS = 4000  # custom schedules up to this T travel in a link (~10 KB of query)
+# name -> (kind, allowed values or (low, high)). The ranges are the controls' own.
+FIELDS = {
+    "tab": ("choice", TABS),
+    # forward tab
+    "image": ("choice", None),  # image_choices(), read when checked
+    "schedule": ("choice", tuple(sorted(MAKERS))),
+    "T": ("int", (1, MAX_TIMESTEPS)),
+    "rescale": ("bool", None),
+    "betas": ("betas", None),  # a custom schedule, packed by `pack_betas`
+    "t": ("int", (0, MAX_TIMESTEPS)),
+    "mode": ("choice", MODES),
+    "alpha": ("float", (0.9, 0.9999)),
+    "compare": ("list", tuple(sorted(MAKERS))),
+    "strip": ("choice", STRIP_SPACINGS),
+    "frames": ("int", (4, 12)),
+    "same_scale": ("bool", None),
+    "log_beta": ("bool", None),
+    # reverse tab
+    "label": ("choice", tuple(LABEL_CHOICES)),
+    "sampler": ("choice", SAMPLERS),
+    "steps": ("int", (1, MAX_STEPS)),
+    "guidance": ("float", (0.0, 12.0)),
+    "guide_from": ("int", (0, MAX_GUIDE_T)),  # the lowest guided t
+    "eta": ("float", (0.0, 1.0)),
+    "spacing": ("choice", SPACINGS),
+    "images": ("int", (1, MAX_IMAGES)),
+    "sdedit": ("bool", None),  # open "From a real digit" and run it (a lesson's view)
+    # compare tab
+    "digit": ("int", (0, 9)),
+    "samples": ("int", (1, 16)),
+    # every tab but Learn: its own seed; Learn: the lesson
+    "seed": ("int", (0, 2**31 - 1)),
+    "lesson": ("int", (0, 6)),
+}
+MAX_ECHO = 40  # characters of a link's value repeated back in a note
+MAX_NOTES = 5
+
+
+def shorten(text, limit: int = MAX_ECHO) -> str:
+    """A link's value as a note repeats it: at most `limit` characters (plain text; the page escapes it)."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def pack_betas(betas) -> str:
+    """Betas (float64) as a short URL-safe string: zlib-compressed bytes in base64url."""
+    raw = np.asarray(betas, dtype="<f8").tobytes()
+    return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+
+
+def unpack_betas(text: str) -> list[float]:
+    """The inverse of `pack_betas`, refusing anything that is not a short list of finite numbers."""
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = zlib.decompressobj().decompress(data, 8 * MAX_LINK_BETAS + 1)
+    except (ValueError, zlib.error):
+        raise ValueError("is not a packed schedule") from None
+    if not raw or len(raw) % 8 or len(raw) > 8 * MAX_LINK_BETAS:
+        raise ValueError("is not a packed schedule")
+    betas = np.frombuffer(raw, dtype="<f8")
+    if not np.all(np.isfinite(betas)):
+        raise ValueError("holds values that are not numbers")
+    return betas.tolist()
+
+
+def _read(name: str, raw):
+    kind, allowed = FIELDS[name]
+    raw = str(raw).strip()
+    shown = f"'{name}={shorten(raw)}'"
+    if kind == "choice":
+        allowed = image_choices() if name == "image" else allowed
+        if raw not in allowed:
+            raise ValueError(f"{shown} is not one of {shorten(', '.join(map(str, allowed)), 120)}")
+        return raw
+    if kind == "bool":
+        if raw.lower() not in ("0", "1", "true", "false"):
+            raise ValueError(f"{shown} is not 0 or 1")
+        return raw.lower() in ("1", "true")
+    if kind == "list":
+        items = [s.strip() for s in raw.split(",") if s.strip()]
+        if len(items) > 2 or any(s not in allowed for s in items):
+            raise ValueError(f"{shown} is not up to two of {shorten(', '.join(allowed), 120)}")
+        return items
+    if kind == "betas":
+        try:
+            return unpack_betas(raw)
+        except ValueError as exc:
+            raise ValueError(f"{shown} {exc}") from None
+    try:
+        if len(raw) > 30:
+            raise ValueError
+        value = int(raw) if kind == "int" else float(raw)
+    except ValueError:
+        raise ValueError(f"{shown} is not a number") from None
+    lo, hi = allowed
+    if not lo <= value <= hi or value != value:
+        raise ValueError(f"{shown} is outside {lo}..{hi}")
+    return value
+
+
+def parse_query(params) -> tuple[dict, list[str]]:
+    """Mapping of query parameters -> (view dict of the known, valid ones; notes on the rest, each with
+    the value shortened, at most MAX_NOTES of them). `guidance_min_t` is read as `guide_from`."""
+    view, notes = {}, []
+    for name, raw in dict(params).items():
+        name = "guide_from" if name == "guidance_min_t" else name
+        if name not in FIELDS:
+            if not name.startswith("__"):  # Gradio's own parameters
+                notes.append(f"unknown setting '{shorten(name)}' ignored")
+            continue
+        try:
+            view[name] = _read(name, raw)
+        except ValueError as exc:
+            notes.append(f"{exc}; ignored")
+    if len(notes) > MAX_NOTES:
+        notes = notes[:MAX_NOTES] + [f"and {len(notes) - MAX_NOTES} more"]
+    return view, notes
+
+
+def _text(name: str, value) -> str:
+    kind = FIELDS[name][0]
+    if kind == "bool":
+        return "1" if value else "0"
+    if kind == "list":
+        return ",".join(value)
+    if kind == "betas":
+        return pack_betas(value)
+    return str(value)
+
+
+def to_query(view: dict) -> str:
+    """The query string (without '?') of a view, keys in FIELDS order, invalid values left out."""
+    raw = {k: _text(k, v) for k, v in view.items() if v is not None and k in FIELDS}
+    good, _ = parse_query(raw)
+    return urlencode([(k, raw[k]) for k in FIELDS if k in good], safe=",")
+
+
+def share_link(page_url: str | None, view: dict) -> str:
+    """The page's address (its own query dropped) with the view's query; relative when unknown."""
+    base = (page_url or "").split("?", 1)[0].split("#", 1)[0]
+    return f"{base}?{to_query(view)}"
+
+
+def forward_view(spec: dict, **controls) -> dict:
+    """The link fields of the forward tab from its schedule spec and its other controls (a custom
+    schedule longer than MAX_LINK_BETAS is left out of the link, with the rest)."""
+    view = {"tab": "forward", **{k: v for k, v in controls.items() if v is not None}}
+    if spec.get("name") == "custom":
+        if len(spec.get("betas", [])) <= MAX_LINK_BETAS:
+            view["betas"] = spec["betas"]
+    else:
+        view.update(schedule=spec.get("name"), T=int(spec.get("T", 1000)), rescale=bool(spec.get("rescale")))
+    return view
+
+
+def resolve(view: dict) -> dict:
+    """The control values a view sets: its own fields, plus the forward tab's schedule spec (JSON) when
+    it names a schedule, T or custom betas, and t clamped into that schedule."""
+    from diffusion_core.app.forward.forward_ui import custom_spec, named_spec
+
+    out = dict(view)
+    if "betas" in view:
+        out["spec"] = custom_spec(view["betas"], "from a link")
+        T = len(view["betas"])
+    elif {"schedule", "T", "rescale"} & set(view):
+        T = int(view.get("T", 1000))
+        out["spec"] = named_spec(view.get("schedule", "cosine"), T, bool(view.get("rescale", False)))
+        out["T"] = T
+    else:
+        return out
+    if "t" in out:
+        out["t"] = min(int(out["t"]), T)
+    return out

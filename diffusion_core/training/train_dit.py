@@ -1,0 +1,227 @@
+"""Train the MNIST DiT: `python -m diffusion_core.train dit [options]`.
+
+Objective: the simple eps-prediction loss of Ho et al. 2020 (eq. 14),
+    L = E_{x0, t ~ U{1..T}, eps ~ N(0, I)} || eps - eps_theta(sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps, t, y) ||^2,
+with the label replaced by the null class with probability `class_dropout_prob` (classifier-free
+guidance, Ho & Salimans 2022). AdamW, linear warm-up then cosine decay, EMA of the weights.
+Resumable: the run folder holds `ckpt.pt`, `loss.csv` and sample grids; rerunning the same command
+continues where it stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import platform
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from diffusion_core.networks.dit import DiT, PRESETS, DiTConfig
+from diffusion_core.data.mnist import load_mnist, to_model_space
+from diffusion_core.maths.schedules import make_schedule
+from diffusion_core.training.training_utils import (
+    EMA, LossLog, Timer, infinite_batches, load_checkpoint, pick_device, save_checkpoint, seed_everything,
+    truncate_log,
+)
+
+
+def add_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files (default ../shared/data/mnist)")
+    p.add_argument("--out", default="runs/dit", help="run folder: checkpoints, loss log, sample grids")
+    p.add_argument("--preset", default="small", choices=sorted(PRESETS))
+    p.add_argument("--schedule", default="cosine")
+    p.add_argument("--timesteps", type=int, default=1000)
+    p.add_argument("--steps", type=int, default=9000, help="optimizer steps in total")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=4e-4)
+    p.add_argument("--warmup", type=int, default=300)
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--ema-decay", type=float, default=0.999)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--time-limit", type=float, default=0, help="stop (with a checkpoint) after this many minutes; 0 = none")
+    p.add_argument("--ckpt-minutes", type=float, default=5.0)
+    p.add_argument("--sample-every", type=int, default=1000)
+    p.add_argument("--limit-data", type=int, default=0, help="train on the first N digits only (tests)")
+    p.add_argument("--export", default=None, help="write EMA weights here at the end, e.g. assets/dit_mnist")
+    p.add_argument("--export-only", action="store_true", help="export the run's latest checkpoint and exit (no training)")
+    p.add_argument("--loss-weighting", default="none", choices=["none", "min-snr"],
+                   help="none: the plain eps-MSE of Ho et al. 2020 eq. 14; min-snr: the same eps-MSE weighted per timestep "
+                        "by min(SNR, gamma) / SNR (Hang et al. 2023, 'Efficient Diffusion Training via Min-SNR Weighting "
+                        "Strategy', eq. 9), which is 1 wherever SNR <= gamma and only down-weights the low-noise steps")
+    p.add_argument("--snr-gamma", type=float, default=5.0)
+    p.add_argument("--init-from", default=None,
+                   help="start a new run (no ckpt.pt in --out yet) from exported weights, e.g. assets/dit_mnist: "
+                        "model and EMA both begin there, with a fresh optimizer; the preset must match")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the training forward (measured 1.36x per step on the 2-core CPU, ~30 s cold)")
+
+
+def loss_weights(schedule, kind: str = "none", gamma: float = 5.0) -> torch.Tensor:
+    """Per-timestep weights of the eps-MSE, float32 (T,): all ones, or min(SNR_t, gamma) / SNR_t."""
+    snr = torch.tensor(schedule.snr, dtype=torch.float64)
+    if kind == "none":
+        return torch.ones_like(snr, dtype=torch.float32)
+    if kind == "min-snr":
+        return (torch.clamp(snr, max=gamma) / snr).float()
+    raise ValueError(f"Unknown loss weighting {kind!r}")
+
+
+def lr_at(step: int, args) -> float:
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    progress = (step - args.warmup) / max(1, args.steps - args.warmup)
+    return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def save_grid(model, schedule, path: Path, device) -> None:
+    """A 10x10 grid (row = digit) sampled with DDIM 20 steps, guidance 3, as a PNG."""
+    from diffusion_core.maths.samplers import ddim_sample, make_timesteps
+    from diffusion_core.maths.guidance import CFGDenoiser
+    from diffusion_core.data.images import save_png_grid
+
+    g = torch.Generator(device="cpu").manual_seed(0)
+    labels = torch.arange(10).repeat_interleave(10).to(device)
+    x = torch.randn(100, 1, 28, 28, generator=g).to(device)
+    den = CFGDenoiser(model, scale=3.0, null_label=model.config.num_classes)
+    ts = make_timesteps(schedule.num_timesteps, 20, "trailing")
+    with torch.no_grad():
+        out = ddim_sample(den, x, schedule, ts, eta=0.0, clip_x0=1.0, y=labels)
+    save_png_grid(out.float().cpu().numpy(), path, nrow=10)
+
+
+def init_from_export(model: DiT, ema: EMA, stem) -> int:
+    """Load exported weights (`<stem>.safetensors`, the EMA of an earlier run) into the model and its
+    EMA; returns the step count that run recorded."""
+    from diffusion_core.networks.pretrained import load_pretrained
+
+    pre = load_pretrained("dit", assets_dir=Path(stem).parent) if Path(stem).name == "dit_mnist" else None
+    if pre is None:
+        raise SystemExit("--init-from expects an exported stem named dit_mnist (e.g. assets/dit_mnist)")
+    if pre.model.config != model.config:
+        raise SystemExit(f"--init-from {stem}: its config {pre.model.config} differs from the preset's {model.config}")
+    model.load_state_dict(pre.model.state_dict())
+    ema.model.load_state_dict(pre.model.state_dict())
+    return int(pre.meta.get("training", {}).get("steps", 0))
+
+
+def train(args) -> Path:
+    seed_everything(args.seed)
+    if getattr(args, "threads", 0):
+        torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    schedule = make_schedule(args.schedule, args.timesteps)
+    config: DiTConfig = PRESETS[args.preset]
+    model = DiT(config).to(device)
+    ema = EMA(model, args.ema_decay)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+
+    images, labels = load_mnist("train", args.data_dir)
+    if args.limit_data:
+        images, labels = images[: args.limit_data], labels[: args.limit_data]
+    data = torch.from_numpy(to_model_space(images)).to(device)  # (N, 1, 28, 28) in [-1, 1]
+    targets = torch.from_numpy(labels).to(device)
+    sqrt_ab = torch.tensor(schedule.sqrt_alphas_cumprod, dtype=torch.float32, device=device)
+    sqrt_1m_ab = torch.tensor(schedule.sqrt_one_minus_alphas_cumprod, dtype=torch.float32, device=device)
+    weights = loss_weights(schedule, args.loss_weighting, args.snr_gamma).to(device)  # (T,)
+
+    step, previous_time = 0, 0.0
+    data_gen = torch.Generator().manual_seed(args.seed)
+    state = load_checkpoint(out / "ckpt.pt")
+    if state is not None:
+        model.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        opt.load_state_dict(state["opt"])
+        step, previous_time = state["step"], state["wall_time"]
+        data_gen.set_state(state["data_gen"])
+        if not args.export_only:
+            truncate_log(out / "loss.csv", step)
+        print(f"resumed from step {step} ({previous_time / 60:.1f} min of earlier training)")
+    elif getattr(args, "init_from", None):
+        print(f"started from {args.init_from} (its run had {init_from_export(model, ema, args.init_from)} steps)")
+    if args.export_only:
+        if state is None or not args.export:
+            raise SystemExit("--export-only needs an existing checkpoint in --out and an --export path")
+        export(ema.model, schedule, argparse.Namespace(**{**state["args"], "export": args.export}), step, previous_time, device)
+        return out
+    log = LossLog(out / "loss.csv", ["step", "loss", "lr", "wall_time"])
+    timer = Timer(previous_time)
+    batches = infinite_batches(data.shape[0], args.batch_size, data_gen)
+    use_bf16 = device.type == "cuda"
+    last_ckpt = time.time()
+    started = time.time()
+
+    def checkpoint():
+        save_checkpoint(
+            out / "ckpt.pt", model=model.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), step=step,
+            wall_time=timer.elapsed, data_gen=data_gen.get_state(), args=vars(args), config=config.to_dict(),
+            schedule=schedule.to_dict(),
+        )
+
+    model.train()
+    net = torch.compile(model) if args.compile else model  # same parameters; state dicts come from `model`
+    bar = tqdm(total=args.steps, initial=step, desc="dit", dynamic_ncols=True, mininterval=5)
+    while step < args.steps:
+        idx = next(batches).to(device)
+        x0, y = data[idx], model.y_embedder.drop(targets[idx])
+        t = torch.randint(0, schedule.num_timesteps, (x0.shape[0],), device=device)  # network index
+        noise = torch.randn_like(x0)
+        x_t = sqrt_ab[t].view(-1, 1, 1, 1) * x0 + sqrt_1m_ab[t].view(-1, 1, 1, 1) * noise
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, args)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+            pred = net(x_t, t, y)
+        per_sample = (pred.float() - noise).pow(2).mean(dim=(1, 2, 3))  # (N,) eps-MSE of each sample
+        loss = (weights[t] * per_sample).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        ema.update(model)
+        step += 1
+        bar.update(1)
+        if step % 10 == 0:
+            log.write(step=step, loss=f"{loss.item():.6f}", lr=f"{lr_at(step, args):.3g}", wall_time=f"{timer.elapsed:.1f}")
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+        if args.sample_every and step % args.sample_every == 0:
+            try:
+                save_grid(ema.model, schedule, out / f"samples_{step:06d}.png", device)
+            except Exception as exc:  # a broken grid must not kill a long run
+                print(f"sample grid failed: {exc!r}")
+        if time.time() - last_ckpt > args.ckpt_minutes * 60:
+            checkpoint()
+            last_ckpt = time.time()
+        if args.time_limit and time.time() - started > args.time_limit * 60:
+            print(f"time limit reached at step {step}")
+            break
+    bar.close()
+    checkpoint()
+    if args.export:
+        export(ema.model, schedule, args, step, timer.elapsed, device)
+    return out
+
+
+def export(model: DiT, schedule, args, step: int, wall_time: float, device) -> None:
+    """Write the EMA weights (safetensors) and a JSON with config, schedule and training facts."""
+    from diffusion_core.networks.pretrained import save_pretrained
+
+    hardware = torch.cuda.get_device_name(0) if device.type == "cuda" else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    meta = {
+        "kind": "dit",
+        "config": model.config.to_dict(),
+        "schedule": schedule.to_dict(),
+        "prediction": "epsilon",
+        "training": {
+            "steps": step, "batch_size": args.batch_size, "lr": args.lr, "ema_decay": args.ema_decay,
+            "wall_time_s": round(wall_time, 1), "hardware": hardware, "seed": args.seed,
+            "loss_weighting": getattr(args, "loss_weighting", "none"), "snr_gamma": getattr(args, "snr_gamma", None),
+            "epochs": round(step * args.batch_size / 60000, 2),
+        },
+    }
+    save_pretrained(model, args.export, meta)
+    print(f"exported EMA weights to {args.export}.safetensors")

@@ -1,0 +1,200 @@
+"""Pieces every trainer shares: device choice, seeding, EMA, resumable checkpoints, a loss log."""
+from __future__ import annotations
+
+import copy
+import csv
+import os
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class EMA:
+    """Exponential moving average of a model's parameters, with the usual warm-up
+    decay_t = min(decay, (1 + n) / (10 + n)) so early averages are not dominated by the init."""
+
+    def __init__(self, model: torch.nn.Module, decay: float = 0.999):
+        self.decay = decay
+        self.num_updates = 0
+        self.model = copy.deepcopy(model).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        self.num_updates += 1
+        d = min(self.decay, (1 + self.num_updates) / (10 + self.num_updates))
+        for e, p in zip(self.model.parameters(), model.parameters()):
+            e.lerp_(p.detach(), 1.0 - d)
+
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "num_updates": self.num_updates, "decay": self.decay}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.num_updates = state["num_updates"]
+        self.decay = state["decay"]
+
+
+def save_checkpoint(path: Path, **state) -> None:
+    """Atomic save (write then rename), so a kill mid-save never leaves a broken checkpoint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    state["rng"] = {
+        "torch": torch.get_rng_state(),
+        "numpy": np.random.get_state(),
+        "python": random.getstate(),
+    }
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> dict | None:
+    path = Path(path)
+    if not path.exists():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    rng = state.get("rng")
+    if rng:
+        torch.set_rng_state(rng["torch"])
+        np.random.set_state(rng["numpy"])
+        random.setstate(rng["python"])
+    return state
+
+
+class LossLog:
+    """Appends rows to a CSV (creating it with a header), so resumed runs continue one file."""
+
+    def __init__(self, path: Path, fields: list[str]):
+        self.path = Path(path)
+        self.fields = fields
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            with open(self.path, "w", newline="") as f:
+                csv.writer(f).writerow(fields)
+
+    def write(self, **row) -> None:
+        with open(self.path, "a", newline="") as f:
+            csv.writer(f).writerow([row.get(k, "") for k in self.fields])
+
+
+def truncate_log(path: Path, max_step: int) -> None:
+    """Drop log rows past `max_step` (after resuming from an older checkpoint)."""
+    path = Path(path)
+    if not path.exists():
+        return
+    with open(path) as f:
+        rows = list(csv.reader(f))
+    keep = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= max_step]
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(keep)
+
+
+class Timer:
+    """Wall time that survives resumes: `elapsed` adds the time of earlier runs."""
+
+    def __init__(self, previous: float = 0.0):
+        self.previous = previous
+        self.start = time.time()
+
+    @property
+    def elapsed(self) -> float:
+        return self.previous + time.time() - self.start
+
+
+def infinite_batches(n: int, batch_size: int, generator: torch.Generator):
+    """Endless shuffled index batches over range(n), one permutation per epoch."""
+    while True:
+        perm = torch.randperm(n, generator=generator)
+        for k in range(0, n - batch_size + 1, batch_size):
+            yield perm[k : k + batch_size]
+
+
+def add_common_args(p, epochs: float, lr: float, batch_size: int = 128, export_hint: str = "assets/<model>_mnist") -> None:
+    """The options every small trainer shares."""
+    p.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files (default ../shared/data/mnist)")
+    p.add_argument("--epochs", type=float, default=epochs)
+    p.add_argument("--batch-size", type=int, default=batch_size)
+    p.add_argument("--lr", type=float, default=lr)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--limit-data", type=int, default=0, help="train on the first N digits only (tests)")
+    p.add_argument("--export", default=None, help=f"write the weights here, e.g. {export_hint}")
+
+
+def load_train_tensors(args, device, unit_range: bool = False):
+    """MNIST training digits as (images (N, 1, 28, 28) float32, labels (N,) int64) on `device`,
+    in [-1, 1], or in [0, 1] with `unit_range`."""
+    from diffusion_core.data.mnist import load_mnist, to_model_space
+
+    images, labels = load_mnist("train", args.data_dir)
+    if args.limit_data:
+        images, labels = images[: args.limit_data], labels[: args.limit_data]
+    x = to_model_space(images)
+    if unit_range:
+        x = (x + 1.0) / 2.0
+    return torch.from_numpy(x).to(device), torch.from_numpy(labels.copy()).to(device)
+
+
+PART_BYTES = 15 * 2**20  # a lent GPU machine returns files of at most 16 MiB
+
+
+def split_checkpoint(path: Path, out_dir: Path, max_bytes: int = PART_BYTES) -> list[Path]:
+    """Write a checkpoint as parts of at most `max_bytes` each (one or more of its top-level entries per
+    part; the model, its EMA and the optimizer state go separately): `ckpt.part<k>.pt` in `out_dir`."""
+    import io
+
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    parts, current = [], {}
+
+    def size(obj) -> int:
+        buf = io.BytesIO()
+        torch.save(obj, buf)
+        return buf.tell()
+
+    for key, value in state.items():
+        if current and size({**current, key: value}) > max_bytes:
+            parts.append(current)
+            current = {}
+        current[key] = value
+    parts.append(current)
+    paths = []
+    for k, part in enumerate(parts):
+        if size(part) > max_bytes:
+            raise ValueError(f"entry {sorted(part)} alone is over {max_bytes} bytes")
+        paths.append(out_dir / f"ckpt.part{k}.pt")
+        torch.save(part, paths[-1])
+    return paths
+
+
+def join_checkpoint(run_dir: Path) -> Path | None:
+    """The inverse of `split_checkpoint`: `ckpt.part*.pt` in `run_dir` merged into its `ckpt.pt` (kept when
+    there are no parts); returns the checkpoint's path, or None when there is none."""
+    run_dir = Path(run_dir)
+    parts = sorted(run_dir.glob("ckpt.part*.pt"), key=lambda p: int(p.stem.split("part")[1]))
+    if parts:
+        state = {}
+        for p in parts:
+            state.update(torch.load(p, map_location="cpu", weights_only=False))
+        tmp = run_dir / "ckpt.tmp"
+        torch.save(state, tmp)
+        os.replace(tmp, run_dir / "ckpt.pt")
+        for p in parts:
+            p.unlink()
+    return run_dir / "ckpt.pt" if (run_dir / "ckpt.pt").exists() else None

@@ -1,0 +1,187 @@
+"""The DiT: shapes, adaLN-Zero, attention maps, guidance, and that training lowers the loss."""
+import csv
+
+import pytest
+import torch
+
+from diffusion_core.networks.dit import DiT, DiTConfig, PRESETS, sincos_pos_embed_2d
+from diffusion_core.maths.guidance import CFGDenoiser
+from diffusion_core.train import main as train_main
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    m = DiT(PRESETS["test"]).eval()
+    for p in m.parameters():  # leave adaLN-Zero's zeros behind so outputs depend on everything
+        p.data.add_(0.02 * torch.randn_like(p))
+    return m
+
+
+def batch(n=3):
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(n, 1, 28, 28, generator=g), torch.tensor([5.0, 500.0, 999.0][:n]), torch.tensor([0, 7, 10][:n])
+
+
+def test_output_shape_and_patch_grid(model):
+    x, t, y = batch()
+    assert model(x, t, y).shape == (3, 1, 28, 28)
+    assert model.config.num_tokens == 49 and model.pos_embed.shape == (1, 49, 32)
+
+
+def test_fresh_model_predicts_zero_by_adaln_zero():
+    fresh = DiT(PRESETS["test"])
+    x, t, y = batch()
+    out = fresh(x, t, y)
+    assert torch.count_nonzero(out) == 0
+
+
+def test_internals_attention_rows_sum_to_one_and_match_fast_path(model):
+    x, t, y = batch()
+    with torch.no_grad():
+        fast = model(x, t, y)
+        eps, internals = model(x, t, y, return_internals=True)
+    torch.testing.assert_close(eps, fast, atol=1e-5, rtol=1e-5)
+    cfg = model.config
+    assert len(internals["attention"]) == cfg.depth
+    for attn in internals["attention"]:
+        assert attn.shape == (3, cfg.num_heads, 49, 49)
+        torch.testing.assert_close(attn.sum(-1), torch.ones(3, cfg.num_heads, 49))
+        assert (attn >= 0).all()
+    assert internals["modulation"].shape == (3, cfg.depth, 6, cfg.hidden_size)
+
+
+def test_conditioning_changes_the_prediction(model):
+    x, t, _ = batch()
+    a = model(x, t, torch.tensor([1, 1, 1]))
+    b = model(x, t, torch.tensor([2, 2, 2]))
+    c = model(x, t * 0 + 10, torch.tensor([1, 1, 1]))
+    assert not torch.allclose(a, b) and not torch.allclose(a, c)
+
+
+def test_guidance_scale_one_equals_conditional_prediction(model):
+    x, t, y = batch()
+    with torch.no_grad():
+        torch.testing.assert_close(CFGDenoiser(model, 1.0, null_label=10)(x, t, y=y), model(x, t, y))
+        guided = CFGDenoiser(model, 4.0, null_label=10)(x, t, y=y)
+        cond, uncond = model(x, t, y), model(x, t, torch.full_like(y, 10))
+    torch.testing.assert_close(guided, uncond + 4.0 * (cond - uncond), atol=1e-5, rtol=1e-5)
+
+
+class Recording(torch.nn.Module):
+    """A stand-in network that remembers the batch size of every call."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.batches = model, []
+
+    def forward(self, x, t, y):
+        self.batches.append(x.shape[0])
+        return self.model(x, t, y)
+
+
+def test_guidance_limited_to_noisy_steps(model):
+    """Kynkaenniemi et al. 2024: below min_t the conditional prediction, in one pass; at and above
+    min_t the usual guided combination; a batch mixing both gets each row its own."""
+    x, _, _ = batch()
+    y = torch.tensor([0, 7, 3])
+    rec = Recording(model)
+    den = CFGDenoiser(rec, 4.0, null_label=10, min_t=500)
+    with torch.no_grad():
+        cond, uncond = model(x, torch.full((3,), 300.0), y), model(x, torch.full((3,), 300.0), torch.full_like(y, 10))
+        torch.testing.assert_close(den(x, torch.full((3,), 300.0), y=y), cond)
+        assert rec.batches == [3] and den.passes == 1
+        hi = torch.full((3,), 700.0)
+        c7, u7 = model(x, hi, y), model(x, hi, torch.full_like(y, 10))
+        torch.testing.assert_close(den(x, hi, y=y), u7 + 4.0 * (c7 - u7), atol=1e-5, rtol=1e-5)
+        assert rec.batches == [3, 6] and den.passes == 3
+        mixed = den(x, torch.tensor([300.0, 700.0, 500.0]), y=y)
+    torch.testing.assert_close(mixed[0], cond[0], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(mixed[1], (u7 + 4.0 * (c7 - u7))[1], atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(mixed[2], model(x, torch.full((3,), 500.0), y)[2])  # t = min_t is guided
+    with pytest.raises(ValueError, match="lowest timestep"):
+        CFGDenoiser(model, 4.0, min_t=-1)
+
+
+def test_label_dropout_rate():
+    emb = DiT(DiTConfig(hidden_size=32, depth=1, num_heads=2, class_dropout_prob=0.25)).y_embedder
+    y = torch.zeros(40000, dtype=torch.long)
+    dropped = (emb.drop(y, torch.Generator().manual_seed(0)) == 10).float().mean().item()
+    assert dropped == pytest.approx(0.25, abs=0.01)
+
+
+def test_sincos_position_embedding_distinguishes_positions():
+    pe = torch.from_numpy(sincos_pos_embed_2d(32, 7))
+    d = torch.cdist(pe, pe)
+    assert d.shape == (49, 49) and (d + torch.eye(49)).min() > 0.1
+
+
+def test_bad_configs_are_refused():
+    with pytest.raises(ValueError):
+        DiT(DiTConfig(image_size=28, patch_size=5))
+    with pytest.raises(ValueError):
+        DiTConfig.from_dict({"hidden_size": 32, "colour": "red"})
+
+
+def test_tiny_overfit_run_lowers_the_loss(tmp_path):
+    out = tmp_path / "run"
+    train_main(["dit", "--preset", "test", "--steps", "150", "--limit-data", "16", "--batch-size", "16",
+                "--lr", "3e-3", "--warmup", "10", "--sample-every", "0", "--out", str(out), "--export", str(tmp_path / "w")])
+    rows = list(csv.DictReader(open(out / "loss.csv")))
+    first = sum(float(r["loss"]) for r in rows[:3]) / 3
+    last = sum(float(r["loss"]) for r in rows[-3:]) / 3
+    assert last < 0.6 * first, (first, last)
+    assert (tmp_path / "w.safetensors").exists() and (tmp_path / "w.json").exists()
+
+
+def test_training_resumes_from_checkpoint(tmp_path):
+    args = ["dit", "--preset", "test", "--limit-data", "16", "--batch-size", "8", "--sample-every", "0", "--out", str(tmp_path)]
+    train_main(args + ["--steps", "20"])
+    train_main(args + ["--steps", "30"])
+    steps = [int(r["step"]) for r in csv.DictReader(open(tmp_path / "loss.csv"))]
+    assert steps == list(range(10, 31, 10))
+    assert torch.load(tmp_path / "ckpt.pt", weights_only=False)["step"] == 30
+
+
+def test_min_snr_weights_follow_hang_et_al():
+    """min(SNR, gamma) / SNR per timestep (Hang et al. 2023), computed independently from alpha_bar."""
+    import numpy as np
+
+    from diffusion_core.maths.schedules import make_schedule
+    from diffusion_core.training.train_dit import loss_weights
+
+    s = make_schedule("cosine", 1000)
+    ab = np.asarray(s.alphas_cumprod)
+    snr = ab / (1 - ab)
+    w = loss_weights(s, "min-snr", 5.0).numpy()
+    np.testing.assert_allclose(w, np.minimum(snr, 5.0) / snr, rtol=1e-6)
+    assert (w[snr <= 5.0] == 1.0).all() and w[0] < 1e-3
+    assert (loss_weights(s, "none").numpy() == 1.0).all()
+
+
+def test_min_snr_training_runs_and_records_its_weighting(tmp_path):
+    import json
+
+    train_main(["dit", "--preset", "test", "--steps", "20", "--limit-data", "16", "--batch-size", "8", "--sample-every", "0",
+                "--loss-weighting", "min-snr", "--out", str(tmp_path / "run"), "--export", str(tmp_path / "w")])
+    meta = json.loads((tmp_path / "w.json").read_text())
+    assert meta["training"]["loss_weighting"] == "min-snr" and meta["training"]["snr_gamma"] == 5.0
+
+
+def test_a_checkpoint_travels_in_parts_and_joins_back(tmp_path):
+    """What the GPU recipe returns: the checkpoint split into files under a size, joined again here."""
+    from diffusion_core.training.training_utils import join_checkpoint, save_checkpoint, split_checkpoint
+
+    state = {"model": {"w": torch.randn(300_000)}, "ema": {"w": torch.randn(300_000)}, "opt": {"m": torch.randn(300_000)},
+             "step": 7}
+    save_checkpoint(tmp_path / "run" / "ckpt.pt", **state)
+    parts = split_checkpoint(tmp_path / "run" / "ckpt.pt", tmp_path / "back", max_bytes=2_000_000)
+    assert len(parts) == 3 and all(p.stat().st_size <= 2_000_000 for p in parts)
+    (tmp_path / "run" / "ckpt.pt").unlink()
+    for p in parts:
+        p.rename(tmp_path / "run" / p.name)
+    joined = torch.load(join_checkpoint(tmp_path / "run"), weights_only=False)
+    assert joined["step"] == 7 and torch.equal(joined["opt"]["m"], state["opt"]["m"])
+    assert not list((tmp_path / "run").glob("ckpt.part*"))
+    with pytest.raises(ValueError, match="alone is over"):
+        split_checkpoint(tmp_path / "run" / "ckpt.pt", tmp_path / "x", max_bytes=100_000)

@@ -1,1 +1,0 @@
-"""The Gradio tabs of Diffusion Classroom: layout and wiring only (the work is in diffusion_core)."""
