@@ -44,6 +44,7 @@ def test_parse_labels():
         parse_labels("x", 3)
 
 
+@pytest.mark.slow
 def test_evaluate_scores_real_digits_at_the_floor_and_noise_far_away(tmp_path):
     images, labels = load_mnist("test")
     rng = np.random.default_rng(0)

@@ -29,6 +29,7 @@ def weights_dir(tmp_path, fault):
     return d
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault, words", [("corrupt", "corrupt or truncated"), ("missing", "is missing")])
 def test_broken_dit_weights_leave_the_forward_lab_working(tmp_path, fault, words):
     with AppServer(env={"DIFFUSION_CLASSROOM_WEIGHTS_DIR": str(weights_dir(tmp_path, fault))}) as srv:
@@ -44,6 +45,7 @@ def test_broken_dit_weights_leave_the_forward_lab_working(tmp_path, fault, words
         assert "could not be loaded" in srv.log()  # said at start, in the server's output too
 
 
+@pytest.mark.slow
 def test_load_scaled_down(capsys):
     with AppServer() as srv:
         out = run_load(srv.url, users=4, seconds=10, gen_share=0.3, memory=srv.rss_mb)
