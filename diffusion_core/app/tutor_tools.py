@@ -39,7 +39,7 @@ def check_noise_schedule(schedule: str = "cosine", T: int = 1000, rescale_zero_s
     """
     s = lab.schedule_from_spec(fui.named_spec(schedule, T, rescale_zero_snr))
     rows = ["| t | alpha_bar | log-SNR |", "| --- | --- | --- |"]
-    for t in sorted({max(1, round(s.num_timesteps * f)) for f in (0.25, 0.5, 0.75, 1.0)}):
+    for t in sorted({max(0, round(s.num_timesteps * f) - 1) for f in (0.25, 0.5, 0.75, 1.0)}):
         with np.errstate(divide="ignore"):
             rows.append(f"| {t} | {float(s.alpha_bar(t)):.4g} | {float(s.log_snr_at(t)):+.3f} |")
     findings = "\n".join(finding_line(f) for f in check_schedule(s))
@@ -56,7 +56,7 @@ def noise_image(image: str = "MNIST digit 0 (#1)", schedule: str = "cosine", T: 
             "Photo: coffee", "Photo: astronaut".
         schedule: one of linear, scaled_linear, cosine, sigmoid, quadratic, constant, karras.
         T: the number of diffusion steps, 1 to 100000.
-        t: the step to show, 0 (the clean image) to T (almost pure noise).
+        t: the timestep to show, 0 (one step of noise) to T - 1 (almost pure noise); -1 is the clean image.
         seed: fixes the noise eps, so two calls with the same seed and different t show the same noise fading in.
 
     Returns:

@@ -37,7 +37,7 @@ FIELDS = {
     "T": ("int", (1, MAX_TIMESTEPS)),
     "rescale": ("bool", None),
     "betas": ("betas", None),  # a custom schedule, packed by `pack_betas`
-    "t": ("int", (0, MAX_TIMESTEPS)),
+    "t": ("int", (0, MAX_TIMESTEPS - 1)),
     "mode": ("choice", MODES),
     "alpha": ("float", (0.9, 0.9999)),
     "compare": ("list", tuple(sorted(MAKERS))),
@@ -199,5 +199,5 @@ def resolve(view: dict) -> dict:
     else:
         return out
     if "t" in out:
-        out["t"] = min(int(out["t"]), T)
+        out["t"] = min(int(out["t"]), T - 1)
     return out

@@ -43,10 +43,10 @@ def check_schedule(schedule: NoiseSchedule, terminal_signal_warn: float = 0.05, 
         out.append(Finding("betas_range", "error", "Some betas lie outside (0, 1).", "Every beta must be above 0 and below 1."))
 
     if np.any(np.diff(ac) >= 0):
-        i = int(np.flatnonzero(np.diff(ac) >= 0)[0]) + 2
+        i = int(np.flatnonzero(np.diff(ac) >= 0)[0]) + 1
         out.append(Finding(
             "not_monotonic", "error",
-            f"alpha_bar stops decreasing at step {i}: the noise does not grow at every step.",
+            f"alpha_bar stops decreasing at t = {i}: the noise does not grow at every step.",
             "Make every beta strictly positive so that alpha_bar falls at each step.",
         ))
 
@@ -54,7 +54,7 @@ def check_schedule(schedule: NoiseSchedule, terminal_signal_warn: float = 0.05, 
     if zero.size and zero[0] < T - 1:
         out.append(Finding(
             "alpha_bar_zero_early", "error",
-            f"alpha_bar reaches 0 at step {zero[0] + 1} of {T}: predicting x0 from eps divides by sqrt(alpha_bar) = 0 there.",
+            f"alpha_bar reaches 0 at t = {zero[0]} of 0 .. {T - 1}: predicting x0 from eps divides by sqrt(alpha_bar) = 0 there.",
             "Lower the largest betas so that alpha_bar stays above 0 until the last step.",
         ))
     elif zero.size:
@@ -84,10 +84,10 @@ def check_schedule(schedule: NoiseSchedule, terminal_signal_warn: float = 0.05, 
 
     half = np.flatnonzero(ac <= 0.5)
     if half.size:
-        k = int(half[0]) + 1
+        k = int(half[0])
         out.append(Finding(
             "half_signal", "info",
-            f"Half the signal variance is gone (alpha_bar <= 0.5, log-SNR <= 0) at step {k} of {T} ({100 * k / T:.0f}% of the way).",
+            f"Half the signal variance is gone (alpha_bar <= 0.5, log-SNR <= 0) at t = {k} of 0 .. {T - 1} ({100 * (k + 1) / T:.0f}% of the way).",
             "Nothing to fix; compare schedules by where this happens.",
         ))
     else:
@@ -135,7 +135,7 @@ def _stretched(schedule: NoiseSchedule, T: int) -> NoiseSchedule:
     try:
         return make_schedule(base, T, **params)
     except ValueError:  # a custom schedule
-        t_new = np.linspace(1, schedule.num_timesteps, T)
+        t_new = np.linspace(0, schedule.num_timesteps - 1, T)
         ab = schedule.alpha_bar(t_new)
         return from_alphas_cumprod(np.minimum.accumulate(ab) * (1 - 1e-12 * np.arange(1, T + 1)), name=schedule.name)
 

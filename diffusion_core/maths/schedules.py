@@ -1,11 +1,12 @@
 """Noise schedules: immutable float64 tables of betas, alphas, alphas_cumprod and what follows.
 
-Conventions (the same as diffusers' schedulers, so configs and weights carry over):
-- the arrays have one entry per noising step, `num_timesteps` = T entries;
-- array index i is paper step t = i + 1 of Ho et al. (2020): alphas_cumprod[i] = alpha_bar_{i+1};
-- the network is called with the index i (0 .. T-1), as in diffusers and the original DDPM code;
-- the forward-process functions in `forward.py` take the paper step t in 0 .. T, where t = 0 is the
-  clean data: use `schedule.alpha_bar(t)`, which is 1 at t = 0.
+One timestep convention everywhere (the network, the samplers, the trainer, SDEdit, every control
+the user sees), the one of DiT's code and diffusers' schedulers, so configs and weights carry over:
+- the arrays have one entry per noising step, `num_timesteps` = T entries, and t is their index,
+  0 .. T-1: x_t = sqrt(alphas_cumprod[t]) x_0 + sqrt(1 - alphas_cumprod[t]) eps;
+- t = -1 (`CLEAN`) stands for the clean data x_0, where `alpha_bar(-1) = 1`. Ho et al. (2020) number
+  the same steps from 1 (their t = 0 is the clean image): their t is our t + 1, a conversion made only
+  where a page speaks of the paper.
 
 Formulas:
 - alpha_t = 1 - beta_t, alpha_bar_t = prod_{s<=t} alpha_s              (Ho et al. 2020, eq. 4)
@@ -24,6 +25,7 @@ import numpy as np
 from diffusion_core.maths.schedule_makers import MAKERS, rescale_zero_terminal_snr
 
 MAX_TIMESTEPS = 100_000
+CLEAN = -1  # the timestep of the clean data x_0 (the paper's t = 0)
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -115,37 +117,37 @@ class NoiseSchedule:
             f"alpha_bar_T={self.alphas_cumprod[-1]:.3g}, params={self.params})"
         )
 
-    def _paper_t(self, t) -> np.ndarray:
+    def _checked_t(self, t) -> np.ndarray:
         t = np.asarray(t)
         if not np.all(np.isfinite(t)):
             raise ValueError("The timestep must be a finite number.")
-        if np.any(t < 0) or np.any(t > self.num_timesteps):
-            raise ValueError(f"Timestep t must lie in 0 .. {self.num_timesteps} for this schedule.")
+        if np.any(t < CLEAN) or np.any(t > self.num_timesteps - 1):
+            raise ValueError(f"Timestep t must lie in 0 .. {self.num_timesteps - 1} for this schedule (-1: the clean image).")
         return t
 
-    # ------------------------------------------------------------------ lookups (paper t: 0 .. T)
+    # ------------------------------------------------------------------ lookups (t: 0 .. T-1; -1 the clean image)
     def alpha_bar(self, t):
-        """alpha_bar at paper step t (0 .. T, may be fractional: log-SNR is interpolated).
-        alpha_bar(0) = 1: the clean data."""
-        t = self._paper_t(np.asarray(t, dtype=np.float64))
-        full = np.concatenate([[1.0], self.alphas_cumprod])  # index = paper t
-        return np.interp(t, np.arange(full.size), full)
+        """alpha_bar at timestep t (0 .. T-1, the index of the arrays, as DiT and diffusers count; may be
+        fractional: interpolated). alpha_bar(-1) = 1: the clean data (the paper's t = 0)."""
+        t = self._checked_t(np.asarray(t, dtype=np.float64))
+        full = np.concatenate([[1.0], self.alphas_cumprod])  # position t + 1
+        return np.interp(t + 1.0, np.arange(full.size), full)
 
     def log_snr_at(self, t):
-        """log SNR at paper step t (+inf at t = 0)."""
+        """log SNR at timestep t (+inf at t = -1, the clean image)."""
         ab = self.alpha_bar(t)
         with np.errstate(divide="ignore"):
             return np.log(ab) - np.log1p(-ab)
 
     def sigma_at(self, t):
-        """The VE noise level sigma = sqrt((1 - alpha_bar) / alpha_bar) at paper step t."""
+        """The VE noise level sigma = sqrt((1 - alpha_bar) / alpha_bar) at timestep t."""
         ab = self.alpha_bar(t)
         with np.errstate(divide="ignore"):
             return np.sqrt((1.0 - ab) / ab)
 
     def t_for_alpha_bar(self, alpha_bar, integer: bool = True):
-        """Inverse of `alpha_bar`: the paper step whose alpha_bar is closest to the given value,
-        or (integer=False) the fractional step found by linear interpolation in log-SNR."""
+        """Inverse of `alpha_bar`: the timestep (-1 .. T-1) whose alpha_bar is closest to the given value,
+        or (integer=False) the fractional one found by linear interpolation in log-SNR."""
         ab = np.asarray(alpha_bar, dtype=np.float64)
         if not np.all(np.isfinite(ab)) or np.any(ab < 0) or np.any(ab > 1):
             raise ValueError("alpha_bar must be a number between 0 and 1.")
@@ -153,7 +155,7 @@ class NoiseSchedule:
             return self.t_for_log_snr(np.log(ab) - np.log1p(-ab), integer=integer)
 
     def t_for_log_snr(self, log_snr, integer: bool = True):
-        """The paper step t (0 .. T) at which the log-SNR equals the value given (clamped to range)."""
+        """The timestep t (-1 .. T-1) at which the log-SNR equals the value given (clamped to range)."""
         lam = np.asarray(log_snr, dtype=np.float64)
         if np.any(np.isnan(lam)):
             raise ValueError("log-SNR must be a number.")
@@ -161,7 +163,7 @@ class NoiseSchedule:
             full = np.concatenate([[np.inf], self.log_snr])  # decreasing in t
         # np.interp needs increasing x: reverse the table. Infinite ends are replaced by finite
         # stand-ins just beyond the finite range so that interpolation stays defined.
-        xs, ys = full[::-1].copy(), np.arange(full.size, dtype=np.float64)[::-1].copy()
+        xs, ys = full[::-1].copy(), (np.arange(full.size, dtype=np.float64) + CLEAN)[::-1].copy()
         finite = np.isfinite(xs)
         lo, hi = xs[finite].min(), xs[finite].max()
         xs[~finite & (xs < 0)] = lo - 1e6
@@ -171,7 +173,7 @@ class NoiseSchedule:
         return np.rint(t).astype(np.int64) if integer else t
 
     def t_for_sigma(self, sigma, integer: bool = False):
-        """The paper step with VE noise level sigma (sigma = 0 is t = 0)."""
+        """The timestep with VE noise level sigma (sigma = 0 is t = -1, the clean image)."""
         s = np.asarray(sigma, dtype=np.float64)
         if np.any(~np.isfinite(s) & ~np.isposinf(s)) or np.any(s < 0):
             raise ValueError("sigma must be a non-negative number.")
@@ -181,7 +183,7 @@ class NoiseSchedule:
     def index_for_sigma(self, sigma):
         """Fractional network timestep (array index, 0 .. T-1) for a sigma, interpolating in log
         sigma as k-diffusion's `DiscreteSchedule.sigma_to_t` does."""
-        return np.clip(self.t_for_sigma(sigma, integer=False) - 1.0, 0.0, self.num_timesteps - 1.0)
+        return np.clip(self.t_for_sigma(sigma, integer=False), 0.0, self.num_timesteps - 1.0)
 
     # ------------------------------------------------------------------ export
     def to_dict(self) -> dict:

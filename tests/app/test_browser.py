@@ -73,8 +73,8 @@ def test_a_broken_schedule_is_explained(page):
     page.locator("#custom-text textarea").fill("0.01, 0.02, 0.05, 0.1, 0.2")
     page.locator("#custom-btn").click()
     expect(page.locator("#custom-msg")).to_contain_text("T = 5 steps")
-    expect(page.locator("#t-slider input[type=number]")).to_have_attribute("max", "5")
-    expect(page.locator("#t-slider input[type=number]")).to_have_value("5")  # clamped into the new range
-    expect(page.locator("#readout")).to_contain_text("t = 5 ")
+    expect(page.locator("#t-slider input[type=number]")).to_have_attribute("max", "4")  # t = 0 .. T-1
+    expect(page.locator("#t-slider input[type=number]")).to_have_value("4")  # clamped into the new range
+    expect(page.locator("#readout")).to_contain_text("t = 4 ")
     expect(page.get_by_text("Error", exact=True)).to_have_count(0)  # no component shows an error pill
     page.screenshot(path=str(SHOTS / "custom_schedule.png"), full_page=True)

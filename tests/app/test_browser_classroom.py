@@ -134,7 +134,7 @@ def test_6_a_custom_schedule_shows_in_the_controls(forward):
     expect(forward.locator("#custom-msg")).to_contain_text("T = 10 steps")
     expect(forward.locator("#sched-name input")).to_have_value("custom (pasted or uploaded)")
     expect(forward.locator("#steps-T input")).to_have_value("10")
-    expect(forward.locator("#t-slider input[type=number]")).to_have_attribute("max", "10")
+    expect(forward.locator("#t-slider input[type=number]")).to_have_attribute("max", "9")  # t = 0 .. T-1
 
 
 def test_11_a_pasted_diffusers_config_is_read_as_one(forward):
@@ -151,7 +151,7 @@ def test_10_a_bad_T_gets_one_message_and_the_box_keeps_the_T_in_use(forward):
     expect(forward.locator("#steps-T input")).to_be_enabled()
     forward.locator("#steps-T input").fill("1000")
     forward.locator("#steps-T input").press("Enter")
-    expect(forward.locator("#t-slider input[type=number]")).to_have_attribute("max", "1000")
+    expect(forward.locator("#t-slider input[type=number]")).to_have_attribute("max", "999")
     for bad in ("0", "-5"):
         forward.locator("#steps-T input").fill(bad)
         forward.locator("#steps-T input").press("Enter")

@@ -41,7 +41,7 @@ def test_a_tutor_lists_the_tools_and_calls_them(app_url):
     assert {"digit", "n_images", "seed", "steps", "guidance"} <= set(schema)
     assert "Diffusion Transformer" in by_name["generate_digits"].description
     text = " ".join(getattr(c, "text", "") for c in check.content)
-    assert "few_steps" not in text and "not pure noise" in text and "| 50 |" in text
+    assert "few_steps" not in text and "not pure noise" in text and "| 49 |" in text
     assert "image" in {c.type for c in noisy.content}
     assert bad.isError or "Unknown schedule" in " ".join(getattr(c, "text", "") for c in bad.content)
 

@@ -65,7 +65,7 @@ def test_gradio_parameters_pass_silently_and_links_keep_the_page():
 
 def test_resolve_makes_the_schedule_spec_and_clamps_t():
     v = vs.resolve({"schedule": "linear", "T": 50, "t": 400})
-    assert v["t"] == 50 and '"name": "linear"' in v["spec"] and '"T": 50' in v["spec"]
+    assert v["t"] == 49 and '"name": "linear"' in v["spec"] and '"T": 50' in v["spec"]
     assert "spec" not in vs.resolve({"tab": "reverse"})
 
 

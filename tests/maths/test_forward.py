@@ -7,7 +7,7 @@ from diffusion_core.maths.forward import (
     eps_from_v, predict_eps_from_x0, predict_x0_from_eps, q_posterior, q_sample, q_step, q_step_alpha,
     v_from_eps_x0, x0_from_v,
 )
-from diffusion_core.maths.schedules import make_schedule
+from diffusion_core.maths.schedules import CLEAN, make_schedule
 
 
 @pytest.fixture(scope="module")
@@ -15,11 +15,13 @@ def schedule():
     return make_schedule("linear", 1000)
 
 
-def test_q_sample_at_t0_is_x0(schedule):
+def test_q_sample_at_the_clean_timestep_is_x0_and_at_t0_one_step_of_noise(schedule):
     x0 = torch.rand(4, 1, 8, 8) * 2 - 1
     noise = torch.randn_like(x0)
-    assert torch.equal(q_sample(schedule, x0, 0, noise), x0)
-    assert torch.equal(q_sample(schedule, x0, torch.zeros(4, dtype=torch.long), noise), x0)
+    assert torch.equal(q_sample(schedule, x0, CLEAN, noise), x0)
+    assert torch.equal(q_sample(schedule, x0, torch.full((4,), CLEAN, dtype=torch.long), noise), x0)
+    b0 = float(schedule.betas[0])  # t = 0 is the first noisy step: alpha_bar_0 = 1 - beta_0
+    torch.testing.assert_close(q_sample(schedule, x0, 0, noise), (1 - b0) ** 0.5 * x0 + b0**0.5 * noise)
 
 
 @pytest.mark.parametrize("name", ["linear", "cosine", "scaled_linear"])
@@ -27,19 +29,19 @@ def test_q_sample_at_T_has_the_predicted_mean_and_std(name):
     s = make_schedule(name, 1000)
     g = torch.Generator().manual_seed(0)
     x0 = torch.full((200_000,), 0.8, dtype=torch.float64)
-    xT = q_sample(s, x0, s.num_timesteps, torch.randn(x0.shape, generator=g, dtype=torch.float64))
+    xT = q_sample(s, x0, s.num_timesteps - 1, torch.randn(x0.shape, generator=g, dtype=torch.float64))
     ab = s.alphas_cumprod[-1]
     assert xT.mean().item() == pytest.approx(0.8 * np.sqrt(ab), abs=4 / np.sqrt(x0.numel()))
     assert xT.std().item() == pytest.approx(np.sqrt(1 - ab), rel=0.01)
 
 
 def test_chained_single_steps_match_closed_form_in_distribution(schedule):
-    """x_t built by t one-step draws q(x_s|x_{s-1}) has the law of one draw from q(x_t|x_0)."""
+    """x_t built by t + 1 one-step draws q(x_s|x_{s-1}), s = 0 .. t, has the law of one draw from q(x_t|x_0)."""
     g = torch.Generator().manual_seed(1)
     n, t = 100_000, 300
     x0 = torch.full((n,), -0.5, dtype=torch.float64)
     x = x0.clone()
-    for s_ in range(1, t + 1):
+    for s_ in range(0, t + 1):
         x = q_step(schedule, x, s_, torch.randn(n, generator=g, dtype=torch.float64))
     ab = schedule.alpha_bar(t)
     assert x.mean().item() == pytest.approx(-0.5 * np.sqrt(ab), abs=4 / np.sqrt(n))
@@ -69,7 +71,7 @@ def test_eps_x0_v_conversions_round_trip(schedule):
     g = torch.Generator().manual_seed(3)
     x0 = torch.rand(5, 1, 4, 4, generator=g, dtype=torch.float64) * 2 - 1
     eps = torch.randn(5, 1, 4, 4, generator=g, dtype=torch.float64)
-    t = torch.tensor([1, 10, 200, 700, 1000])
+    t = torch.tensor([0, 10, 200, 700, 999])
     xt = q_sample(schedule, x0, t, eps)
     torch.testing.assert_close(predict_x0_from_eps(schedule, xt, t, eps), x0)
     torch.testing.assert_close(predict_eps_from_x0(schedule, xt, t, x0), eps)
@@ -85,7 +87,7 @@ def test_numpy_inputs_work_too(schedule):
     np.testing.assert_allclose(out, x0 * np.sqrt(schedule.alpha_bar(500)), rtol=1e-6)
 
 
-@pytest.mark.parametrize("t", [-1, 1001, 2.5, float("nan")])
+@pytest.mark.parametrize("t", [-2, 1000, 2.5, float("nan")])
 def test_out_of_range_timesteps_raise(schedule, t):
     with pytest.raises(ValueError):
         q_sample(schedule, torch.zeros(3), t, torch.zeros(3))
@@ -94,4 +96,4 @@ def test_out_of_range_timesteps_raise(schedule, t):
 def test_x0_from_eps_refuses_zero_terminal_snr():
     s = make_schedule("linear", 100, rescale_zero_snr=True)
     with pytest.raises(ValueError, match="zero terminal SNR"):
-        predict_x0_from_eps(s, torch.zeros(2), 100, torch.zeros(2))
+        predict_x0_from_eps(s, torch.zeros(2), 99, torch.zeros(2))

@@ -33,8 +33,8 @@ def test_good_schedules_have_no_warnings(name):
 
 def test_half_signal_step_is_reported():
     s = make_schedule("linear", 1000)
-    k = int(np.flatnonzero(s.alphas_cumprod <= 0.5)[0]) + 1
-    assert f"at step {k} of 1000" in codes(s)["half_signal"].message
+    k = int(np.flatnonzero(s.alphas_cumprod <= 0.5)[0])
+    assert f"at t = {k} of 0 .. 999" in codes(s)["half_signal"].message
 
 
 def test_alpha_bar_reaching_zero_early_is_an_error():

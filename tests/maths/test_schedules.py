@@ -97,11 +97,12 @@ def test_schedule_is_immutable():
 @pytest.mark.parametrize("name", ["linear", "cosine", "scaled_linear", "sigmoid", "quadratic", "constant", "karras"])
 def test_lookups_round_trip(name):
     s = make_schedule(name, 1000)
-    t = np.array([0, 1, 7, 250, 500, 999, 1000])
+    t = np.array([-1, 0, 7, 250, 500, 998, 999])
     assert np.array_equal(s.t_for_alpha_bar(s.alpha_bar(t)), t)
     assert np.array_equal(s.t_for_log_snr(s.log_snr_at(t)), t)
     np.testing.assert_allclose(s.t_for_sigma(s.sigma_at(t[1:-1])), t[1:-1], atol=1e-6)
-    assert s.alpha_bar(0) == 1.0
+    assert s.alpha_bar(-1) == 1.0 and s.alpha_bar(0) == s.alphas_cumprod[0]  # -1: the clean image
+    np.testing.assert_array_equal(s.alpha_bar(np.arange(1000)), s.alphas_cumprod)  # t is the arrays' index
 
 
 def test_fractional_lookup_interpolates_between_steps():

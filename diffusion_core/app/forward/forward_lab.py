@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from diffusion_core.maths.forward import q_sample
-from diffusion_core.maths.schedules import NoiseSchedule, from_betas, make_schedule
+from diffusion_core.maths.schedules import CLEAN, NoiseSchedule, from_betas, make_schedule
 
 DEFAULT_SPEC = {"name": "cosine", "T": 1000, "rescale": False}
 MAX_CHAIN_STEPS = 5000
@@ -104,25 +104,25 @@ def chain_input(x0: np.ndarray, max_values: int = CHAIN_MAX_VALUES) -> np.ndarra
 
 
 def chain(x0: np.ndarray, alpha: float, t: int, seed: int, cache: dict | None = None) -> tuple[np.ndarray, dict]:
-    """x_t after t single steps x_s = sqrt(alpha) x_{s-1} + sqrt(1 - alpha) eps_s (eps_s from (seed, s)).
-    `cache` {"key", "t", "x"} from an earlier call on the same image, alpha and seed lets a forward
-    scrub continue from where it was. Returns (x_t, new cache). Callers with large images pass
+    """x_t after t + 1 single steps x_s = sqrt(alpha) x_{s-1} + sqrt(1 - alpha) eps_s (eps_s from (seed, s)).
+    `cache` {"key", "t" (steps done), "x"} from an earlier call on the same image, alpha and seed lets a
+    forward scrub continue from where it was. Returns (x_t, new cache). Callers with large images pass
     `chain_input(x0)`; at most one chain is computed at a time."""
     if not 0 < alpha < 1:
         raise ValueError("alpha_t must lie strictly between 0 and 1.")
-    if not 0 <= t <= MAX_CHAIN_STEPS:
+    if not CLEAN <= t < MAX_CHAIN_STEPS:
         raise ValueError(f"Chaining is limited to {MAX_CHAIN_STEPS} steps.")
     key = f"{x0.shape}|{float(x0.sum()):.6f}|{alpha!r}|{seed}"
-    if cache and cache.get("key") == key and cache.get("t", 1 << 30) <= t:
+    if cache and cache.get("key") == key and cache.get("t", 1 << 30) <= chain_steps(t):
         s, x = cache["t"], cache["x"]
     else:
         s, x = 0, x0.astype(np.float32)
     a, b = np.float32(np.sqrt(alpha)), np.float32(np.sqrt(1 - alpha))
     with _CHAIN_GATE:
-        while s < t:
+        while s < chain_steps(t):  # s single steps done so far
             s += 1
             x = a * x + b * step_noise(x0.shape, seed, s)
-    return x, {"key": key, "t": t, "x": x}
+    return x, {"key": key, "t": chain_steps(t), "x": x}
 
 
 # ---------------------------------------------------------------------------- readouts
@@ -144,30 +144,35 @@ class Readout:
 
 
 def readout(schedule: NoiseSchedule, t: int) -> Readout:
-    t = int(np.clip(t, 0, schedule.num_timesteps))
+    t = int(np.clip(t, CLEAN, schedule.num_timesteps - 1))
     ab = float(schedule.alpha_bar(t))
-    a = 1.0 if t == 0 else float(schedule.alphas[t - 1])
+    a = 1.0 if t == CLEAN else float(schedule.alphas[t])
     with np.errstate(divide="ignore"):
         lsnr = float(schedule.log_snr_at(t))
     return Readout(t, ab, a, 1.0 - a, lsnr, ab**0.5, max(1.0 - ab, 0.0) ** 0.5)
 
 
+def chain_steps(t: int) -> int:
+    """How many single steps make x_t: t + 1 (t = 0 is the first noisy step)."""
+    return int(t) + 1
+
+
 def chain_readout(alpha: float, t: int) -> Readout:
-    ab = float(alpha) ** int(t)
+    ab = float(alpha) ** chain_steps(t)
     with np.errstate(divide="ignore"):
-        lsnr = float(np.log(ab) - np.log1p(-ab)) if t > 0 else float("inf")
+        lsnr = float(np.log(ab) - np.log1p(-ab)) if chain_steps(t) > 0 else float("inf")
     return Readout(int(t), ab, float(alpha), 1 - float(alpha), lsnr, ab**0.5, (1 - ab) ** 0.5)
 
 
 def clamp_t(t, schedule: NoiseSchedule) -> int:
-    """A slider value as a valid step, whatever arrives (None, NaN, out of range, a float)."""
+    """A slider value as a valid timestep 0 .. T-1, whatever arrives (None, NaN, out of range, a float)."""
     try:
         t = float(t)
     except (TypeError, ValueError):
         return 0
     if not np.isfinite(t):
         return 0
-    return int(np.clip(round(t), 0, schedule.num_timesteps))
+    return int(np.clip(round(t), 0, schedule.num_timesteps - 1))
 
 
 def t_for_alpha_bar(schedule: NoiseSchedule, alpha_bar) -> int:
@@ -175,20 +180,21 @@ def t_for_alpha_bar(schedule: NoiseSchedule, alpha_bar) -> int:
         ab = float(alpha_bar)
     except (TypeError, ValueError):
         raise ValueError("alpha_bar must be a number between 0 and 1.") from None
-    return int(schedule.t_for_alpha_bar(float(np.clip(ab, 0.0, 1.0))))
+    return max(0, int(schedule.t_for_alpha_bar(float(np.clip(ab, 0.0, 1.0)))))
 
 
 def strip_timesteps(schedules: list[NoiseSchedule], frames: int, spacing: str) -> list[list[int]]:
-    """Per schedule, the steps to show: evenly spaced in t, or at the same log-SNR values for all
-    (from the highest to the lowest log-SNR any of them reaches, clipped to [-10, 10])."""
+    """Per schedule, the timesteps to show: the clean image (CLEAN), then evenly spaced t up to T-1, or
+    the same log-SNR values for all (from the highest to the lowest log-SNR any of them reaches,
+    clipped to [-10, 10])."""
     if not 2 <= frames <= 16:
         raise ValueError("Show between 2 and 16 frames.")
     if spacing == "t":
-        return [[int(round(v)) for v in np.linspace(0, s.num_timesteps, frames)] for s in schedules]
+        return [[CLEAN] + [int(round(v)) for v in np.linspace(0, s.num_timesteps - 1, frames - 1)] for s in schedules]
     if spacing != "log_snr":
         raise ValueError("Spacing must be 't' or 'log_snr'.")
     finite = [s.log_snr[np.isfinite(s.log_snr)] for s in schedules]
     hi = min(10.0, max(f.max() for f in finite))
     lo = max(-10.0, min(f.min() for f in finite))
     targets = np.linspace(hi, lo, frames - 1)
-    return [[0] + [int(s.t_for_log_snr(lam)) for lam in targets] for s in schedules]
+    return [[CLEAN] + [max(0, int(s.t_for_log_snr(lam))) for lam in targets] for s in schedules]

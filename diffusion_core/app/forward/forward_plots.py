@@ -34,7 +34,7 @@ def schedule_figure(schedules: list[tuple[str, NoiseSchedule]], t: int | None = 
     for k, (label, s) in enumerate(schedules):
         c = COLOURS[k % len(COLOURS)]
         idx = curve_steps(s.num_timesteps)
-        steps = idx + 1  # paper step t of array index i
+        steps = idx  # the timestep t is the arrays' index
         ab = s.alphas_cumprod[idx]
         with np.errstate(divide="ignore"):
             lsnr = np.where(np.isfinite(s.log_snr[idx]), s.log_snr[idx], np.nan)

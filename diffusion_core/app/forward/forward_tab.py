@@ -45,7 +45,8 @@ def slider_range(schedule, t):
         same = float(t) == clamped
     except (TypeError, ValueError):
         same = False
-    return gr.update(maximum=schedule.num_timesteps) if same else gr.update(maximum=schedule.num_timesteps, value=clamped)
+    top = schedule.num_timesteps - 1
+    return gr.update(maximum=top) if same else gr.update(maximum=top, value=clamped)
 
 
 def schedule_controls(name, T, rescale, spec):
@@ -91,7 +92,8 @@ def build() -> SimpleNamespace:
                     steps_T = gr.Number(1000, precision=0, label=f"T (steps, 1 to {MAX_TIMESTEPS})", scale=1, elem_id="steps-T")
                 rescale = gr.Checkbox(False, label="Rescale to zero terminal SNR (Lin et al. 2023)", elem_id="rescale")
                 spec_msg = gr.Markdown(elem_id="spec-msg")
-                t_slider = gr.Slider(0, 1000, value=250, step=1, label="timestep t", elem_id="t-slider")
+                t_slider = gr.Slider(0, 999, value=250, step=1, label="timestep t (0 .. T−1; x₀ is the clean image)",
+                                     elem_id="t-slider")
                 ab_slider = gr.Slider(0, 1, value=0.85, step=0.0001, label="ᾱ_t: share of signal variance left", elem_id="ab-slider")
                 readout = gr.Markdown(elem_id="readout", elem_classes="readout")
                 mode = gr.Radio(list(fui.MODES), value=fui.MODES[0], label="How x_t is made", elem_id="mode")

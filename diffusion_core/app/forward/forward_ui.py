@@ -25,7 +25,7 @@ from diffusion_core.paths import export_path
 from diffusion_core.maths.schedule_checks import check_schedule, fix_schedule, wants_more_steps
 from diffusion_core.maths.schedule_io import ignored_keys, looks_like_json, schedule_from_text
 from diffusion_core.maths.schedule_makers import MAKERS
-from diffusion_core.maths.schedules import MAX_TIMESTEPS
+from diffusion_core.maths.schedules import CLEAN, MAX_TIMESTEPS
 from diffusion_core.maths.schedule_checks import finding_line
 
 SCHEDULE_NAMES = sorted(MAKERS)
@@ -191,7 +191,7 @@ def forward_view(choice, upload, spec, t, mode, alpha, seed, chain_state=None, s
 def _alpha_bar_of(spec, t, mode, alpha) -> float:
     schedule = lab.schedule_from_spec(spec)
     t = lab.clamp_t(t, schedule)
-    return float(chain_alpha(alpha) ** t) if mode == MODES[1] else float(schedule.alpha_bar(t))
+    return float(chain_alpha(alpha) ** lab.chain_steps(t)) if mode == MODES[1] else float(schedule.alpha_bar(t))
 
 
 def forward_histogram(choice, upload, spec, t, mode, alpha, seed, chain_state=None, same_scale=False):
@@ -203,10 +203,10 @@ def forward_histogram(choice, upload, spec, t, mode, alpha, seed, chain_state=No
 def forward_from_alpha_bar(choice, upload, spec, alpha_bar, mode, alpha, seed, chain_state=None, same_scale=False):
     """The same view reached from the alpha_bar slider. Returns (x_t image, readout, t, chain state)."""
     schedule = lab.schedule_from_spec(spec)
-    if mode == MODES[1]:  # chain: alpha_bar = alpha^t
+    if mode == MODES[1]:  # chain: alpha_bar = alpha^(t + 1)
         a = chain_alpha(alpha)
         ab = float(np.clip(float(alpha_bar), 1e-12, 1.0))
-        t = int(np.clip(round(np.log(ab) / np.log(a)), 0, schedule.num_timesteps))
+        t = int(np.clip(round(np.log(ab) / np.log(a)) - 1, 0, schedule.num_timesteps - 1))
     else:
         t = lab.t_for_alpha_bar(schedule, alpha_bar)
     img, md, _, chain_state = forward_view(choice, upload, spec, t, mode, alpha, seed, chain_state, same_scale)
@@ -233,6 +233,11 @@ def schedule_plots(spec, compare, t, log_beta=False):
     return schedule_figure(pairs, lab.clamp_t(t, pairs[0][1]), log_beta=bool(log_beta))
 
 
+def frame_label(t: int) -> str:
+    """A frame's caption: its timestep, or the clean image (the paper's t = 0)."""
+    return "x0 (clean)" if t == CLEAN else f"t = {t}"
+
+
 def strip(choice, upload, spec, compare, spacing, frames, seed):
     """x_t at evenly spaced t (or equal log-SNR) for up to three schedules on the same image and noise."""
     pairs = compare_specs(spec, compare)
@@ -244,8 +249,8 @@ def strip(choice, upload, spec, compare, spacing, frames, seed):
         frames = 8
     steps = lab.strip_timesteps([p[1] for p in pairs], frames, "log_snr" if "SNR" in str(spacing) else "t")
     rows = [[lab.closed_form(x0, sch, t, s) for t in ts] for (_, sch), ts in zip(pairs, steps)]
-    caption = "\n".join(f"- **{label}**: t = {', '.join(map(str, ts))}" for (label, _), ts in zip(pairs, steps))
-    labels = [[f"t = {t}" for t in ts] for ts in steps]
+    caption = "\n".join(f"- **{label}**: x₀, then t = {', '.join(map(str, ts[1:]))}" for (label, _), ts in zip(pairs, steps))
+    labels = [[frame_label(t) for t in ts] for ts in steps]
     return strip_image(rows, row_labels=[label for label, _ in pairs], cell_labels=labels), caption
 
 
@@ -335,9 +340,9 @@ def export_gif(choice, upload, spec, seed, frames=24) -> str:
     schedule = lab.schedule_from_spec(spec)
     x0 = get_image(choice, upload)
     s = seed_value(seed)
-    ts = np.linspace(0, schedule.num_timesteps, int(np.clip(frames, 2, 60))).round().astype(int)
+    ts = [CLEAN] + list(np.linspace(0, schedule.num_timesteps - 1, int(np.clip(frames, 2, 60)) - 1).round().astype(int))
     images = [Image.fromarray(caption_below(to_display(lab.closed_form(x0, schedule, t, s), min_side=224),
-                                            f"t = {t} of {schedule.num_timesteps}, alpha_bar = {schedule.alpha_bar(t):.3f}"))
+                                            f"{frame_label(t)} of 0..{schedule.num_timesteps - 1}, alpha_bar = {schedule.alpha_bar(t):.3f}"))
               for t in ts]
     path = _export_file("forward_process.gif", _spec_key(spec), choice, _upload_key(upload), s, len(ts))
     images[0].save(path, save_all=True, append_images=images[1:] + [images[-1]] * 4, duration=120, loop=0)

@@ -10,7 +10,7 @@ from PIL import Image
 from diffusion_core.app.forward import forward_lab as lab
 from diffusion_core.app.forward import forward_ui as fui
 from diffusion_core.data.images_io import ImageError, image_choices, load_choice, load_upload, to_display
-from diffusion_core.maths.schedules import make_schedule
+from diffusion_core.maths.schedules import CLEAN, make_schedule
 
 
 def png_bytes(arr, mode=None, **save):
@@ -117,7 +117,7 @@ def test_equal_log_snr_strip_lands_on_the_same_log_snr():
     for k in range(2, 5):
         assert a.log_snr_at(ts[0][k]) == pytest.approx(b.log_snr_at(ts[1][k]), abs=0.1)
     even = lab.strip_timesteps([a], 5, "t")
-    assert even == [[0, 250, 500, 750, 1000]]
+    assert even == [[CLEAN, 0, 333, 666, 999]]  # the clean image first, then t = 0 .. T-1 evenly
 
 
 def test_strip_has_one_row_per_schedule():
