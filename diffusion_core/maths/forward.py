@@ -55,14 +55,14 @@ def noised(x0, noise, alpha_bar):
     """sqrt(alpha_bar) x0 + sqrt(1 - alpha_bar) noise, for alpha_bar a number or one per sample (N,)
     (Ho et al. 2020, eq. 4)."""
     ab = np.asarray(alpha_bar, dtype=np.float64)
-    return _coef(np.sqrt(ab), x0) * x0 + _coef(np.sqrt(1.0 - ab), x0) * noise
+    return _coef(np.sqrt(ab), x0) * x0 + _coef(np.sqrt(1 - ab), x0) * noise  # the forward formula
 
 
 def x0_from_eps(x_t, eps, alpha_bar):
     """(x_t - sqrt(1 - alpha_bar) eps) / sqrt(alpha_bar): eq. 4 solved for x_0, for alpha_bar a number
     or one per sample (N,)."""
     ab = np.asarray(alpha_bar, dtype=np.float64)
-    return (x_t - _coef(np.sqrt(1.0 - ab), x_t) * eps) / _coef(np.sqrt(ab), x_t)
+    return (x_t - _coef(np.sqrt(1 - ab), x_t) * eps) / _coef(np.sqrt(ab), x_t)  # the same, solved for x_0
 
 
 def eps_from_x0(x_t, x0, alpha_bar):

@@ -22,6 +22,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
+from diffusion_core.maths.forward import eps_from_x0, x0_from_eps
 from diffusion_core.maths.schedule_makers import karras_sigmas
 from diffusion_core.maths.schedules import NoiseSchedule
 
@@ -80,7 +81,7 @@ def _alpha_bar(schedule: NoiseSchedule, t: int) -> float:
 
 
 def _x0_from_eps(x, eps, ab: float, clip_x0: float | None):
-    x0 = (x - (1 - ab) ** 0.5 * eps) / ab**0.5
+    x0 = x0_from_eps(x, eps, ab)
     return x0.clamp(-clip_x0, clip_x0) if clip_x0 else x0
 
 
@@ -98,7 +99,7 @@ def final(steps: Iterator[StepRecord]) -> torch.Tensor:
 def ddim_steps(denoiser: Denoiser, x: torch.Tensor, schedule: NoiseSchedule, timesteps, eta: float = 0.0,
                generator: torch.Generator | None = None, clip_x0: float | None = None, **cond) -> Iterator[StepRecord]:
     """DDIM (Song et al. 2021, eq. 12 and 16):
-    x_prev = sqrt(ab_prev) x0 + sqrt(1 - ab_prev - s^2) eps + s z,  s = eta sqrt((1-ab_prev)/(1-ab)) sqrt(1 - ab/ab_prev)."""
+    x_prev = √ᾱ_prev x̂0 + √(1 − ᾱ_prev − s²) ε̂ + s z,  s = η √((1 − ᾱ_prev)/(1 − ᾱ)) √(1 − ᾱ/ᾱ_prev)."""
     if not 0.0 <= eta <= 10.0:
         raise ValueError(f"eta must be between 0 and 10, got {eta}.")
     ts = [int(t) for t in timesteps]
@@ -108,7 +109,7 @@ def ddim_steps(denoiser: Denoiser, x: torch.Tensor, schedule: NoiseSchedule, tim
         eps = _call(denoiser, x, t, cond)
         x0 = _x0_from_eps(x, eps, ab, clip_x0)
         if clip_x0:  # keep eps consistent with the clipped x0, as diffusers does
-            eps = (x - ab**0.5 * x0) / (1 - ab) ** 0.5
+            eps = eps_from_x0(x, x0, ab)
         var = (1 - ab_next) / (1 - ab) * (1 - ab / ab_next)
         std = eta * var**0.5
         x_next = ab_next**0.5 * x0 + max(1 - ab_next - std**2, 0.0) ** 0.5 * eps

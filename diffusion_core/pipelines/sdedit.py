@@ -1,7 +1,7 @@
 """From a real digit: noise it to t* and denoise it back (SDEdit, Meng et al. 2022), and how well
 the model predicts the noise at each timestep on held-out digits.
 
-Forward: x_t* = sqrt(ab) x_0 + sqrt(1 - ab) eps (Ho et al. 2020, eq. 4), with eps fixed by the seed.
+Forward: x_t* = q_sample(x_0, t*, eps) (Ho et al. 2020, eq. 4), with eps fixed by the seed.
 Back: DDIM (Song et al. 2021, eq. 12) from t* to 0, eta chosen by the user (eta = 1 is the
 stochastic, DDPM-like path of the SDEdit paper). A different class than the digit's own turns, say,
 a 3 into an 8 when t* is large enough.
@@ -15,6 +15,8 @@ import torch
 
 from diffusion_core.pipelines.generation import dit_denoiser
 from diffusion_core.networks.pretrained import Pretrained
+from diffusion_core.maths.forward import predict_x0_from_eps, q_sample
+from diffusion_core.maths.objective import training_losses
 from diffusion_core.maths.samplers import ddim_steps
 
 if TYPE_CHECKING:  # plotly is imported where a figure is made: the library runs without it
@@ -45,12 +47,12 @@ def sdedit(pre: Pretrained, x0: np.ndarray, label: int, t_star: int, steps: int 
     g = torch.Generator().manual_seed(int(seed))
     x = torch.as_tensor(np.asarray(x0, np.float32)).view(1, 1, 28, 28)
     noise = torch.randn(x.shape, generator=g)
-    ab = float(schedule.alphas_cumprod[int(t_star)])
-    x_t = (ab**0.5 * x + (1 - ab) ** 0.5 * noise).to(device)
+    ab = float(schedule.alpha_bar(int(t_star)))
+    x_t = q_sample(schedule, x, int(t_star), noise).to(device)
     y = torch.tensor([int(label)], device=device)
     t = torch.full((1,), float(t_star), device=device)
     eps_pred = den(x_t, t, y=y).float().cpu()
-    x0_pred = ((x_t.cpu() - (1 - ab) ** 0.5 * eps_pred) / ab**0.5).clamp(-1, 1)
+    x0_pred = predict_x0_from_eps(schedule, x_t.cpu(), int(t_star), eps_pred).clamp(-1, 1)
     frames = [rec.x_next.float().cpu()[0, 0].numpy() for rec in ddim_steps(
         den, x_t, schedule, sdedit_timesteps(t_star, steps), eta=float(eta), generator=g, clip_x0=1.0, y=y)]
     e, n = eps_pred.flatten().numpy(), noise.flatten().numpy()
@@ -71,15 +73,13 @@ def eps_mse_curve(pre: Pretrained, images: np.ndarray, labels: np.ndarray, ts, d
     device = next(model.parameters()).device
     schedule = dit_denoiser(pre, 1.0)[0]
     g = torch.Generator().manual_seed(int(seed))
-    x = torch.as_tensor(np.asarray(images, np.float32))[:, None].repeat(draws, 1, 1, 1)  # (M*draws, 1, 28, 28)
+    x = torch.as_tensor(np.asarray(images, np.float32))[:, None].repeat(draws, 1, 1, 1).to(device)  # (M*draws, 1, 28, 28)
     y = torch.as_tensor(np.asarray(labels, np.int64)).repeat(draws).to(device)
     out = []
     for t in ts:
-        ab = float(schedule.alphas_cumprod[int(t)])
-        noise = torch.randn(x.shape, generator=g)
-        x_t = (ab**0.5 * x + (1 - ab) ** 0.5 * noise).to(device)
-        pred = model(x_t, torch.full((len(x),), float(t), device=device), y).float().cpu()
-        out.append(float(((pred - noise) ** 2).mean()))
+        noise = torch.randn(x.shape, generator=g).to(device)
+        steps = torch.full((len(x),), int(t), dtype=torch.long, device=device)
+        out.append(float(training_losses(model, schedule, x, steps, y, noise)["mse"].mean()))
     return np.asarray(out)
 
 

@@ -148,7 +148,7 @@ def test_min_snr_weights_follow_hang_et_al():
     import numpy as np
 
     from diffusion_core.maths.schedules import make_schedule
-    from diffusion_core.training.train_dit import loss_weights
+    from diffusion_core.maths.objective import loss_weights
 
     s = make_schedule("cosine", 1000)
     ab = np.asarray(s.alphas_cumprod)

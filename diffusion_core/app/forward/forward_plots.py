@@ -41,8 +41,8 @@ def schedule_figure(schedules: list[tuple[str, NoiseSchedule]], t: int | None = 
         kw = dict(mode="lines", line=dict(color=c), legendgroup=label)
         fig.add_trace(go.Scatter(x=steps, y=s.betas[idx], name=label, **kw), 1, 1)
         fig.add_trace(go.Scatter(x=steps, y=ab, name=label, showlegend=False, **kw), 1, 2)
-        fig.add_trace(go.Scatter(x=steps, y=np.sqrt(ab), name=f"{label} √ᾱ", showlegend=False, **kw), 2, 1)
-        fig.add_trace(go.Scatter(x=steps, y=np.sqrt(1 - ab), name=f"{label} √(1-ᾱ)", showlegend=False,
+        fig.add_trace(go.Scatter(x=steps, y=s.sqrt_alphas_cumprod.take(idx), name=f"{label} √ᾱ", showlegend=False, **kw), 2, 1)
+        fig.add_trace(go.Scatter(x=steps, y=s.sqrt_one_minus_alphas_cumprod.take(idx), name=f"{label} √(1-ᾱ)", showlegend=False,
                                  mode="lines", line=dict(color=c, dash="dot"), legendgroup=label), 2, 1)
         fig.add_trace(go.Scatter(x=steps, y=lsnr, name=label, showlegend=False, **kw), 2, 2)
     if t is not None and schedules:
