@@ -69,10 +69,10 @@ def build_demo() -> gr.Blocks:
         view = gr.Textbox(visible=False, label="view")  # JSON of the view to apply
         current_tab = gr.Textbox("forward", visible=False, label="current tab")
         with gr.Tabs(selected="forward", elem_id="tabs", overflow_behavior="wrap") as tabs:
-            fwd = forward_tab.build()
-            rev = reverse_tab.build()
-            cmp = compare_tab.build()
-            learn = learn_tab.build()
+            fwd = forward_tab.build_forward_tab()
+            rev = reverse_tab.build_reverse_tab()
+            cmp = compare_tab.build_compare_tab()
+            learn = learn_tab.build_learn_tab()
         with gr.Row():
             share_btn = gr.Button("🔗 Link to this view", scale=1, elem_id="share-btn")
             link = gr.Textbox(label="Shareable link", scale=4, elem_id="share-link", buttons=["copy"])
@@ -88,7 +88,7 @@ def build_demo() -> gr.Blocks:
         targets = [(tab_id, name, comp, convert) for tab_id, ns in by_tab.items() for name, (comp, convert) in ns.fields.items()]
 
         def apply(view_json):
-            v = vs.resolve(json.loads(view_json or "{}"))
+            v = fwd.resolve(json.loads(view_json or "{}"))  # a forward view's schedule spec
             tab = v.get("tab")
             ups = [gr.update(value=convert(v[name]) if convert else v[name]) if tab_id == tab and name in v else gr.skip()
                    for tab_id, name, _, convert in targets]
@@ -130,9 +130,8 @@ def build_demo() -> gr.Blocks:
 
 def mcp_available() -> bool:
     """Whether the MCP server can run (the `gradio[mcp]` extra is installed); the app runs without it."""
-    try:
-        import mcp  # noqa: F401
-    except ImportError:
+    import importlib.util
+    if importlib.util.find_spec("mcp") is None:
         return False
     return os.environ.get("DIFFUSION_CLASSROOM_MCP", "1") != "0"
 

@@ -18,7 +18,7 @@ import torch  # noqa: E402
 
 from diffusion_core.pipelines.generation import dit_denoiser  # noqa: E402
 from diffusion_core.networks.pretrained import load_pretrained  # noqa: E402
-from diffusion_core.maths.samplers import sample  # noqa: E402
+from diffusion_core.maths.samplers import sample, step_grid  # noqa: E402
 
 
 def timed(fn, repeats: int, sync) -> list[float]:
@@ -56,7 +56,7 @@ def main() -> None:
             step = timed(lambda: den(x, t, y=y), args.repeats * 4, sync)
             rows.append((f"one step, 16 digits, {label}", statistics.median(step) * 1000, "ms", 80 if "guided (" in label else None))
         for sampler in ("ddim", "dpm++2m"):
-            full = timed(lambda: sample(sampler, guided, x, schedule, args.steps, spacing="trailing", y=y), args.repeats, sync)
+            full = timed(lambda: sample(sampler, guided, x, step_grid(sampler, schedule, args.steps, "trailing"), {"y": y}), args.repeats, sync)
             rows.append((f"16 digits x {args.steps} steps, {sampler}, guidance {args.guidance}", statistics.median(full), "s", 1.5))
     g = torch.Generator().manual_seed(0)
     for kind in ("gan", "vae"):

@@ -30,7 +30,8 @@ import torch  # noqa: E402
 
 from diffusion_core.networks import runtime  # noqa: E402
 from diffusion_core.evaluation.quality import evaluate_samples  # noqa: E402
-from diffusion_core.pipelines.generation import SamplingOptions, dit_settings, generate, nfe_per_sample, parse_labels  # noqa: E402
+from diffusion_core.pipelines.generation import generate, nfe_per_sample, parse_labels  # noqa: E402
+from diffusion_core.settings import SAMPLING_KEYS, sampling  # noqa: E402
 from diffusion_core.data.mnist import to_uint8  # noqa: E402
 from diffusion_core.paths import ASSETS_DIR  # noqa: E402
 from diffusion_core.networks.pretrained import load_pretrained  # noqa: E402
@@ -86,9 +87,8 @@ def main() -> None:
             for sp in parse_list(args.spacing, str) for m in parse_list(args.guidance_min_t) for g in parse_list(args.guidance)]
     rows = []
     for sampler, steps, spacing, g, min_t in grid:
-        opts = SamplingOptions(sampler=sampler, steps=steps, spacing=spacing, guidance=g, guidance_min_t=min_t)
-        cfg = dit_settings(pre.meta, opts, args.preset)
-        opts = SamplingOptions(**{k: cfg[k] for k in ("sampler", "steps", "spacing", "guidance", "guidance_min_t", "eta")})
+        opts = sampling(pre.meta, args.preset, sampler=sampler, steps=steps, spacing=spacing, guidance=g, guidance_min_t=min_t)
+        cfg = opts.recipe()
         passes = nfe_per_sample("dit", pre.meta, opts)
         if args.max_passes and passes > args.max_passes:
             continue
@@ -101,7 +101,7 @@ def main() -> None:
                   f"{passes} passes, seed {seed}: accuracy {100 * r['accuracy']:.2f}%, FD {r['frechet_distance']:.3f} vs floor "
                   f"{r['frechet_distance_real_floor']:.3f} = {r['frechet_ratio_to_floor']:.2f}x, P/R {r['precision']:.3f}/{r['recall']:.3f}, "
                   f"coverage {r['classes_covered']}/10, N={args.n}, sampling {wall:.0f} s; {verdicts(r, passes <= 10)}", flush=True)
-            rows.append({**{k: cfg[k] for k in ("sampler", "steps", "guidance", "guidance_min_t", "spacing", "eta")}, "n": args.n,
+            rows.append({**{k: cfg[k] for k in SAMPLING_KEYS}, "n": args.n,
                          "seed": seed, "passes": passes, **{k: r[k] for k in ("accuracy", "frechet_distance", "frechet_distance_real_floor",
                                                                              "frechet_ratio_to_floor", "precision", "recall")}})
     if args.record:

@@ -34,10 +34,12 @@ from diffusion_core.pipelines import denoising as rl  # noqa: E402
 from diffusion_core.networks import runtime  # noqa: E402
 from diffusion_core.pipelines import sdedit as sd  # noqa: E402
 from diffusion_core.maths.forward import q_sample  # noqa: E402
-from diffusion_core.pipelines.generation import SamplingOptions, app_batcher, app_denoiser, dit_denoiser, generate  # noqa: E402
+from diffusion_core.pipelines.generation import app_batcher, app_denoiser, dit_denoiser, generate  # noqa: E402
 from diffusion_core.networks.pretrained import load_pretrained  # noqa: E402
-from diffusion_core.maths.samplers import sample  # noqa: E402
+from diffusion_core.maths.samplers import sample, step_grid  # noqa: E402
+from diffusion_core.networks.loaded import loaded  # noqa: E402
 from diffusion_core.maths.schedules import make_schedule  # noqa: E402
+from diffusion_core.settings import sampling
 
 DATA_DIRS = (ROOT / "data" / "mnist", ROOT / "tests" / "fixtures" / "mnist")  # a copy of MNIST travels in data/mnist
 RESULTS: list[dict] = []
@@ -78,25 +80,24 @@ def check_forward(devices, reps):
 
 
 def settings_default():
-    d = rl.dit().meta["sampling"]
-    return rl.make_settings("mixed 0-9", d["guidance"], d["sampler"], d["eta"], d["steps"], 0, 16, d["spacing"], d["guidance_min_t"])
+    return sampling(loaded("dit").meta, label="mixed 0-9", seed=0, images=16)
 
 
 def check_reverse(devices, reps):
     figs, first = {}, {}
     for dev in devices:
-        pre = rl.dit(dev)
+        pre = loaded("dit", dev)
 
         def run():
             app_batcher(pre, dev).clear_cache()
-            return rl.run(settings_default(), pre, dev)
+            return rl.run_trajectory(settings_default(), pre, dev)
 
         figs[dev.type] = timed(run, dev, reps)
         first[dev.type] = run().ms[0]
     report("reverse: default 16 digits, streamed, batched", figs, "s", 1.5)
     report("reverse: its first step", first, "ms")
     if len(devices) > 1:  # the app's precision on the device against float32 on the CPU
-        gpu, cpu = (rl.run(settings_default(), rl.dit(d), d) for d in devices)
+        gpu, cpu = (rl.run_trajectory(settings_default(), loaded("dit", d), d) for d in devices)
         eps_g, eps_c = (np.asarray(t.eps[0], np.float32) for t in (gpu, cpu))
         rel = float(np.linalg.norm(eps_g - eps_c) / np.linalg.norm(eps_c))
         report("reverse: first predicted noise, device vs CPU", {"relative difference": rel}, "",
@@ -109,7 +110,7 @@ def check_internals(devices, reps):
     digit = np.zeros((28, 28), np.float32)
     digit[6:22, 12:16] = 1
     for dev in devices:
-        pre = rl.dit(dev)
+        pre = loaded("dit", dev)
         figs[dev.type] = 1000 * timed(lambda: av.internals(pre.model, x, 500.0, 3), dev, reps)
         figs_sd[dev.type] = 1000 * timed(lambda: sd.sdedit(pre, digit, 7, 600, 20, 0, 2.0, 0.0), dev, reps)
     report("inside the DiT: attention and adaLN of one image", figs, "ms")
@@ -122,20 +123,19 @@ def check_models(devices, reps):
         figs = {}
         for dev in devices:
             pre = load_pretrained(kind, device=dev)
-            figs[dev.type] = 1000 * timed(lambda: generate(kind, labels, 0, SamplingOptions(), dev, pre), dev, reps)
+            figs[dev.type] = 1000 * timed(lambda: generate(kind, labels, 0, None, dev, pre), dev, reps)
         report(f"{kind.upper()}: 16 digits", figs, "ms")
 
 
 def check_batcher(devices, users):
     figs, shared = {}, {}
     for dev in devices:
-        pre = rl.dit(dev)
+        pre = loaded("dit", dev)
         batcher = app_batcher(pre, dev)
         batcher.clear_cache()
         base = batcher.rows_evaluated
         start = time.perf_counter()
-        threads = [threading.Thread(target=rl.run, args=(rl.make_settings("mixed 0-9", 2.0, "ddpm", 0, 20, 1000 + i, 16,
-                                                                         "leading", 700), pre, dev)) for i in range(users)]
+        threads = [threading.Thread(target=rl.run_trajectory, args=(sampling(pre.meta, seed=1000 + i), pre, dev)) for i in range(users)]
         for th in threads:
             th.start()
         for th in threads:
@@ -157,8 +157,8 @@ def check_speed(devices, reps):
         t = torch.full((16,), 500.0, device=dev)
         with torch.inference_mode():
             step[f"{dev.type} float32"] = 1000 * timed(lambda: guided(x, t, y=y), dev, reps * 3)
-            full[f"{dev.type} float32"] = timed(lambda: sample("ddim", guided, x, schedule, 20, spacing="leading",
-                                                               clip_x0=1.0, y=y), dev, reps)
+            full[f"{dev.type} float32"] = timed(lambda: sample("ddim", guided, x, step_grid("ddim", schedule, 20, "leading"), {"y": y},
+                                                               clip_x0=1.0), dev, reps)
         with app_denoiser(pre, 3.0, dev) as (_, app_guided), torch.no_grad():
             name = f"{dev.type} app ({'bf16' if runtime.uses_bf16(dev) else 'float32'})"
 
@@ -179,7 +179,7 @@ def check_training(devices, steps):
     for dev in devices:
         with tempfile.TemporaryDirectory() as out:
             start = time.perf_counter()
-            train.main(["dit", "--out", out, "--steps", str(steps), "--warmup", "10", "--sample-every", "0",
+            train.train_main(["dit", "--out", out, "--steps", str(steps), "--warmup", "10", "--sample-every", "0",
                         "--data-dir", str(data), "--limit-data", "2000", "--device", dev.type, "--loss-weighting", "min-snr"])
             runtime.synchronize(dev)
             figs[dev.type] = 1000 * (time.perf_counter() - start) / steps

@@ -34,7 +34,7 @@ from diffusion_core.pipelines.generation import app_denoiser, dit_denoiser  # no
 from diffusion_core.networks.pretrained import load_pretrained  # noqa: E402
 from diffusion_core.networks import runtime  # noqa: E402
 from diffusion_core.networks.runtime import device_name  # noqa: E402
-from diffusion_core.maths.samplers import sample  # noqa: E402
+from diffusion_core.maths.samplers import sample, step_grid  # noqa: E402
 from server import AppServer, stream_timed  # noqa: E402
 
 SPEC = json.dumps({"name": "cosine", "T": 1000, "rescale": False})
@@ -70,7 +70,7 @@ def browser_slider_ms(url: str, choice: str, n: int) -> list[float]:
 GENERATE = ["mixed 0-9", 3, "ddim", 0, 20, 0, 16, "leading", 0]
 # The same run from the page: a link sets the controls; then Generate is clicked and the page itself
 # times (performance.now) the first new x_t picture and the status line turning to "done".
-BROWSER_LINK = "?tab=reverse&label=mixed%200-9&guidance=3&sampler=ddim&steps=20&images=16&spacing=leading&seed=0&guide_from=0"
+BROWSER_LINK = "?tab=reverse&label=mixed%200-9&guidance=3&sampler=ddim&steps=20&images=16&spacing=leading&seed=0&guidance_min_t=0"
 CLICK_AND_TIME = """() => new Promise(resolve => {
   const status = document.querySelector('#rev-status'), live = document.querySelector('#live-xt');
   const src0 = live.querySelector('img') ? live.querySelector('img').src : null;
@@ -151,7 +151,7 @@ def model_figures(dev: torch.device, reps: int) -> None:
     with torch.inference_mode():
         row("DiT: one guided step, 16 digits", 1000 * statistics.median(timed(lambda: guided(x, t, y=y), reps * 4, sync)), "ms", 80)
         row("DiT: 16 digits x 20 guided steps (DDIM)", statistics.median(
-            timed(lambda: sample("ddim", guided, x, schedule, 20, spacing="leading", clip_x0=1.0, y=y), reps, sync)), "s", 1.5)
+            timed(lambda: sample("ddim", guided, x, step_grid("ddim", schedule, 20, "leading"), {"y": y}, clip_x0=1.0), reps, sync)), "s", 1.5)
     # What the app's reverse tab runs: the shared batcher (bf16 weights under autocast where the CPU has bf16).
     with app_denoiser(pre, 3.0, dev) as (_, app_guided), torch.no_grad():
         batcher = app_guided.batcher
@@ -163,7 +163,7 @@ def model_figures(dev: torch.device, reps: int) -> None:
 
         def run20():
             batcher.clear_cache()
-            return sample("ddim", app_guided, x, schedule, 20, spacing="leading", clip_x0=1.0, y=y)
+            return sample("ddim", app_guided, x, step_grid("ddim", schedule, 20, "leading"), {"y": y}, clip_x0=1.0)
 
         row(f"DiT as the app runs it ({precision}, batcher): one guided step", 1000 * statistics.median(timed(step, reps * 4, sync)), "ms", 80)
         row(f"DiT as the app runs it ({precision}, batcher): 16 x 20 guided steps", statistics.median(timed(run20, reps, sync)), "s", 1.5)
@@ -194,7 +194,7 @@ def diffusers_ratio(guided, schedule, x, y, reps: int, sync) -> None:
         return z
 
     def ours():
-        return sample("ddim", guided, x, schedule, 20, spacing="leading", clip_x0=1.0, y=y)
+        return sample("ddim", guided, x, step_grid("ddim", schedule, 20, "leading"), {"y": y}, clip_x0=1.0)
 
     with torch.inference_mode():
         ratios = []

@@ -9,11 +9,11 @@ import argparse
 import json
 from pathlib import Path
 
-from diffusion_core.evaluation.comparison import KINDS, run
+from diffusion_core.evaluation.comparison import KINDS, run_comparison
 from diffusion_core.paths import ASSETS_DIR
 
 
-def main(argv=None) -> int:
+def compare_main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m diffusion_core.compare", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=1000)
@@ -21,7 +21,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=str(ASSETS_DIR / "comparison.json"))
     p.add_argument("--models", default=",".join(KINDS))
     args = p.parse_args(argv)
-    report = run(args.n, args.seed, [k for k in args.models.split(",") if k])
+    report = run_comparison(args.n, args.seed, [k for k in args.models.split(",") if k])
     Path(args.out).write_text(json.dumps(report, indent=2))
     for k, m in report["models"].items():
         print(f"{m['model']:24s} acc {100 * m['accuracy']:6.2f}%  FD {m['frechet_distance']:7.3f} (floor {m['frechet_distance_real_floor']:.3f})  "
@@ -33,4 +33,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(compare_main())

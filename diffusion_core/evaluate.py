@@ -15,7 +15,7 @@ from diffusion_core.evaluation.quality import evaluate_samples, format_report
 from diffusion_core.networks.pretrained import WeightsError
 
 
-def main(argv=None) -> int:
+def evaluate_main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m diffusion_core.evaluate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("samples", help=".npz with images (uint8 N x 28 x 28) and labels (int N)")
@@ -38,4 +38,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(evaluate_main())

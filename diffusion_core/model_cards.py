@@ -111,7 +111,7 @@ def card(kind: str, meta: dict, measured: dict | None, report: dict | None) -> s
     return "\n".join(lines)
 
 
-def main() -> int:
+def model_cards_main() -> int:
     report_path = ASSETS_DIR / "comparison.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else None
     for kind in ("dit", "gan", "vae"):
@@ -126,4 +126,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(model_cards_main())

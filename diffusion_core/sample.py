@@ -1,7 +1,11 @@
 """Sampling CLI: write generated digits to an .npz.
 
     python -m diffusion_core.sample --model dit --n 1000 --seed 0 --out samples.npz \\
-        [--sampler ddim --steps 20 --guidance 3 --guidance-min-t 500 --spacing trailing --labels balanced|0..9]
+        [--preset fast] [--sampler ddim --steps 20 --guidance 3 --guidance-min-t 500 --spacing trailing]
+        [--labels balanced|0..9]
+
+Sampling settings left out come from the model's recommended setting (or `--preset`, when its JSON has
+one); each is checked against `settings.LIMITS`, the same limits as the reverse tab's controls.
 
 The file holds `images` (uint8, N x 28 x 28, white digit on black as in MNIST) and `labels`
 (int64, N: the requested digits). `--model gan|vae` uses the rival models.
@@ -14,10 +18,16 @@ import time
 
 import numpy as np
 
-from diffusion_core.pipelines.generation import SamplingOptions, generate, parse_labels
 from diffusion_core.data.mnist import to_uint8
-from diffusion_core.networks.pretrained import WeightsError
-from diffusion_core.maths.samplers import SAMPLERS, SPACINGS
+from diffusion_core.networks.pretrained import WeightsError, load_pretrained
+from diffusion_core.pipelines.generation import generate, parse_labels
+from diffusion_core.settings import LIMITS, sampling
+
+
+def _setting(name: str):
+    """An argparse type that reads one sampling setting as `settings.check` allows it."""
+    lim = LIMITS[name]
+    return {"int": lambda v: int(round(float(v))), "float": float}.get(lim.kind, str)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,26 +38,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="samples.npz")
     p.add_argument("--labels", default="balanced", help="'balanced', one digit, or a comma list of digits")
-    p.add_argument("--sampler", choices=SAMPLERS, default=None, help="DiT only (default: the model's)")
-    p.add_argument("--steps", type=int, default=None)
-    p.add_argument("--guidance", type=float, default=None)
-    p.add_argument("--guidance-min-t", type=float, default=None,
-                   help="guide only the steps with t >= this (0: every step; default: the model's)")
-    p.add_argument("--spacing", choices=SPACINGS, default=None)
-    p.add_argument("--eta", type=float, default=None)
+    p.add_argument("--preset", default="default", help="a named setting of the model's JSON (DiT only)")
+    for name in ("sampler", "steps", "guidance", "guidance_min_t", "spacing", "eta"):
+        lim = LIMITS[name]
+        bounds = f"one of {', '.join(lim.choices)}" if lim.kind == "choice" else f"{lim.low:g} to {lim.high:g}"
+        p.add_argument("--" + name.replace("_", "-"), type=_setting(name), default=None,
+                       help=f"DiT only: {lim.label}, {bounds} (default: the model's)")
     p.add_argument("--batch-size", type=int, default=250)
     p.add_argument("--device", default="cpu")
     return p
 
 
-def main(argv=None) -> int:
+def sample_main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         labels = parse_labels(args.labels, args.n)
-        opts = SamplingOptions(args.sampler, args.steps, args.guidance, args.spacing, args.eta, args.batch_size,
-                               guidance_min_t=args.guidance_min_t)
+        pre = load_pretrained(args.model, device=args.device)
+        s = None
+        if args.model == "dit":
+            s = sampling(pre.meta, args.preset, sampler=args.sampler, steps=args.steps, guidance=args.guidance,
+                         guidance_min_t=args.guidance_min_t, spacing=args.spacing, eta=args.eta)
         start = time.perf_counter()
-        images = generate(args.model, labels, args.seed, opts, device=args.device)
+        images = generate(args.model, labels, args.seed, s, device=args.device, pretrained=pre,
+                          batch_size=args.batch_size)
         wall = time.perf_counter() - start
     except (ValueError, WeightsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -58,4 +71,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(sample_main())

@@ -1,6 +1,6 @@
 """Training entry point: `python -m diffusion_core.train {dit,classifier,gan,vae} [options]`.
 
-Each model's trainer lives in its own file (`train_<model>.py`) with `add_args` and `train`.
+Each model's trainer lives in its own file (`train_<model>.py`) with `add_<model>_args` and `train_<model>`.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ TRAINERS = {
 }
 
 
-def main(argv=None) -> int:
+def train_main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m diffusion_core.train", description=__doc__)
     sub = parser.add_subparsers(dest="model", required=True)
     modules = {}
@@ -28,11 +28,11 @@ def main(argv=None) -> int:
                 raise
             continue
         p = sub.add_parser(name, help=(modules[name].__doc__ or "").strip().splitlines()[0])
-        modules[name].add_args(p)
+        getattr(modules[name], f"add_{name}_args")(p)
     args = parser.parse_args(argv)
-    modules[args.model].train(args)
+    getattr(modules[args.model], f"train_{args.model}")(args)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(train_main())

@@ -13,12 +13,13 @@ from diffusion_core.pipelines.generation import parse_labels
 from diffusion_core.pipelines.interpolation import interpolate, slerp
 from diffusion_core.data.mnist import load_mnist
 from diffusion_core.networks.pretrained import ASSETS_DIR, load_pretrained
+from diffusion_core.settings import sampling
 
 
 @pytest.mark.parametrize("model,extra", [("dit", ["--steps", "2", "--sampler", "ddim"]), ("gan", []), ("vae", [])])
 def test_sample_cli_writes_a_valid_npz(tmp_path, model, extra):
     out = tmp_path / "s.npz"
-    assert sample_cli.main(["--model", model, "--n", "12", "--seed", "1", "--out", str(out)] + extra) == 0
+    assert sample_cli.sample_main(["--model", model, "--n", "12", "--seed", "1", "--out", str(out)] + extra) == 0
     with np.load(out) as z:
         assert z["images"].dtype == np.uint8 and z["images"].shape == (12, 28, 28)
         assert z["labels"].dtype == np.int64 and list(z["labels"][:10]) == list(range(10))
@@ -28,13 +29,13 @@ def test_sample_cli_writes_a_valid_npz(tmp_path, model, extra):
 
 def test_sample_cli_labels_and_errors(tmp_path, capsys):
     out = tmp_path / "s.npz"
-    assert sample_cli.main(["--model", "gan", "--n", "5", "--labels", "7", "--out", str(out)]) == 0
+    assert sample_cli.sample_main(["--model", "gan", "--n", "5", "--labels", "7", "--out", str(out)]) == 0
     assert set(np.load(out)["labels"]) == {7}
-    assert sample_cli.main(["--model", "gan", "--n", "5", "--labels", "12", "--out", str(out)]) == 2
+    assert sample_cli.sample_main(["--model", "gan", "--n", "5", "--labels", "12", "--out", str(out)]) == 2
     assert "digits from 0 to 9" in capsys.readouterr().err
-    assert sample_cli.main(["--n", "2", "--steps", "2", "--guidance-min-t", "500", "--out", str(out)]) == 0
-    assert sample_cli.main(["--n", "2", "--steps", "2", "--guidance-min-t", "-5", "--out", str(out)]) == 2
-    assert "lowest timestep" in capsys.readouterr().err
+    assert sample_cli.sample_main(["--n", "2", "--steps", "2", "--guidance-min-t", "500", "--out", str(out)]) == 0
+    assert sample_cli.sample_main(["--n", "2", "--steps", "2", "--guidance-min-t", "-5", "--out", str(out)]) == 2
+    assert "lowest guided t" in capsys.readouterr().err
 
 
 def test_parse_labels():
@@ -63,12 +64,12 @@ def test_evaluate_cli(tmp_path, capsys):
     images, labels = load_mnist("test")
     path = tmp_path / "real.npz"
     np.savez(path, images=images[:200], labels=labels[:200])
-    assert evaluate.main([str(path), "--json", str(tmp_path / "r.json")]) == 0
+    assert evaluate.evaluate_main([str(path), "--json", str(tmp_path / "r.json")]) == 0
     printed = capsys.readouterr().out
     assert "requested-label accuracy" in printed and "real-vs-real floor" in printed
     assert json.loads((tmp_path / "r.json").read_text())["n"] == 200
     np.savez(tmp_path / "bad.npz", images=images[:50].astype(np.float32), labels=labels[:50])
-    assert evaluate.main([str(tmp_path / "bad.npz")]) == 2
+    assert evaluate.evaluate_main([str(tmp_path / "bad.npz")]) == 2
 
 
 def test_slerp_endpoints_and_norm():
@@ -82,11 +83,11 @@ def test_slerp_endpoints_and_norm():
 @pytest.mark.parametrize("kind", ["gan", "vae", "dit"])
 def test_interpolation_starts_and_ends_at_the_two_seeds(kind):
     pre = load_pretrained(kind)
-    frames = interpolate(kind, pre, 3, seed_a=1, seed_b=2, frames=4, steps=3)
+    frames = interpolate(kind, pre, 3, seed_a=1, seed_b=2, frames=4, s=sampling(pre.meta, steps=3))
     assert frames.shape == (4, 1, 28, 28)
-    again = interpolate(kind, pre, 3, seed_a=1, seed_b=2, frames=4, steps=3)
+    again = interpolate(kind, pre, 3, seed_a=1, seed_b=2, frames=4, s=sampling(pre.meta, steps=3))
     assert torch.equal(frames, again)
-    other = interpolate(kind, pre, 3, seed_a=1, seed_b=5, frames=4, steps=3)
+    other = interpolate(kind, pre, 3, seed_a=1, seed_b=5, frames=4, s=sampling(pre.meta, steps=3))
     torch.testing.assert_close(frames[0], other[0])  # same start
     assert not torch.allclose(frames[-1], other[-1])  # different end
 
@@ -103,7 +104,7 @@ def test_shipped_comparison_report_schema():
 
 
 def test_comparison_runs_end_to_end_on_a_small_n():
-    report = comparison.run(n=30, seed=0, kinds=("gan", "vae"))
+    report = comparison.run_comparison(n=30, seed=0, kinds=("gan", "vae"))
     assert set(report["models"]) == {"gan", "vae"}
     assert "fastest" in report["verdict"]
     assert report["models"]["gan"]["stability"]["loss"] == "g_loss"

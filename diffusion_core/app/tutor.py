@@ -11,9 +11,9 @@ import gradio as gr
 
 from diffusion_core.app import tutor_tools as tt
 from diffusion_core.data.images_io import image_choices
-from diffusion_core.pipelines.denoising import LABEL_CHOICES, MAX_IMAGES, MAX_STEPS
 from diffusion_core.maths.schedule_makers import MAKERS
 from diffusion_core.maths.schedules import MAX_TIMESTEPS
+from diffusion_core.settings import LABELS, LIMITS
 
 from diffusion_core.app.common import guard
 
@@ -37,12 +37,12 @@ def add_tools() -> None:
         picture = gr.Image(format="png", label="x_t")
         run.click(guard(tt.noise_image), [image, schedule, T, t, seed], picture, api_name="noise_image", **api)
 
-        digit = gr.Dropdown(list(LABEL_CHOICES), value="mixed 0-9", label="digit")
-        n_images = gr.Number(16, precision=0, minimum=1, maximum=MAX_IMAGES, label="n_images")
-        steps = gr.Number(20, precision=0, minimum=1, maximum=MAX_STEPS, label="steps")
-        guidance = gr.Number(2.0, minimum=0, maximum=12, label="guidance")
+        digit = gr.Dropdown(list(LABELS), value="mixed 0-9", label="digit")
+        images, steps, guidance = (gr.Number(value, precision=0 if LIMITS[name].kind == "int" else None, label=name,
+                                             minimum=LIMITS[name].low, maximum=LIMITS[name].high)
+                                   for name, value in (("images", 16), ("steps", 20), ("guidance", 2.0)))
         grid = gr.Image(format="png", label="digits")
-        run.click(guard(tt.generate_digits), [digit, n_images, seed, steps, guidance], grid,
+        run.click(guard(tt.generate_digits), [digit, images, seed, steps, guidance], grid,
                   api_name="generate_digits", concurrency_limit=8, concurrency_id="compare", **api)
 
         one_digit = gr.Number(7, precision=0, minimum=0, maximum=9, label="digit")

@@ -16,10 +16,12 @@ from diffusion_core.app.forward import forward_lab as lab
 from diffusion_core.app.forward import forward_ui as fui
 from diffusion_core.pipelines import denoising as rl
 from diffusion_core.app.reverse import reverse_views as rv
-from diffusion_core.data.images import caption_below, labelled_grid, rgb
-from diffusion_core.data.images_io import image_choices, to_display
+from diffusion_core.data.images import caption_below, digit_grid, labelled_grid, rgb
+from diffusion_core.data.images_io import image_choices, display_image
 from diffusion_core.maths.schedule_checks import check_schedule
 from diffusion_core.maths.schedule_checks import finding_line
+from diffusion_core.networks.loaded import loaded
+from diffusion_core.settings import sampling
 
 
 def check_noise_schedule(schedule: str = "cosine", T: int = 1000, rescale_zero_snr: bool = False) -> str:
@@ -70,11 +72,11 @@ def noise_image(image: str = "MNIST digit 0 (#1)", schedule: str = "cosine", T: 
     t = lab.clamp_t(t, s)
     x_t = lab.closed_form(fui.get_image(image, None), s, t, fui.seed_value(seed))
     r = lab.readout(s, t)
-    return caption_below(to_display(np.clip(x_t, -1, 1)), f"t = {t} of {s.num_timesteps}: alpha_bar = {r.alpha_bar:.4f}, "
+    return caption_below(display_image(np.clip(x_t, -1, 1)), f"t = {t} of {s.num_timesteps}: alpha_bar = {r.alpha_bar:.4f}, "
                                                           f"x_t = {r.signal:.3f} x0 + {r.noise:.3f} eps")
 
 
-def generate_digits(digit: str = "mixed 0-9", n_images: int = 16, seed: int = 0, steps: int = 20, guidance: float = 2.0):
+def generate_digits(digit: str = "mixed 0-9", images: int = 16, seed: int = 0, steps: int = 20, guidance: float = 2.0):
     """Generate MNIST digits with the app's Diffusion Transformer (DiT), denoising pure noise step by step.
 
     Uses the model's measured default sampler (DDPM, guidance only on the noisy steps); the same seed gives
@@ -82,7 +84,7 @@ def generate_digits(digit: str = "mixed 0-9", n_images: int = 16, seed: int = 0,
 
     Args:
         digit: "mixed 0-9" (0, 1, 2, ... in turn), one digit "0" to "9", or "unconditional".
-        n_images: how many digits, 1 to 16.
+        images: how many digits, 1 to 16.
         seed: fixes the starting noise x_T (0 to 2^31 - 1).
         steps: sampling steps, 1 to 250 (20 is the default; fewer steps are faster and rougher).
         guidance: classifier-free guidance scale w, 0 to 12 (1 = the conditional model alone; higher =
@@ -92,12 +94,10 @@ def generate_digits(digit: str = "mixed 0-9", n_images: int = 16, seed: int = 0,
         A grid of the generated digits (the asked digit under each when mixed), with a line under it: the
         number of steps and network passes, and the time taken.
     """
-    d = rl.dit().meta.get("sampling", {})
-    settings = rl.make_settings(digit, guidance, d.get("sampler", "ddpm"), d.get("eta", 0.0), steps, seed, n_images,
-                                d.get("spacing", "leading"), d.get("guidance_min_t", 0))
-    traj = rl.run(settings)
-    summary = traj.summary().split(" · CPU")[0].split(" · GPU")[0].replace("·", "-")
-    return caption_below(rv.digit_grid(traj.final(), labels=rv.requested(traj)), summary)
+    settings = sampling(loaded("dit").meta, label=digit, images=images, seed=seed, steps=steps, guidance=guidance)
+    traj = rl.run_trajectory(settings)
+    summary = rv.run_summary(traj, device=False).replace("·", "-")
+    return caption_below(digit_grid(traj.final(), labels=rv.requested(traj)), summary)
 
 
 def compare_models(digit: int = 7, seed: int = 0, n: int = 8):

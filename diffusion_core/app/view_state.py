@@ -19,10 +19,9 @@ from urllib.parse import urlencode
 import numpy as np
 
 from diffusion_core.data.images_io import image_choices
-from diffusion_core.pipelines.denoising import LABEL_CHOICES, MAX_GUIDE_T, MAX_IMAGES, MAX_STEPS
-from diffusion_core.maths.samplers import SAMPLERS, SPACINGS
 from diffusion_core.maths.schedule_makers import MAKERS
 from diffusion_core.maths.schedules import MAX_TIMESTEPS
+from diffusion_core.settings import ALIASES, LIMITS
 
 TABS = ("forward", "reverse", "compare", "learn")
 MODES = ("closed", "chain")
@@ -45,15 +44,9 @@ FIELDS = {
     "frames": ("int", (4, 12)),
     "same_scale": ("bool", None),
     "log_beta": ("bool", None),
-    # reverse tab
-    "label": ("choice", tuple(LABEL_CHOICES)),
-    "sampler": ("choice", SAMPLERS),
-    "steps": ("int", (1, MAX_STEPS)),
-    "guidance": ("float", (0.0, 12.0)),
-    "guide_from": ("int", (0, MAX_GUIDE_T)),  # the lowest guided t
-    "eta": ("float", (0.0, 1.0)),
-    "spacing": ("choice", SPACINGS),
-    "images": ("int", (1, MAX_IMAGES)),
+    # reverse tab: its sampling settings, as `settings.LIMITS` allows them
+    **{name: (lim.kind, lim.choices if lim.kind == "choice" else (lim.low, lim.high))
+       for name, lim in LIMITS.items() if name != "seed"},
     "sdedit": ("bool", None),  # open "From a real digit" and run it (a lesson's view)
     # compare tab
     "digit": ("int", (0, 9)),
@@ -130,10 +123,11 @@ def _read(name: str, raw):
 
 def parse_query(params) -> tuple[dict, list[str]]:
     """Mapping of query parameters -> (view dict of the known, valid ones; notes on the rest, each with
-    the value shortened, at most MAX_NOTES of them). `guidance_min_t` is read as `guide_from`."""
+    the value shortened, at most MAX_NOTES of them). Old names are read as the new (`settings.ALIASES`:
+    `guide_from` is `guidance_min_t`)."""
     view, notes = {}, []
     for name, raw in dict(params).items():
-        name = "guide_from" if name == "guidance_min_t" else name
+        name = ALIASES.get(name, name)
         if name not in FIELDS:
             if not name.startswith("__"):  # Gradio's own parameters
                 notes.append(f"unknown setting '{shorten(name)}' ignored")
@@ -169,35 +163,3 @@ def share_link(page_url: str | None, view: dict) -> str:
     """The page's address (its own query dropped) with the view's query; relative when unknown."""
     base = (page_url or "").split("?", 1)[0].split("#", 1)[0]
     return f"{base}?{to_query(view)}"
-
-
-def forward_view(spec: dict, **controls) -> dict:
-    """The link fields of the forward tab from its schedule spec and its other controls (a custom
-    schedule longer than MAX_LINK_BETAS is left out of the link, with the rest)."""
-    view = {"tab": "forward", **{k: v for k, v in controls.items() if v is not None}}
-    if spec.get("name") == "custom":
-        if len(spec.get("betas", [])) <= MAX_LINK_BETAS:
-            view["betas"] = spec["betas"]
-    else:
-        view.update(schedule=spec.get("name"), T=int(spec.get("T", 1000)), rescale=bool(spec.get("rescale")))
-    return view
-
-
-def resolve(view: dict) -> dict:
-    """The control values a view sets: its own fields, plus the forward tab's schedule spec (JSON) when
-    it names a schedule, T or custom betas, and t clamped into that schedule."""
-    from diffusion_core.app.forward.forward_ui import custom_spec, named_spec
-
-    out = dict(view)
-    if "betas" in view:
-        out["spec"] = custom_spec(view["betas"], "from a link")
-        T = len(view["betas"])
-    elif {"schedule", "T", "rescale"} & set(view):
-        T = int(view.get("T", 1000))
-        out["spec"] = named_spec(view.get("schedule", "cosine"), T, bool(view.get("rescale", False)))
-        out["T"] = T
-    else:
-        return out
-    if "t" in out:
-        out["t"] = min(int(out["t"]), T - 1)
-    return out

@@ -1,4 +1,5 @@
-"""Small image helpers: grids, nearest-neighbour upscaling, PNG writing (via Pillow)."""
+"""Small image helpers: grids, nearest-neighbour upscaling, captions, colour maps for signed values, digit
+grids as the app shows them, PNG writing (via Pillow)."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -98,3 +99,38 @@ def caption_below(img: np.ndarray, text: str, size: int = 14) -> np.ndarray:
     """`img` (uint8, grey or RGB) with a line of text under it, as RGB."""
     img = rgb(img)
     return np.concatenate([img, text_block(text, img.shape[1], size + 8, size)], axis=0)
+
+
+@lru_cache(maxsize=4)
+def lut(name: str) -> np.ndarray:
+    """A matplotlib colormap as a (256, 3) uint8 table."""
+    import matplotlib
+
+    return (matplotlib.colormaps[name](np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
+
+
+def colorize(x: np.ndarray, lo: float, hi: float, cmap: str = "RdBu_r") -> np.ndarray:
+    """Float (..., H, W) -> uint8 (..., H, W, 3) through a colormap over [lo, hi]."""
+    return lut(cmap)[to_display(x, lo, hi)]
+
+
+def layout_for(n: int) -> tuple[int, int]:
+    """(columns, upscale factor) so that 1-16 digits fill about 340 px."""
+    cols = 1 if n == 1 else 2 if n <= 4 else 4
+    return cols, {1: 12, 2: 6}.get(cols, 3)
+
+
+def digit_grid(x: np.ndarray, lo: float = -1.0, hi: float = 1.0, signed: bool = False, labels=None) -> np.ndarray:
+    """(N, 28, 28) floats -> one upscaled uint8 grid (grey for images, a blue-red map for signed values);
+    with `labels` (N strings), each digit's label under it."""
+    x = np.asarray(x, dtype=np.float32)
+    cols, factor = layout_for(len(x))
+    cells = colorize(x, lo, hi) if signed else to_display(x, lo, hi)
+    if labels is not None:
+        big = [upscale(c, factor) for c in cells]
+        rows = [big[k:k + cols] for k in range(0, len(big), cols)]
+        names = [list(labels[k:k + cols]) for k in range(0, len(big), cols)]
+        return labelled_grid(rows, names, pad=2, size=12)
+    if signed:
+        return upscale(grid(cells, cols, pad_value=255), factor)
+    return upscale(grid(cells, cols), factor)

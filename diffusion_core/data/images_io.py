@@ -183,7 +183,7 @@ def load_upload(data) -> np.ndarray:
         raise ImageError(f"That image file is damaged or truncated and cannot be read ({type(exc).__name__}).") from None
 
 
-def to_display(x: np.ndarray, min_side: int = 280) -> np.ndarray:
+def display_image(x: np.ndarray, min_side: int = 280) -> np.ndarray:
     """float (H, W, C) in [-1, 1] -> uint8 (H', W') or (H', W', 3), nearest-neighbour upscaled so
     small images (MNIST's 28 px) show crisp at `min_side` px or more."""
     u8 = np.clip(np.rint((np.asarray(x, dtype=np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)

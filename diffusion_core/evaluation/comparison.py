@@ -11,6 +11,7 @@ training time). Re-run it whenever a model changes; the app shows the JSON it wr
 from __future__ import annotations
 
 import csv
+import json
 import platform
 import time
 from pathlib import Path
@@ -19,10 +20,11 @@ import numpy as np
 import torch
 
 from diffusion_core.evaluation.quality import evaluate_samples
-from diffusion_core.pipelines.generation import SamplingOptions, dit_settings, generate, nfe_per_sample, parse_labels
+from diffusion_core.pipelines.generation import generate, nfe_per_sample, parse_labels
 from diffusion_core.data.mnist import to_uint8
 from diffusion_core.networks.pretrained import load_pretrained
-from diffusion_core.paths import ASSETS_DIR
+from diffusion_core.paths import ASSETS_DIR, shown_path
+from diffusion_core.settings import sampling
 
 KINDS = ("dit", "gan", "vae")
 LOSS_COLUMN = {"dit": "loss", "gan": "g_loss", "vae": "neg_elbo"}
@@ -35,6 +37,17 @@ def read_loss_log(kind: str, assets_dir: Path = ASSETS_DIR) -> dict[str, np.ndar
     with open(path) as f:
         rows = list(csv.DictReader(f))
     return {k: np.array([float(r[k]) for r in rows]) for k in rows[0]} if rows else {}
+
+
+def read_report(path=None) -> dict:
+    """The measured comparison (assets/comparison.json, written by `run`); a ValueError that says how to
+    make it when it is missing or broken."""
+    p = path or ASSETS_DIR / "comparison.json"
+    try:
+        return json.loads(p.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"The comparison report {shown_path(p)} is missing or broken ({type(exc).__name__}); "
+                         "run python -m diffusion_core.compare") from None
 
 
 def stability(kind: str, log: dict[str, np.ndarray]) -> dict:
@@ -55,7 +68,7 @@ def ms_per_sample(kind: str, pre, repeats: int = 3, batch: int = 16) -> float:
     times = []
     for r in range(repeats + 1):
         start = time.perf_counter()
-        generate(kind, labels, seed=r, pretrained=pre, opts=SamplingOptions(batch_size=batch))
+        generate(kind, labels, seed=r, pretrained=pre, batch_size=batch)
         times.append(time.perf_counter() - start)
     return 1000 * float(np.median(times[1:])) / batch  # the first run warms up
 
@@ -77,7 +90,7 @@ def measure(kind: str, n: int, seed: int) -> dict:
         **report,
     }
     if kind == "dit":
-        entry["sampling"] = dit_settings(pre.meta, SamplingOptions())
+        entry["sampling"] = sampling(pre.meta).recipe()
     return entry
 
 
@@ -98,7 +111,7 @@ def verdict(models: dict) -> str:
             f"against {cost}, on the same kind of CPU.")
 
 
-def run(n: int = 1000, seed: int = 0, kinds=KINDS) -> dict:
+def run_comparison(n: int = 1000, seed: int = 0, kinds=KINDS) -> dict:
     torch.manual_seed(seed)
     models = {k: measure(k, n, seed) for k in kinds}
     return {

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from diffusion_core.maths.schedules import MAX_TIMESTEPS, NoiseSchedule, from_alphas_cumprod, from_betas, make_schedule
-from diffusion_core.maths.samplers import SPACINGS
+from diffusion_core.maths.samplers import TIMESTEP_SPACINGS
 
 MAX_TEXT = 5_000_000  # characters; a 100k-step beta list fits easily
 
@@ -75,8 +75,8 @@ def from_diffusers_config(config) -> NoiseSchedule:
     if isinstance(T, bool) or not isinstance(T, int) or not 1 <= T <= MAX_TIMESTEPS:
         raise ValueError(f"num_train_timesteps must be a whole number from 1 to {MAX_TIMESTEPS}, got {T!r}.")
     spacing = config.get("timestep_spacing", "leading")
-    if not isinstance(spacing, str) or spacing not in SPACINGS:
-        raise ValueError(f"timestep_spacing must be one of {', '.join(SPACINGS)}, got {spacing!r}.")
+    if not isinstance(spacing, str) or spacing not in TIMESTEP_SPACINGS:
+        raise ValueError(f"timestep_spacing must be one of {', '.join(TIMESTEP_SPACINGS)}, got {spacing!r}.")
     rescale = config.get("rescale_betas_zero_snr", False)
     if not isinstance(rescale, bool):
         raise ValueError("rescale_betas_zero_snr must be true or false.")

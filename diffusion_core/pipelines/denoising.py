@@ -12,87 +12,34 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from diffusion_core.networks import runtime
 from diffusion_core.pipelines.generation import app_batcher, app_denoiser
-from diffusion_core.networks.pretrained import Pretrained, load_pretrained
-from diffusion_core.maths.samplers import SAMPLERS, SPACINGS, sampler_steps
-from diffusion_core.app.wording import plural
+from diffusion_core.networks.loaded import loaded
+from diffusion_core.networks.pretrained import Pretrained
+from diffusion_core.maths.samplers import sampler_steps, step_grid
+from diffusion_core.settings import LIMITS, Sampling
 
-MAX_IMAGES = 16
-MAX_STEPS = 250  # sampling steps of one run: the work one request may ask for is bounded
-MAX_GUIDE_T = 1000  # the guidance interval's lower end, in network timesteps
-MAX_RUNNING = 40  # generations running at once (they share each network call); more wait in the queue
-LABEL_CHOICES = ["mixed 0-9"] + [str(d) for d in range(10)] + ["unconditional"]
+MAX_IMAGES = LIMITS["images"].high  # x_T is the first n of this many draws per seed
 # MNIST pixel statistics (the usual normalisation constants 0.1307 / 0.3081 of [0, 1] pixels),
 # mapped to [-1, 1]: what the schedule's moments of x_t are predicted from.
 MNIST_MEAN, MNIST_STD = 2 * 0.1307 - 1, 2 * 0.3081
 
 
-@dataclass(frozen=True)
-class ReverseSettings:
-    label: str = "mixed 0-9"  # one of LABEL_CHOICES
-    guidance: float = 3.0  # classifier-free guidance scale; 1 = conditional only, 0 = unconditional
-    sampler: str = "ddim"
-    eta: float = 0.0  # DDIM only: 0 deterministic, 1 = DDPM's variance
-    steps: int = 20
-    seed: int = 0
-    n_images: int = 16
-    spacing: str = "leading"
-    guidance_min_t: int = 0  # guide only the steps with t >= this; below it the conditional prediction
-
-
-def make_settings(label="mixed 0-9", guidance=3.0, sampler="ddim", eta=0.0, steps=20, seed=0, n_images=16,
-                  spacing="leading", guidance_min_t=0) -> ReverseSettings:
-    """Validated settings from raw UI values: out-of-range numbers raise ValueError with a message."""
-    label = str(label)
-    if label not in LABEL_CHOICES:
-        raise ValueError(f"Digit must be one of: {', '.join(LABEL_CHOICES)}.")
-    if sampler not in SAMPLERS:
-        raise ValueError(f"Unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}.")
-    if spacing not in SPACINGS:
-        raise ValueError(f"Unknown timestep spacing {spacing!r}; choose one of {', '.join(SPACINGS)}.")
-    nums = {"guidance": guidance, "eta": eta, "steps": steps, "seed": seed, "number of images": n_images,
-            "lowest guided t": guidance_min_t}
-    for name, v in nums.items():
-        try:
-            ok = np.isfinite(float(v))
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ValueError(f"The {name} must be a number, got {v!r}.")
-    guidance, eta, steps, seed, n = float(guidance), float(eta), int(float(steps)), int(float(seed)), int(float(n_images))
-    min_t = int(round(float(guidance_min_t)))
-    if not 0.0 <= guidance <= 20.0:
-        raise ValueError(f"Guidance scale must be between 0 and 20, got {guidance:g}.")
-    if not 0.0 <= eta <= 1.0:
-        raise ValueError(f"eta must be between 0 and 1, got {eta:g}.")
-    if not 1 <= steps <= MAX_STEPS:
-        raise ValueError(f"Steps must be between 1 and {MAX_STEPS}, got {steps}.")
-    if not 1 <= n <= MAX_IMAGES:
-        raise ValueError(f"Number of images must be between 1 and {MAX_IMAGES}, got {n}.")
-    if not 0 <= seed < 2**31:
-        raise ValueError(f"Seed must be between 0 and 2^31 - 1, got {seed}.")
-    if not 0 <= min_t <= MAX_GUIDE_T:
-        raise ValueError(f"The lowest guided t must be between 0 and {MAX_GUIDE_T}, got {min_t}.")
-    return ReverseSettings(label, guidance, sampler, eta, steps, seed, n, spacing, min_t)
-
-
-def gpu_seconds(settings: ReverseSettings) -> int:
+def gpu_seconds(settings: Sampling) -> int:
     """The ZeroGPU time one run asks for: ~30 ms per network evaluation on a shared GPU (Heun makes two a
     step, guidance runs both halves in one batched call) plus 5 s to start, at most 120 s."""
     evaluations = settings.steps * (2 if settings.sampler == "heun" else 1)
     return int(min(120, 5 + np.ceil(0.03 * evaluations)))
 
 
-def labels_for(settings: ReverseSettings, null_label: int = 10) -> np.ndarray:
+def labels_for(settings: Sampling, null_label: int = 10) -> np.ndarray:
     """int64 (n,): the class of each image; `null_label` for unconditional."""
-    n = settings.n_images
+    n = settings.images
     if settings.label == "mixed 0-9":
         return np.arange(n, dtype=np.int64) % 10
     if settings.label == "unconditional":
@@ -105,16 +52,6 @@ def start_noise(seed: int, n: int) -> torch.Tensor:
     the same on every device)."""
     g = torch.Generator().manual_seed(int(seed))
     return torch.randn(MAX_IMAGES, 1, 28, 28, generator=g)[:n]
-
-
-@lru_cache(maxsize=1)
-def _load_dit(device: str) -> Pretrained:
-    return load_pretrained("dit", device=device)
-
-
-def dit(device: torch.device | None = None) -> Pretrained:
-    """The shipped DiT on `device`, loaded once per process (a WeightsError says what is wrong)."""
-    return _load_dit(str(device or runtime.pick_device()))
 
 
 @dataclass
@@ -167,14 +104,6 @@ class Trajectory:
         k = int(min(max(k, 0), self.num_steps - 1))
         return {name: np.asarray(getattr(self, name)[k], dtype=np.float32) for name in ("x_t", "eps", "x0", "x_next")}
 
-    def summary(self) -> str:
-        if not self.t:
-            return "no steps yet"
-        ms = np.asarray(self.ms)
-        s = self.settings
-        return (f"{plural(self.num_steps, 'step')} · {plural(self.nfe[-1], 'network pass', 'network passes')} · {ms.mean():.1f} ms per step "
-                f"({ms.sum() / 1000:.2f} s in all) · {self.device} · {s['label']}, seed {s['seed']}, {s['sampler']}")
-
 
 def _np16(x: torch.Tensor) -> np.ndarray:
     return x[:, 0].detach().to("cpu", torch.float16).numpy()  # (N, 28, 28); torch converts faster than numpy
@@ -189,15 +118,15 @@ def active_runs() -> int:
     return _active["runs"]
 
 
-def denoise(settings: ReverseSettings, pre: Pretrained | None = None, device: torch.device | None = None):
+def denoise(settings: Sampling, pre: Pretrained | None = None, device: torch.device | None = None):
     """Generator: yields the Trajectory first with x_T only, then after every step. Stopping the
     iteration (closing the generator) stops the computation."""
     device = torch.device(device or runtime.pick_device())
-    pre = pre or dit(device)
+    pre = pre or loaded("dit", device)
     labels = labels_for(settings, pre.model.config.num_classes)
-    x = start_noise(settings.seed, settings.n_images).to(device)
+    x = start_noise(settings.seed, settings.images).to(device)
     y = torch.as_tensor(labels, device=device)
-    traj = Trajectory(asdict(settings), labels.tolist(), runtime.device_name(device), x_T=_np16(x))
+    traj = Trajectory(settings.to_dict(), labels.tolist(), runtime.device_name(device), x_T=_np16(x))
     g = torch.Generator().manual_seed(int(settings.seed) + 1)  # DDPM / DDIM eta > 0 noise
 
     with _lock:
@@ -206,8 +135,8 @@ def denoise(settings: ReverseSettings, pre: Pretrained | None = None, device: to
         with app_batcher(pre, device).priority():  # the others wait until this run's first frame is out
             yield traj
         with app_denoiser(pre, settings.guidance, device, settings.guidance_min_t) as (schedule, guided):
-            steps = sampler_steps(settings.sampler, guided, x, schedule, settings.steps, spacing=settings.spacing,
-                                  eta=settings.eta, generator=g, clip_x0=1.0, y=y)
+            grid = step_grid(settings.sampler, schedule, settings.steps, settings.spacing)
+            steps = sampler_steps(settings.sampler, guided, x, grid, {"y": y}, generator=g, eta=settings.eta, clip_x0=1.0)
             while True:
                 start = time.perf_counter()
                 with torch.no_grad():  # per step: the caller may resume this generator on another thread
@@ -222,7 +151,7 @@ def denoise(settings: ReverseSettings, pre: Pretrained | None = None, device: to
             _active["runs"] -= 1
 
 
-def run(settings: ReverseSettings, pre: Pretrained | None = None, device: torch.device | None = None) -> Trajectory:
+def run_trajectory(settings: Sampling, pre: Pretrained | None = None, device: torch.device | None = None) -> Trajectory:
     """Plain form of `denoise`: the finished trajectory."""
     traj = None
     for traj in denoise(settings, pre, device):

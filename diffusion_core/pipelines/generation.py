@@ -1,42 +1,24 @@
 """Class-conditional generation from any of the shipped models, with one interface:
 `generate(kind, labels, seed, ...) -> float tensor (N, 1, 28, 28) in [-1, 1]`.
 
-For the DiT the defaults (sampler, steps, guidance, spacing) come from its JSON (`sampling`), which
-records the setting the model card's figures were measured at.
+The DiT samples with a `settings.Sampling`; left out, its recommended setting from its JSON (the one
+the model card's figures were measured at).
 """
 from __future__ import annotations
 
 import contextlib
 import functools
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from diffusion_core.networks import runtime
 from diffusion_core.maths.guidance import CFGDenoiser
-from diffusion_core.networks.pretrained import Pretrained, load_pretrained
-from diffusion_core.maths.samplers import SAMPLERS, sample
+from diffusion_core.maths.samplers import sample, step_grid
 from diffusion_core.maths.schedules import schedule_from_dict
+from diffusion_core.networks import runtime
+from diffusion_core.networks.pretrained import Pretrained, load_pretrained
 from diffusion_core.pipelines.step_batcher import StepBatcher
-
-# Leading spacing starts at t = 950: with the cosine schedule, t = 999 has alpha_bar = 2.4e-9 and the
-# x0 recovered from the predicted eps there measured RMS 668 (vs 0.81 at t = 950).
-# guidance_min_t: guidance only at steps with t >= this (guidance.CFGDenoiser); 0 guides every step.
-DIT_DEFAULTS = {"sampler": "ddim", "steps": 20, "guidance": 3.0, "spacing": "leading", "eta": 0.0, "guidance_min_t": 0}
-SETTING_KEYS = ("sampler", "steps", "guidance", "spacing", "eta", "guidance_min_t")
-
-
-@dataclass
-class SamplingOptions:
-    sampler: str | None = None  # None: the model's default
-    steps: int | None = None
-    guidance: float | None = None
-    spacing: str | None = None
-    eta: float | None = None
-    batch_size: int = 250
-    extra: dict = field(default_factory=dict)
-    guidance_min_t: float | None = None
+from diffusion_core.settings import Sampling, sampling
 
 
 def parse_labels(spec, n: int) -> np.ndarray:
@@ -58,33 +40,9 @@ def parse_labels(spec, n: int) -> np.ndarray:
     return np.resize(np.asarray(digits, dtype=np.int64), n)
 
 
-def presets(meta: dict) -> dict[str, dict]:
-    """The model's named sampling settings: "default" (its JSON's `sampling`) and any in
-    `sampling_presets` (e.g. "fast"), each a dict of SETTING_KEYS."""
-    out = {"default": {**DIT_DEFAULTS, **{k: v for k, v in meta.get("sampling", {}).items() if k in SETTING_KEYS}}}
-    for name, p in meta.get("sampling_presets", {}).items():
-        out[name] = {**out["default"], **{k: v for k, v in p.items() if k in SETTING_KEYS}}
-    return out
-
-
-def dit_settings(meta: dict, opts: SamplingOptions, preset: str = "default") -> dict:
-    """The sampling setting: the model's `preset` (its default unless named), with `opts` overriding."""
-    named = presets(meta)
-    if preset not in named:
-        raise ValueError(f"Unknown sampling preset {preset!r}; this model has {', '.join(named)}.")
-    d = dict(named[preset])
-    for k in SETTING_KEYS:
-        v = getattr(opts, k)
-        if v is not None:
-            d[k] = v
-    if d["sampler"] not in SAMPLERS:
-        raise ValueError(f"Unknown sampler {d['sampler']!r}; choose one of {', '.join(SAMPLERS)}.")
-    return d
-
-
-def guided_range(settings: dict) -> str:
+def guided_range(s: Sampling) -> str:
     """Where a DiT setting guides, for captions: ' at every step' or ' only where t >= 700'."""
-    min_t = float(settings.get("guidance_min_t", 0))
+    min_t = float(s.guidance_min_t)
     return " at every step" if min_t <= 0 else f" only where t >= {min_t:g}"
 
 
@@ -136,52 +94,50 @@ def app_denoiser(pre: Pretrained, guidance: float, device, min_t: float = 0.0):
 
 
 @torch.no_grad()
-def generate_dit(pre: Pretrained, labels: np.ndarray, seed: int, opts: SamplingOptions, device="cpu",
-                 app_precision: bool = False) -> torch.Tensor:
+def generate_dit(pre: Pretrained, labels: np.ndarray, seed: int, s: Sampling, device="cpu", app_precision: bool = False,
+                 batch_size: int = 250) -> torch.Tensor:
     """`app_precision`: sample as the reverse tab does (`app_denoiser`) instead of in float32."""
-    cfg = dit_settings(pre.meta, opts)
-    w, min_t = cfg["guidance"], cfg["guidance_min_t"]
-    plain = contextlib.nullcontext(dit_denoiser(pre, w, min_t=min_t))
-    with app_denoiser(pre, w, device, min_t) if app_precision else plain as (schedule, den):
+    plain = contextlib.nullcontext(dit_denoiser(pre, s.guidance, min_t=s.guidance_min_t))
+    with app_denoiser(pre, s.guidance, device, s.guidance_min_t) if app_precision else plain as (schedule, den):
         g = torch.Generator().manual_seed(int(seed))
         out = []
-        for k in range(0, len(labels), opts.batch_size):
-            y = torch.as_tensor(labels[k:k + opts.batch_size], device=device)
+        for k in range(0, len(labels), batch_size):
+            y = torch.as_tensor(labels[k:k + batch_size], device=device)
             x = torch.randn(len(y), 1, 28, 28, generator=g).to(device)
-            out.append(sample(cfg["sampler"], den, x, schedule, int(cfg["steps"]), spacing=cfg["spacing"],
-                              eta=float(cfg["eta"]), generator=g, clip_x0=1.0, y=y).float().cpu())
+            out.append(sample(s.sampler, den, x, step_grid(s.sampler, schedule, s.steps, s.spacing), {"y": y},
+                              generator=g, eta=s.eta, clip_x0=1.0).float().cpu())
     return torch.cat(out).clamp(-1, 1)
 
 
 @torch.no_grad()
-def generate_rival(pre: Pretrained, labels: np.ndarray, seed: int, opts: SamplingOptions, device="cpu") -> torch.Tensor:
+def generate_rival(pre: Pretrained, labels: np.ndarray, seed: int, device="cpu", batch_size: int = 250) -> torch.Tensor:
     g = torch.Generator().manual_seed(int(seed))
     out = []
-    for k in range(0, len(labels), opts.batch_size):
-        y = torch.as_tensor(labels[k:k + opts.batch_size], device=device)
+    for k in range(0, len(labels), batch_size):
+        y = torch.as_tensor(labels[k:k + batch_size], device=device)
         out.append(pre.model.sample(len(y), y, generator=g).float().cpu())
     return torch.cat(out).clamp(-1, 1)
 
 
-def generate(kind: str, labels, seed: int = 0, opts: SamplingOptions | None = None, device="cpu",
-             pretrained: Pretrained | None = None, app_precision: bool = False) -> torch.Tensor:
-    """Images (N, 1, 28, 28) in [-1, 1] for the given labels (N,) from model `kind`."""
-    opts = opts or SamplingOptions()
+def generate(kind: str, labels, seed: int = 0, s: Sampling | None = None, device="cpu",
+             pretrained: Pretrained | None = None, app_precision: bool = False, batch_size: int = 250) -> torch.Tensor:
+    """Images (N, 1, 28, 28) in [-1, 1] for the given labels (N,) from model `kind`; the DiT samples with
+    `s` (its recommended setting when None)."""
     pre = pretrained or load_pretrained(kind, device=device)
     labels = np.asarray(labels, dtype=np.int64)
     if kind == "dit":
-        return generate_dit(pre, labels, seed, opts, device, app_precision)
-    return generate_rival(pre, labels, seed, opts, device)
+        return generate_dit(pre, labels, seed, s or sampling(pre.meta), device, app_precision, batch_size)
+    return generate_rival(pre, labels, seed, device, batch_size)
 
 
-def nfe_per_sample(kind: str, meta: dict, opts: SamplingOptions | None = None) -> int:
+def nfe_per_sample(kind: str, meta: dict, s: Sampling | None = None) -> int:
     """Network passes per image, counted by running the sampler over a stand-in network that returns
     zeros (a guided evaluation is one batched call but two passes; steps below `guidance_min_t` one)."""
     if kind != "dit":
         return 1
-    cfg = dit_settings(meta, opts or SamplingOptions())
-    den = CFGDenoiser(lambda x, t, y: torch.zeros_like(x), float(cfg["guidance"]), min_t=float(cfg["guidance_min_t"]))
-    sample(cfg["sampler"], den, torch.zeros(1, 1, 28, 28), schedule_from_dict(meta["schedule"]), int(cfg["steps"]),
-           spacing=cfg["spacing"], eta=float(cfg["eta"]), generator=torch.Generator().manual_seed(0),
-           y=torch.zeros(1, dtype=torch.long))
+    s = s or sampling(meta)
+    den = CFGDenoiser(lambda x, t, y: torch.zeros_like(x), float(s.guidance), min_t=float(s.guidance_min_t))
+    grid = step_grid(s.sampler, schedule_from_dict(meta["schedule"]), s.steps, s.spacing)
+    sample(s.sampler, den, torch.zeros(1, 1, 28, 28), grid, {"y": torch.zeros(1, dtype=torch.long)}, eta=s.eta,
+           generator=torch.Generator().manual_seed(0))
     return den.passes

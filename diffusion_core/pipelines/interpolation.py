@@ -12,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from diffusion_core.pipelines.generation import DIT_DEFAULTS, dit_denoiser
+from diffusion_core.pipelines.generation import dit_denoiser
 from diffusion_core.networks.pretrained import Pretrained
-from diffusion_core.maths.samplers import sample
+from diffusion_core.maths.samplers import sample, step_grid
+from diffusion_core.settings import Sampling, sampling, with_values
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
@@ -38,8 +39,9 @@ def latent_shape(kind: str, pre: Pretrained) -> tuple[int, ...]:
 
 @torch.no_grad()
 def interpolate(kind: str, pre: Pretrained, label: int, seed_a: int, seed_b: int, frames: int = 8,
-                guidance: float = 3.0, steps: int = 20, guidance_min_t: float = 0.0) -> torch.Tensor:
-    """`frames` images (frames, 1, 28, 28) in [-1, 1] along the slerp path from seed_a's latent to seed_b's."""
+                s: Sampling | None = None) -> torch.Tensor:
+    """`frames` images (frames, 1, 28, 28) in [-1, 1] along the slerp path from seed_a's latent to seed_b's.
+    The DiT decodes with DDIM at eta 0 and the steps, spacing and guidance of `s` (default: its JSON's)."""
     if not 2 <= frames <= 32:
         raise ValueError("Use between 2 and 32 interpolation frames.")
     if not 0 <= int(label) <= 9:
@@ -56,5 +58,7 @@ def interpolate(kind: str, pre: Pretrained, label: int, seed_a: int, seed_b: int
         return pre.model(z, y).clamp(-1, 1)
     if kind == "vae":
         return pre.model.decode(z, y)
-    schedule, den = dit_denoiser(pre, guidance, min_t=guidance_min_t)
-    return sample("ddim", den, z, schedule, steps, spacing=DIT_DEFAULTS["spacing"], eta=0.0, clip_x0=1.0, y=y).clamp(-1, 1)
+    s = with_values(s or sampling(pre.meta), sampler="ddim", eta=0.0)
+    schedule, den = dit_denoiser(pre, s.guidance, min_t=s.guidance_min_t)
+    grid = step_grid(s.sampler, schedule, s.steps, s.spacing)
+    return sample(s.sampler, den, z, grid, {"y": y}, eta=s.eta, clip_x0=1.0).clamp(-1, 1)

@@ -17,7 +17,7 @@ from diffusion_core.pipelines.generation import dit_denoiser
 from diffusion_core.networks.pretrained import Pretrained
 from diffusion_core.maths.forward import predict_x0_from_eps, q_sample
 from diffusion_core.maths.objective import training_losses
-from diffusion_core.maths.samplers import ddim_steps
+from diffusion_core.maths.samplers import ddim_steps, timestep_grid
 
 if TYPE_CHECKING:  # plotly is imported where a figure is made: the library runs without it
     import plotly.graph_objects as go
@@ -53,8 +53,9 @@ def sdedit(pre: Pretrained, x0: np.ndarray, label: int, t_star: int, steps: int 
     t = torch.full((1,), float(t_star), device=device)
     eps_pred = den(x_t, t, y=y).float().cpu()
     x0_pred = predict_x0_from_eps(schedule, x_t.cpu(), int(t_star), eps_pred).clamp(-1, 1)
-    frames = [rec.x_next.float().cpu()[0, 0].numpy() for rec in ddim_steps(
-        den, x_t, schedule, sdedit_timesteps(t_star, steps), eta=float(eta), generator=g, clip_x0=1.0, y=y)]
+    grid = timestep_grid(schedule, sdedit_timesteps(t_star, steps))
+    frames = [rec.x_next.float().cpu()[0, 0].numpy()
+              for rec in ddim_steps(den, x_t, grid, {"y": y}, generator=g, eta=float(eta), clip_x0=1.0)]
     e, n = eps_pred.flatten().numpy(), noise.flatten().numpy()
     return {
         "x0": x[0, 0].numpy(), "noise": noise[0, 0].numpy(), "x_t": x_t.cpu()[0, 0].numpy(),

@@ -14,10 +14,10 @@ from tqdm import tqdm
 
 from diffusion_core.networks.classifier import Classifier, ClassifierConfig
 from diffusion_core.data.mnist import load_mnist, to_model_space
-from diffusion_core.training.training_utils import add_common_args, load_train_tensors, pick_device, seed_everything
+from diffusion_core.training.training_utils import add_common_args, load_train_tensors, training_device, seed_everything
 
 
-def add_args(p: argparse.ArgumentParser) -> None:
+def add_classifier_args(p: argparse.ArgumentParser) -> None:
     add_common_args(p, epochs=3, lr=3e-3, export_hint="assets/classifier_mnist")
 
 
@@ -40,9 +40,9 @@ def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch: int = 1000) -> floa
     return correct / len(x)
 
 
-def train(args):
+def train_classifier(args):
     seed_everything(args.seed)
-    device = pick_device(args.device)
+    device = training_device(args.device)
     x, y = load_train_tensors(args, device)
     model = Classifier(ClassifierConfig()).to(device)
     steps = int(args.epochs) * (len(x) // args.batch_size)

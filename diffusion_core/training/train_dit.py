@@ -22,12 +22,12 @@ from diffusion_core.data.mnist import load_mnist, to_model_space
 from diffusion_core.maths.objective import WEIGHTINGS, loss_weights, training_losses
 from diffusion_core.maths.schedules import make_schedule
 from diffusion_core.training.training_utils import (
-    EMA, LossLog, Timer, infinite_batches, load_checkpoint, pick_device, save_checkpoint, seed_everything,
+    EMA, LossLog, Timer, infinite_batches, load_checkpoint, training_device, save_checkpoint, seed_everything,
     truncate_log,
 )
 
 
-def add_args(p: argparse.ArgumentParser) -> None:
+def add_dit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files (default ../shared/data/mnist)")
     p.add_argument("--out", default="runs/dit", help="run folder: checkpoints, loss log, sample grids")
     p.add_argument("--preset", default="small", choices=sorted(PRESETS))
@@ -69,7 +69,7 @@ def lr_at(step: int, args) -> float:
 
 def save_grid(model, schedule, path: Path, device) -> None:
     """A 10x10 grid (row = digit) sampled with DDIM 20 steps, guidance 3, as a PNG."""
-    from diffusion_core.maths.samplers import ddim_sample, make_timesteps
+    from diffusion_core.maths.samplers import sample, step_grid
     from diffusion_core.maths.guidance import CFGDenoiser
     from diffusion_core.data.images import save_png_grid
 
@@ -77,9 +77,8 @@ def save_grid(model, schedule, path: Path, device) -> None:
     labels = torch.arange(10).repeat_interleave(10).to(device)
     x = torch.randn(100, 1, 28, 28, generator=g).to(device)
     den = CFGDenoiser(model, scale=3.0, null_label=model.config.num_classes)
-    ts = make_timesteps(schedule.num_timesteps, 20, "trailing")
     with torch.no_grad():
-        out = ddim_sample(den, x, schedule, ts, eta=0.0, clip_x0=1.0, y=labels)
+        out = sample("ddim", den, x, step_grid("ddim", schedule, 20, "trailing"), {"y": labels}, clip_x0=1.0)
     save_png_grid(out.float().cpu().numpy(), path, nrow=10)
 
 
@@ -98,11 +97,11 @@ def init_from_export(model: DiT, ema: EMA, stem) -> int:
     return int(pre.meta.get("training", {}).get("steps", 0))
 
 
-def train(args) -> Path:
+def train_dit(args) -> Path:
     seed_everything(args.seed)
     if getattr(args, "threads", 0):
         torch.set_num_threads(args.threads)
-    device = pick_device(args.device)
+    device = training_device(args.device)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     schedule = make_schedule(args.schedule, args.timesteps)

@@ -13,17 +13,17 @@ import torch
 from tqdm import tqdm
 
 from diffusion_core.networks.gan import Discriminator, GANConfig, Generator, d_bce_loss, g_bce_loss
-from diffusion_core.training.training_utils import LossLog, add_common_args, infinite_batches, load_train_tensors, pick_device, seed_everything
+from diffusion_core.training.training_utils import LossLog, add_common_args, infinite_batches, load_train_tensors, training_device, seed_everything
 
 
-def add_args(p: argparse.ArgumentParser) -> None:
+def add_gan_args(p: argparse.ArgumentParser) -> None:
     add_common_args(p, epochs=4, lr=2e-4, export_hint="assets/gan_mnist")
     p.add_argument("--log", default="assets/gan_loss.csv", help="per-step loss log (CSV)")
 
 
-def train(args):
+def train_gan(args):
     seed_everything(args.seed)
-    device = pick_device(args.device)
+    device = training_device(args.device)
     x_all, y_all = load_train_tensors(args, device)  # (N, 1, 28, 28) in [-1, 1], (N,)
     config = GANConfig()
     G, D = Generator(config).to(device), Discriminator(config).to(device)

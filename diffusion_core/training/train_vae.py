@@ -11,18 +11,18 @@ import time
 import torch
 from tqdm import tqdm
 
-from diffusion_core.training.training_utils import LossLog, add_common_args, infinite_batches, load_train_tensors, pick_device, seed_everything
+from diffusion_core.training.training_utils import LossLog, add_common_args, infinite_batches, load_train_tensors, training_device, seed_everything
 from diffusion_core.networks.vae import VAE, VAEConfig, negative_elbo
 
 
-def add_args(p: argparse.ArgumentParser) -> None:
+def add_vae_args(p: argparse.ArgumentParser) -> None:
     add_common_args(p, epochs=10, lr=1e-3, export_hint="assets/vae_mnist")
     p.add_argument("--log", default="assets/vae_loss.csv", help="per-step loss log (CSV)")
 
 
-def train(args):
+def train_vae(args):
     seed_everything(args.seed)
-    device = pick_device(args.device)
+    device = training_device(args.device)
     x_all, y_all = load_train_tensors(args, device, unit_range=True)  # (N, 1, 28, 28) in [0, 1], (N,)
     config = VAEConfig()
     model = VAE(config).to(device)

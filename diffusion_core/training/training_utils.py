@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 
-def pick_device(name: str = "auto") -> torch.device:
+def training_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)

@@ -44,8 +44,8 @@ def expect_view(pg, view):
                                                           f"{view.get('sampler', defaults['sampler'])}")
         expect(pg.locator("#rev-sampler input")).to_have_value(view.get("sampler", defaults["sampler"]))
         expect(pg.locator("#rev-label input")).to_have_value(view["label"])
-        if "guide_from" in view:
-            expect(pg.locator("#rev-guide-from input").first).to_have_value(str(view["guide_from"]))
+        if "guidance_min_t" in view:
+            expect(pg.locator("#rev-guide-from input").first).to_have_value(str(view["guidance_min_t"]))
     elif view["tab"] == "compare":
         expect(pg.locator("#cmp-timing")).to_contain_text("GAN")
         expect(pg.locator("#cmp-digit input")).to_have_value(str(view["digit"]))
@@ -86,7 +86,7 @@ def test_the_whole_lesson_sequence(browser, app_url):
 
 @pytest.mark.parametrize("view", [
     {"tab": "forward", "schedule": "linear", "T": 1000, "t": 600, "seed": 3},
-    {"tab": "reverse", "sampler": "heun", "label": "7", "seed": 5, "steps": 6, "images": 4, "guide_from": 300},
+    {"tab": "reverse", "sampler": "heun", "label": "7", "seed": 5, "steps": 6, "images": 4, "guidance_min_t": 300},
 ])
 def test_a_link_with_state_reproduces_its_view(browser, app_url, view):
     query = "&".join(f"{k}={v}" for k, v in view.items())

@@ -129,7 +129,7 @@ def test_exports_overwrite_instead_of_piling_up():
     a, b = fui.export_csv(SPEC), fui.export_csv(SPEC)
     assert a == b and Path(a).is_file()
     assert fui.export_csv(json.dumps({"name": "linear", "T": 100, "rescale": False})) != a
-    g1, g2 = fui.export_gif("Photo: coffee", None, SPEC, 3, frames=4), fui.export_gif("Photo: coffee", None, SPEC, 3, frames=4)
+    g1, g2 = fui.export_forward_gif("Photo: coffee", None, SPEC, 3, frames=4), fui.export_forward_gif("Photo: coffee", None, SPEC, 3, frames=4)
     assert g1 == g2
 
 

@@ -38,7 +38,7 @@ def test_a_tutor_lists_the_tools_and_calls_them(app_url):
     by_name = {t.name: t for t in tools}
     assert set(by_name) == {f.__name__ for f in tt.TOOLS}
     schema = by_name["generate_digits"].inputSchema["properties"]
-    assert {"digit", "n_images", "seed", "steps", "guidance"} <= set(schema)
+    assert {"digit", "images", "seed", "steps", "guidance"} <= set(schema)
     assert "Diffusion Transformer" in by_name["generate_digits"].description
     text = " ".join(getattr(c, "text", "") for c in check.content)
     assert "few_steps" not in text and "not pure noise" in text and "| 49 |" in text

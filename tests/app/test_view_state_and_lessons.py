@@ -5,6 +5,7 @@ import pytest
 
 from diffusion_core.app.learn import lessons as ls
 from diffusion_core.app import view_state as vs
+from diffusion_core.app.forward import forward_ui as fui
 
 
 def parse(query: str):
@@ -15,7 +16,7 @@ def parse(query: str):
 
 def test_query_round_trip():
     view = {"tab": "reverse", "schedule": "linear", "T": 500, "t": 40, "seed": 7, "sampler": "heun", "label": "3",
-            "steps": 12, "guidance": 2.5, "guide_from": 400, "spacing": "trailing", "images": 4, "digit": 9,
+            "steps": 12, "guidance": 2.5, "guidance_min_t": 400, "spacing": "trailing", "images": 4, "digit": 9,
             "eta": 0.5, "rescale": True, "mode": "chain", "alpha": 0.995, "compare": ["cosine", "sigmoid"],
             "strip": "log_snr", "frames": 6, "same_scale": True, "log_beta": False, "samples": 5, "lesson": 3,
             "image": "Photo: coffee", "sdedit": True}
@@ -25,12 +26,12 @@ def test_query_round_trip():
 
 def test_a_custom_schedule_travels_in_a_link_exactly():
     betas = [0.0001, 0.0002, 0.0003, 0.0004, 0.0005, 0.01, 0.02, 0.05, 0.1, 0.2]
-    query = vs.to_query(vs.forward_view({"name": "custom", "betas": betas, "label": "pasted"}, t=7))
+    query = vs.to_query(fui.link_view({"name": "custom", "betas": betas, "label": "pasted"}, t=7))
     back, notes = parse(query)
     assert back["betas"] == betas and back["t"] == 7 and notes == [] and len(query) < 200
     long = [0.0001 + 1e-6 * k for k in range(vs.MAX_LINK_BETAS + 1)]
-    assert "betas" not in vs.forward_view({"name": "custom", "betas": long})  # too long for a link: left out
-    applied = vs.resolve(back)
+    assert "betas" not in fui.link_view({"name": "custom", "betas": long})  # too long for a link: left out
+    applied = fui.resolve_view(back)
     assert '"name": "custom"' in applied["spec"] and applied["t"] == 7
     for bad in ("abc", "eJzLSM3JyVcozy/KSQEAGgQEXQ", vs.pack_betas([float("nan")])):
         assert parse(f"betas={bad}")[0] == {}
@@ -41,7 +42,7 @@ def test_a_custom_schedule_travels_in_a_link_exactly():
     ({"t": "-1"}, "outside"),
     ({"steps": "9999"}, "outside"),
     ({"guidance": "nan"}, "outside"),
-    ({"guide_from": "1001"}, "outside"),
+    ({"guidance_min_t": "1001"}, "outside"),
     ({"T": "0"}, "outside"),
     ({"t": "100001"}, "outside"),
     ({"compare": "cosine,linear,sigmoid"}, "up to two"),
@@ -64,9 +65,9 @@ def test_gradio_parameters_pass_silently_and_links_keep_the_page():
 
 
 def test_resolve_makes_the_schedule_spec_and_clamps_t():
-    v = vs.resolve({"schedule": "linear", "T": 50, "t": 400})
+    v = fui.resolve_view({"schedule": "linear", "T": 50, "t": 400})
     assert v["t"] == 49 and '"name": "linear"' in v["spec"] and '"T": 50' in v["spec"]
-    assert "spec" not in vs.resolve({"tab": "reverse"})
+    assert "spec" not in fui.resolve_view({"tab": "reverse"})
 
 
 def test_every_lesson_is_complete_and_its_view_is_valid():

@@ -12,6 +12,7 @@ from diffusion_core.pipelines import sdedit as sd
 from diffusion_core.networks.dit import DiT, PRESETS
 from diffusion_core.networks.pretrained import Pretrained
 from diffusion_core.maths.schedules import make_schedule
+from diffusion_core.settings import sampling
 
 
 @pytest.fixture(scope="module")
@@ -24,38 +25,38 @@ def pre():
 
 
 def test_settings_are_validated():
-    assert rl.make_settings(steps="20", seed=3.0, n_images=4).steps == 20
+    assert sampling(steps="20", seed=3.0, images=4).steps == 20
     for bad in (dict(n_images=17), dict(n_images=0), dict(steps=0), dict(steps=1001), dict(guidance=-1),
                 dict(eta=2), dict(sampler="plms"), dict(spacing="odd"), dict(label="11"), dict(seed=float("nan")),
                 dict(guidance="abc"), dict(seed=-1), dict(guidance_min_t=-10), dict(guidance_min_t=1001),
                 dict(guidance_min_t="abc")):
         with pytest.raises(ValueError):
-            rl.make_settings(**bad)
+            sampling(**bad)
 
 
 def test_labels_for_each_choice():
-    assert rl.labels_for(rl.make_settings(label="mixed 0-9", n_images=12)).tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
-    assert rl.labels_for(rl.make_settings(label="7", n_images=3)).tolist() == [7, 7, 7]
-    assert rl.labels_for(rl.make_settings(label="unconditional", n_images=2)).tolist() == [10, 10]
+    assert rl.labels_for(sampling(label="mixed 0-9", images=12)).tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+    assert rl.labels_for(sampling(label="7", images=3)).tolist() == [7, 7, 7]
+    assert rl.labels_for(sampling(label="unconditional", images=2)).tolist() == [10, 10]
 
 
 def test_start_noise_is_shared_across_samplers_and_image_counts(pre):
-    a = rl.run(rl.make_settings(sampler="ddim", steps=3, n_images=2, seed=5), pre)
-    b = rl.run(rl.make_settings(sampler="heun", steps=4, n_images=4, seed=5), pre)
+    a = rl.run_trajectory(sampling(sampler="ddim", steps=3, images=2, seed=5), pre)
+    b = rl.run_trajectory(sampling(sampler="heun", steps=4, images=4, seed=5), pre)
     np.testing.assert_array_equal(a.x_T, b.x_T[:2])
     np.testing.assert_array_equal(a.x_t[0], a.x_T)  # the first step starts from x_T
-    c = rl.run(rl.make_settings(sampler="ddim", steps=3, n_images=2, seed=6), pre)
+    c = rl.run_trajectory(sampling(sampler="ddim", steps=3, images=2, seed=6), pre)
     assert not np.array_equal(a.x_T, c.x_T)
 
 
 @pytest.mark.parametrize("sampler", ["ddpm", "ddim", "dpm++2m", "euler", "heun"])
 def test_trajectory_records_every_step_and_matches_the_plain_sampler(pre, sampler, monkeypatch):
     from diffusion_core.pipelines.generation import dit_denoiser
-    from diffusion_core.maths.samplers import sample
+    from diffusion_core.maths.samplers import sample, step_grid
 
     monkeypatch.setenv("DIFFUSION_CLASSROOM_CPU_BF16", "0")  # float32 on both sides: the same numbers
 
-    s = rl.make_settings(sampler=sampler, steps=4, n_images=3, guidance=2.0, seed=1)
+    s = sampling(sampler=sampler, steps=4, images=3, guidance=2.0, seed=1)
     frames = list(rl.denoise(s, pre))
     traj = frames[-1]
     assert traj.done and traj.num_steps == 4 and len(frames) == 5  # x_T first, then one per step
@@ -67,44 +68,44 @@ def test_trajectory_records_every_step_and_matches_the_plain_sampler(pre, sample
         schedule, den = dit_denoiser(pre, 2.0)
         y = torch.as_tensor(rl.labels_for(s))
         with torch.no_grad():
-            ref = sample(sampler, den, rl.start_noise(1, 3), schedule, 4, spacing="leading", clip_x0=1.0, y=y)
+            ref = sample(sampler, den, rl.start_noise(1, 3), step_grid(sampler, schedule, 4, "leading"), {"y": y}, clip_x0=1.0)
         np.testing.assert_allclose(traj.final(), ref[:, 0].numpy(), rtol=2e-3, atol=5e-3)  # float16 storage
 
 
 def test_guidance_limited_to_noisy_steps_costs_one_pass_below_it(pre, monkeypatch):
-    from diffusion_core.pipelines.generation import SamplingOptions, nfe_per_sample
+    from diffusion_core.pipelines.generation import nfe_per_sample
     from diffusion_core.maths.samplers import make_timesteps
 
     monkeypatch.setenv("DIFFUSION_CLASSROOM_CPU_BF16", "0")
     ts = make_timesteps(1000, 6, "leading")
-    s = rl.make_settings(sampler="ddim", steps=6, n_images=2, guidance=3.0, seed=1, guidance_min_t=400)
-    traj = rl.run(s, pre)
+    s = sampling(sampler="ddim", steps=6, images=2, guidance=3.0, seed=1, guidance_min_t=400)
+    traj = rl.run_trajectory(s, pre)
     per_step = np.diff([0] + traj.nfe)
     np.testing.assert_array_equal(per_step, np.where(ts >= 400, 2, 1))  # guided steps: two passes
     assert "guided, w = 3" in rv.step_caption(traj, 0) and "t < 400: not guided" in rv.step_caption(traj, 5)
-    everywhere = rl.run(rl.make_settings(sampler="ddim", steps=6, n_images=2, guidance=3.0, seed=1), pre)
+    everywhere = rl.run_trajectory(sampling(sampler="ddim", steps=6, images=2, guidance=3.0, seed=1), pre)
     np.testing.assert_array_equal(everywhere.x_t[1], traj.x_t[1])  # the first step (t = 830) is guided in both
     assert not np.array_equal(everywhere.final(), traj.final())  # the unguided low-noise steps differ
     meta = dict(pre.meta, sampling={"sampler": "ddim", "steps": 6, "guidance": 3.0, "guidance_min_t": 400})
     assert nfe_per_sample("dit", meta) == traj.nfe[-1]
-    assert nfe_per_sample("dit", meta, SamplingOptions(guidance_min_t=0)) == 12
-    assert nfe_per_sample("dit", meta, SamplingOptions(sampler="heun", guidance=1.0)) == 11
+    assert nfe_per_sample("dit", meta, sampling(meta, guidance_min_t=0)) == 12
+    assert nfe_per_sample("dit", meta, sampling(meta, sampler="heun", guidance=1.0)) == 11
 
 
 def test_bf16_trajectory_stays_close_to_float32(pre, monkeypatch):
     """Where the CPU has bf16 the app samples in it; the first steps agree with float32 closely."""
-    s = rl.make_settings(sampler="ddim", steps=3, n_images=2, guidance=2.0, seed=1)
+    s = sampling(sampler="ddim", steps=3, images=2, guidance=2.0, seed=1)
     monkeypatch.setenv("DIFFUSION_CLASSROOM_CPU_BF16", "0")
-    ref = rl.run(s, pre)
+    ref = rl.run_trajectory(s, pre)
     monkeypatch.setenv("DIFFUSION_CLASSROOM_CPU_BF16", "1")
-    fast = rl.run(s, pre)
+    fast = rl.run_trajectory(s, pre)
     assert "bf16" in fast.device and "bf16" not in ref.device
     eps, eps_ref = np.asarray(fast.eps[0], np.float32), np.asarray(ref.eps[0], np.float32)
     assert 0 < np.linalg.norm(eps - eps_ref) / np.linalg.norm(eps_ref) < 0.03
 
 
 def test_closing_the_generator_stops_and_releases_the_run(pre):
-    gen = rl.denoise(rl.make_settings(steps=50, n_images=1), pre)
+    gen = rl.denoise(sampling(steps=50, images=1), pre)
     next(gen), next(gen)
     assert rl.active_runs() == 1
     gen.close()
@@ -124,7 +125,7 @@ def test_predicted_moments_match_sampled_forward_process():
 
 
 def test_views_and_gif(pre, tmp_path):
-    traj = rl.run(rl.make_settings(steps=3, n_images=5), pre)
+    traj = rl.run_trajectory(sampling(steps=3, images=5), pre)
     imgs = rv.step_images(traj, 1)
     assert imgs["x_t"].dtype == np.uint8 and imgs["update"].ndim == 3  # signed views are coloured
     assert imgs["x0"].shape == rv.step_images(traj, 99)["x0"].shape  # out-of-range steps clamp

@@ -14,6 +14,7 @@ from diffusion_core.maths.guidance import CFGDenoiser
 from diffusion_core.networks.pretrained import Pretrained
 from diffusion_core.maths.schedules import make_schedule
 from diffusion_core.pipelines.step_batcher import StepBatcher
+from diffusion_core.settings import sampling
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def run_together(pre, settings_list):
     out = {}
 
     def go(i, s):
-        out[i] = rl.run(s, pre)
+        out[i] = rl.run_trajectory(s, pre)
 
     threads = [threading.Thread(target=go, args=(i, s)) for i, s in enumerate(settings_list)]
     for th in threads:
@@ -49,12 +50,12 @@ def run_together(pre, settings_list):
 
 
 def test_a_run_is_the_same_to_the_bit_alone_and_beside_others(pre):
-    mine = rl.make_settings("mixed 0-9", 2.0, "ddpm", 0, 12, 3, 16, "leading", 700)
-    alone = rl.run(mine, pre)
+    mine = sampling(label="mixed 0-9", guidance=2.0, sampler="ddpm", eta=0, steps=12, seed=3, images=16, spacing="leading", guidance_min_t=700)
+    alone = rl.run_trajectory(mine, pre)
     fresh = Pretrained(copy.deepcopy(pre.model), pre.meta, "copy")  # its own batcher: nothing cached from `alone`
-    others = [rl.make_settings("7", 4.0, "heun", 0, 8, 5, 9, "trailing", 0),
-              rl.make_settings("unconditional", 1.0, "ddim", 0.5, 6, 1, 3, "linspace", 0),
-              rl.make_settings("mixed 0-9", 3.0, "dpm++2m", 0, 10, 2, 1, "leading", 300)]
+    others = [sampling(label="7", guidance=4.0, sampler="heun", eta=0, steps=8, seed=5, images=9, spacing="trailing", guidance_min_t=0),
+              sampling(label="unconditional", guidance=1.0, sampler="ddim", eta=0.5, steps=6, seed=1, images=3, spacing="linspace", guidance_min_t=0),
+              sampling(label="mixed 0-9", guidance=3.0, sampler="dpm++2m", eta=0, steps=10, seed=2, images=1, spacing="leading", guidance_min_t=300)]
     together = run_together(fresh, [mine] + others)
     assert all(np.array_equal(a, b) for a, b in zip(arrays(alone), arrays(together[0])))
     assert alone.nfe == together[0].nfe and alone.t == together[0].t

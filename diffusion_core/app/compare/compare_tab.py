@@ -14,7 +14,7 @@ from diffusion_core.app.common import guard, private, view_lands_on
 DIGITS = [str(d) for d in range(10)]
 
 
-def build() -> SimpleNamespace:
+def build_compare_tab() -> SimpleNamespace:
     with gr.Tab("Compare", id="compare") as tab:
         gr.Markdown("The same digit and seed for the three models, timed now on this machine.")
         with gr.Row():

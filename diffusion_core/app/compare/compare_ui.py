@@ -6,7 +6,6 @@ each, the three training-loss curves, and the measured comparison table from
 """
 from __future__ import annotations
 
-import json
 import time
 from functools import lru_cache
 
@@ -14,29 +13,15 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from diffusion_core.pipelines import denoising as rl
-from diffusion_core.evaluation.comparison import KINDS, read_loss_log
-from diffusion_core.pipelines.generation import SamplingOptions, dit_settings, generate, guided_range, nfe_per_sample
+from diffusion_core.evaluation.comparison import KINDS, read_loss_log, read_report
+from diffusion_core.pipelines.generation import generate, guided_range, nfe_per_sample
+from diffusion_core.settings import sampling
 from diffusion_core.pipelines.interpolation import interpolate
-from diffusion_core.paths import ASSETS_DIR, shown_path
-from diffusion_core.networks.pretrained import Pretrained, load_pretrained
-from diffusion_core.data.images import grid, to_display, upscale
+from diffusion_core.networks.loaded import loaded
+from diffusion_core.data.images import digit_grid, grid, to_display, upscale
 from diffusion_core.data.images_io import digit_choices
-from diffusion_core.app.reverse.reverse_views import digit_grid
 
 NAMES = {"dit": "Diffusion (DiT)", "gan": "GAN", "vae": "VAE"}
-
-
-@lru_cache(maxsize=2)
-def _rival(kind: str) -> Pretrained:
-    return load_pretrained(kind)
-
-
-def model(kind: str) -> Pretrained:
-    """The shipped model `kind`, loaded once per process."""
-    if kind not in KINDS:
-        raise ValueError(f"Unknown model {kind!r}.")
-    return rl.dit() if kind == "dit" else _rival(kind)
 
 
 def startup_notice() -> str:
@@ -46,7 +31,7 @@ def startup_notice() -> str:
         "and SDEdit is unavailable. Restore the file from the repository."]
     for kind in KINDS:
         try:
-            model(kind)
+            loaded(kind)
         except Exception as exc:  # noqa: BLE001 - each failure is named to the user
             problems.append(f"**{NAMES[kind]}**: {exc}")
     if not problems:
@@ -82,14 +67,13 @@ def samples_and_costs(label, seed, n=8) -> tuple[list[np.ndarray], dict]:
     d, n, seed = _digit(label), int(n), _seed(seed)
     if not 1 <= n <= 16:
         raise ValueError("Use between 1 and 16 samples.")
-    opts = SamplingOptions()
     images, costs = [], {}
     for kind in KINDS:
-        pre = model(kind)
+        pre = loaded(kind)
         start = time.perf_counter()
-        x = generate(kind, np.full(n, d), seed=seed, opts=opts, pretrained=pre, device=next(pre.model.parameters()).device,
+        x = generate(kind, np.full(n, d), seed=seed, pretrained=pre, device=next(pre.model.parameters()).device,
                      app_precision=kind == "dit")  # the DiT shares the reverse tab's batched network calls
-        costs[kind] = ((time.perf_counter() - start) * 1000 / n, nfe_per_sample(kind, pre.meta, opts))
+        costs[kind] = ((time.perf_counter() - start) * 1000 / n, nfe_per_sample(kind, pre.meta))
         images.append(digit_grid(x[:, 0].numpy()))
     return images, costs
 
@@ -99,9 +83,8 @@ def side_by_side(label, seed, n=8):
     images, costs = samples_and_costs(label, seed, n)
     rows = ["| model | ms per sample (measured now) | network evaluations per sample |", "| --- | --- | --- |"]
     rows += [f"| {NAMES[kind]} | {ms:.2f} | {nfe} |" for kind, (ms, nfe) in costs.items()]
-    s = dit_settings(model("dit").meta, SamplingOptions())
-    rows.append(f"\nDiT setting: {s['sampler']}, {s['steps']} steps, guidance {s['guidance']:g}{guided_range(s)}, "
-                f"{s['spacing']} spacing.")
+    s = sampling(loaded("dit").meta)
+    rows.append(f"\nDiT setting: {s.sampler}, {s.steps} steps, guidance {s.guidance:g}{guided_range(s)}, {s.spacing} spacing.")
     return (*images, "\n".join(rows))
 
 
@@ -109,13 +92,11 @@ def interpolations(label, seed_a, seed_b, frames=8):
     """(DiT strip, GAN strip, VAE strip): the path between two latents (slerp) decoded by each model.
     For the DiT the latent is x_T, decoded by deterministic DDIM."""
     d = _digit(label)
-    s = dit_settings(model("dit").meta, SamplingOptions())  # DDIM (eta 0) at the DiT's guidance
     seed_a, seed_b = _seed(seed_a, "Seed A"), _seed(seed_b, "Seed B")
-    return tuple(strip(interpolate(kind, model(kind), d, seed_a, seed_b, frames=int(frames), guidance=s["guidance"],
-                                   guidance_min_t=s["guidance_min_t"])[:, 0].numpy()) for kind in KINDS)
+    return tuple(interpolation_strip(interpolate(kind, loaded(kind), d, seed_a, seed_b, frames=int(frames))[:, 0].numpy()) for kind in KINDS)
 
 
-def strip(x: np.ndarray) -> np.ndarray:
+def interpolation_strip(x: np.ndarray) -> np.ndarray:
     """(F, 28, 28) in [-1, 1] -> one row of digits, upscaled 3x."""
     return upscale(grid(to_display(x), len(x)), 3)
 
@@ -140,15 +121,6 @@ def loss_figure() -> go.Figure:
     fig.update_layout(height=320, margin=dict(l=40, r=10, t=40, b=40), title="Training losses (stability)")
     fig.update_xaxes(title_text="step")
     return fig
-
-
-def load_report(path=None) -> dict:
-    p = path or ASSETS_DIR / "comparison.json"
-    try:
-        return json.loads(p.read_text())
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"The comparison report {shown_path(p)} is missing or broken ({type(exc).__name__}); "
-                         "run python -m diffusion_core.compare") from None
 
 
 # How each row of the table is read: (label, value of a model's report, text, which is best, what it means)
@@ -178,7 +150,7 @@ def comparison_table(report: dict | None = None) -> str:
     each row in bold, what each row means, and the verdict (training cost included)."""
     from diffusion_core.evaluation.comparison import verdict
 
-    r = report or load_report()
+    r = report or read_report()
     m = {k: r["models"][k] for k in KINDS if k in r["models"]}
     kinds = list(m)
     floor = next(iter(m.values()))["frechet_distance_real_floor"]

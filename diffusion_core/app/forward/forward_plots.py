@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from diffusion_core.data.images import labelled_grid
-from diffusion_core.data.images_io import to_display
+from diffusion_core.data.images_io import display_image
 from diffusion_core.maths.schedules import NoiseSchedule
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c")
@@ -81,7 +81,7 @@ def strip_image(rows: list[list[np.ndarray]], cell: int = 112, row_labels: list[
     cells = []
     for row in rows:
         for x in row:
-            u8 = to_display(x, min_side=cell)
+            u8 = display_image(x, min_side=cell)
             if max(u8.shape[:2]) > cell:
                 step = int(np.ceil(max(u8.shape[:2]) / cell))
                 u8 = u8[::step, ::step]

@@ -16,7 +16,6 @@ import gradio as gr
 
 from diffusion_core.app.forward import forward_lab as lab
 from diffusion_core.app.forward import forward_ui as fui
-from diffusion_core.app import view_state as vs
 from diffusion_core.data.images_io import image_choices
 from diffusion_core.maths.schedules import MAX_TIMESTEPS
 
@@ -49,7 +48,7 @@ def slider_range(schedule, t):
     return gr.update(maximum=top) if same else gr.update(maximum=top, value=clamped)
 
 
-def schedule_controls(name, T, rescale, spec):
+def apply_schedule_controls(name, T, rescale, spec):
     """(spec, message, T box): a bad T leaves the spec and puts the kept T back in its box."""
     new, msg = fui.schedule_controls(name, T, rescale, spec)
     return new, msg, gr.update(value=fui.controls_of(new)["T"]) if msg else gr.skip()
@@ -69,11 +68,11 @@ def checks_view(spec):
             gr.update(visible=target is not None, value=f"Fix: use more steps (T = {target})" if target else None))
 
 
-def panel_labels(same_scale):
+def relabel_panels(same_scale):
     return tuple(gr.update(label=label) for label in fui.panel_labels(same_scale))
 
 
-def build() -> SimpleNamespace:
+def build_forward_tab() -> SimpleNamespace:
     """Lay out the tab and wire its events; returns its controls, the link fields (`view_of`, `set_view`)
     and `refresh(dep)`, which chains the redraw of everything after `dep`."""
     choices = image_choices()
@@ -159,7 +158,7 @@ def build() -> SimpleNamespace:
     HIST = (fui.forward_histogram, view_in, hist)
     CHECKS = (checks_view, spec, [checks_md, fix_rescale, fix_steps])
     PLOTS = (fui.schedule_plots, plots_in, plots)
-    STRIP = (fui.strip, strip_in, [strip_img, strip_caption])
+    STRIP = (fui.schedule_strip, strip_in, [strip_img, strip_caption])
 
     def chain(dep, *steps):
         for fn, inputs, outputs in steps:
@@ -181,15 +180,15 @@ def build() -> SimpleNamespace:
     image_choice.input(lambda: None, None, upload, **private)  # a bundled image replaces an upload
     for ev in (image_choice.change, upload.change, seed.change):
         chain(ev(guard(fui.source_images), img_in, [x0_img, noise_img, image_msg], **private), VIEW, HIST, STRIP)
-    chain(same_scale.change(panel_labels, same_scale, [x0_img, noise_img, xt_img], **private), SOURCE, VIEW)
+    chain(same_scale.change(relabel_panels, same_scale, [x0_img, noise_img, xt_img], **private), SOURCE, VIEW)
     new_noise.click(lambda: random.randrange(2**31), None, seed, api_name="new_noise")
 
     for c in (sched_name, steps_T, rescale):
-        c.input(schedule_controls, [sched_name, steps_T, rescale, spec], [spec, spec_msg, steps_T], **fast, **private)
+        c.input(apply_schedule_controls, [sched_name, steps_T, rescale, spec], [spec, spec_msg, steps_T], **fast, **private)
     chain(spec.change(guard(spec_fields), [spec, t_slider], [sched_name, steps_T, rescale, t_slider], **private),
           VIEW, HIST, CHECKS, PLOTS, STRIP)
     for c in (compare, spacing, frames):
-        chain(c.change(guard(fui.strip), strip_in, [strip_img, strip_caption], **private), PLOTS)
+        chain(c.change(guard(fui.schedule_strip), strip_in, [strip_img, strip_caption], **private), PLOTS)
     log_beta.change(guard(fui.schedule_plots), plots_in, plots, **private)
 
     fix_rescale.click(guard(functools.partial(fui.apply_fix, action="rescale_zero_snr")), spec, spec, **private)
@@ -197,7 +196,7 @@ def build() -> SimpleNamespace:
     custom_btn.click(custom_or_message, [custom_text, custom_kind, custom_file, spec], [spec, custom_msg], api_name="custom_schedule")
     csv_btn.click(guard(fui.export_csv), spec, export_file, api_name="export_csv")
     cfg_btn.click(guard(fui.export_config), spec, export_file, api_name="export_config")
-    gif_btn.click(guard(fui.export_gif), [image_choice, upload, spec, seed], export_file, api_name="export_gif")
+    gif_btn.click(guard(fui.export_forward_gif), [image_choice, upload, spec, seed], export_file, api_name="export_gif")
 
     with tab:  # hidden helpers inside the tab, not loose in the Tabs
         # Named endpoints for gradio_client that the UI reaches through other events.
@@ -212,7 +211,7 @@ def build() -> SimpleNamespace:
         hidden.click(guard(fui.schedule_plots), [spec, compare, t_api, log_beta], plots, api_name="plots", **api)
         hidden.click(guard(fui.named_spec), [sched_name, steps_T, rescale], spec, api_name="named_spec", **api)
         hidden.click(guard(fui.source_images), img_in, [x0_img, noise_img, image_msg], api_name="source_images", **api)
-        hidden.click(guard(fui.strip), strip_in, [strip_img, strip_caption], api_name="strip", **api)
+        hidden.click(guard(fui.schedule_strip), strip_in, [strip_img, strip_caption], api_name="strip", **api)
         hidden.click(guard(fui.checks), spec, [checks_md, gr.Checkbox(visible=False), gr.Checkbox(visible=False)], api_name="checks", **api)
         hidden.click(guard(fui.apply_fix), [spec, gr.Textbox(visible=False)], spec, api_name="fix", **api)
 
@@ -227,7 +226,7 @@ def build() -> SimpleNamespace:
         """This tab's link fields from its controls (the upload cannot travel in a link)."""
         mode_key = next((k for k, v in MODE_KEYS.items() if v == mode_value), "closed")
         strip_key = next((k for k, v in STRIP_SPACINGS.items() if v == spacing_value), "t")
-        return vs.forward_view(json.loads(spec_json), image=image, t=t, seed=seed_value, mode=mode_key,
+        return fui.link_view(json.loads(spec_json), image=image, t=t, seed=seed_value, mode=mode_key,
                                alpha=alpha_value if mode_key == "chain" else None, compare=list(compare_value or []),
                                strip=strip_key, frames=frames_value, same_scale=bool(same), log_beta=bool(log))
 
@@ -237,4 +236,5 @@ def build() -> SimpleNamespace:
               "strip": (spacing, STRIP_SPACINGS.get), "frames": (frames, None),
               "same_scale": (same_scale, None), "log_beta": (log_beta, None), "spec": (spec, None)}
     return SimpleNamespace(tab=tab, spec=spec, sched_name=sched_name, steps_T=steps_T, rescale=rescale, t=t_slider,
-                           seed=seed, upload=upload, refresh=refresh, fields=fields, link_inputs=link_inputs, view_of=view_of)
+                           seed=seed, upload=upload, refresh=refresh, fields=fields, link_inputs=link_inputs, view_of=view_of,
+                           resolve=fui.resolve_view)

@@ -19,8 +19,9 @@ from PIL import Image
 from diffusion_core.app.forward import forward_lab as lab
 from diffusion_core.app.forward.forward_plots import histogram_figure, schedule_figure, strip_image
 from diffusion_core.data.images import caption_below
-from diffusion_core.data.images_io import ImageError, image_choices, load_choice, load_upload, to_display
+from diffusion_core.data.images_io import ImageError, image_choices, load_choice, load_upload, display_image
 from diffusion_core.app import frame_files
+from diffusion_core.app import view_state as vs
 from diffusion_core.paths import export_path
 from diffusion_core.maths.schedule_checks import check_schedule, fix_schedule, wants_more_steps
 from diffusion_core.maths.schedule_io import ignored_keys, looks_like_json, schedule_from_text
@@ -146,7 +147,7 @@ def source_images(choice, upload, seed, same_scale=False):
     msg = f"Image: {w} x {h} px, {'colour' if c == 3 else 'grey'}" + (" (your upload)" if upload else "")
     span = _span(same_scale)
     noise = lab.noise_for(x0.shape, seed_value(seed))
-    return to_display(x0 / span), to_display(np.clip(noise / WIDE, -1, 1)), msg
+    return display_image(x0 / span), display_image(np.clip(noise / WIDE, -1, 1)), msg
 
 
 def chain_alpha(alpha) -> float:
@@ -173,7 +174,7 @@ def _x_t(choice, upload, spec, t, mode, alpha, seed, chain_state):
 def image_out(x: np.ndarray, span: float = 1.0):
     """What a gr.Image shows: x over [-span, span]; small or grey images as uint8 arrays (lossless PNG,
     crisp pixels); large colour images as a JPEG file (`frame_files`)."""
-    u8 = to_display(np.clip(x / span, -1, 1))
+    u8 = display_image(np.clip(x / span, -1, 1))
     if u8.ndim == 2 or max(u8.shape[:2]) < 256:
         return u8
     return frame_files.write(u8, "jpg")
@@ -238,7 +239,7 @@ def frame_label(t: int) -> str:
     return "x0 (clean)" if t == CLEAN else f"t = {t}"
 
 
-def strip(choice, upload, spec, compare, spacing, frames, seed):
+def schedule_strip(choice, upload, spec, compare, spacing, frames, seed):
     """x_t at evenly spaced t (or equal log-SNR) for up to three schedules on the same image and noise."""
     pairs = compare_specs(spec, compare)
     x0 = get_image(choice, upload)
@@ -335,15 +336,45 @@ def export_config(spec) -> str:
     return str(path)
 
 
-def export_gif(choice, upload, spec, seed, frames=24) -> str:
+def export_forward_gif(choice, upload, spec, seed, frames=24) -> str:
     """An animated GIF of the forward process, t = 0 .. T in `frames` steps, then a pause."""
     schedule = lab.schedule_from_spec(spec)
     x0 = get_image(choice, upload)
     s = seed_value(seed)
     ts = [CLEAN] + list(np.linspace(0, schedule.num_timesteps - 1, int(np.clip(frames, 2, 60)) - 1).round().astype(int))
-    images = [Image.fromarray(caption_below(to_display(lab.closed_form(x0, schedule, t, s), min_side=224),
+    images = [Image.fromarray(caption_below(display_image(lab.closed_form(x0, schedule, t, s), min_side=224),
                                             f"{frame_label(t)} of 0..{schedule.num_timesteps - 1}, alpha_bar = {schedule.alpha_bar(t):.3f}"))
               for t in ts]
     path = _export_file("forward_process.gif", _spec_key(spec), choice, _upload_key(upload), s, len(ts))
     images[0].save(path, save_all=True, append_images=images[1:] + [images[-1]] * 4, duration=120, loop=0)
     return str(path)
+
+
+def link_view(spec: dict, **controls) -> dict:
+    """The link fields of the forward tab from its schedule spec and its other controls (a custom
+    schedule longer than vs.MAX_LINK_BETAS is left out of the link, with the rest)."""
+    view = {"tab": "forward", **{k: v for k, v in controls.items() if v is not None}}
+    if spec.get("name") == "custom":
+        if len(spec.get("betas", [])) <= vs.MAX_LINK_BETAS:
+            view["betas"] = spec["betas"]
+    else:
+        view.update(schedule=spec.get("name"), T=int(spec.get("T", 1000)), rescale=bool(spec.get("rescale")))
+    return view
+
+
+def resolve_view(view: dict) -> dict:
+    """The control values a view sets: its own fields, plus the forward tab's schedule spec (JSON) when
+    it names a schedule, T or custom betas, and t clamped into that schedule."""
+    out = dict(view)
+    if "betas" in view:
+        out["spec"] = custom_spec(view["betas"], "from a link")
+        T = len(view["betas"])
+    elif {"schedule", "T", "rescale"} & set(view):
+        T = int(view.get("T", 1000))
+        out["spec"] = named_spec(view.get("schedule", "cosine"), T, bool(view.get("rescale", False)))
+        out["T"] = T
+    else:
+        return out
+    if "t" in out:
+        out["t"] = min(int(out["t"]), T - 1)
+    return out

@@ -31,7 +31,7 @@ def step(i, delta: int):
     return TITLES[ls.lesson_index(ls.lesson_index(i) + delta)]
 
 
-def build() -> SimpleNamespace:
+def build_learn_tab() -> SimpleNamespace:
     with gr.Tab("Learn", id="learn") as tab:
         with gr.Row():
             pick = gr.Radio(TITLES, value=TITLES[0], type="index", label="Lesson", elem_id="lesson-pick", scale=4, min_width=300)

@@ -142,20 +142,22 @@ def _guidance() -> str:
 
 
 def _comparison() -> str:
-    from diffusion_core.app.compare.compare_ui import load_report
-    from diffusion_core.maths.samplers import make_timesteps
+    from diffusion_core.evaluation.comparison import read_report
+    from diffusion_core.maths.samplers import step_grid
+    from diffusion_core.maths.schedules import schedule_from_dict
 
     try:
-        m = load_report()["models"]
+        m = read_report()["models"]
         s = m["dit"]["sampling"]  # the setting the table's figures were measured at
-        guided = int((make_timesteps(1000, int(s["steps"]), s["spacing"]) >= float(s["guidance_min_t"])).sum()) \
-            if s["sampler"] in ("ddpm", "ddim", "dpm++2m") else int(s["steps"])
+        schedule = schedule_from_dict(json.loads((ASSETS_DIR / "dit_mnist.json").read_text())["schedule"])
+        grid = step_grid(s["sampler"], schedule, int(s["steps"]), s["spacing"])
+        guided = int((grid.t[:-1] >= float(s["guidance_min_t"])).sum())
         return (f"Diffusion: {m['dit']['nfe_per_sample']} network evaluations per sample against "
                 f"{m['gan']['nfe_per_sample']} for the GAN and {m['vae']['nfe_per_sample']} for the VAE. Its default runs "
                 f"{s['steps']} steps; the {guided} with t ≥ {float(s['guidance_min_t']):g} are guided and cost two passes "
                 f"each (conditional and unconditional), the other {int(s['steps']) - guided} one. The table below the "
                 "samples has the rest.")
-    except (ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError):
         return "Diffusion: one evaluation per step (two where it is guided), against one for a GAN or a VAE."
 
 
@@ -211,7 +213,7 @@ LESSONS: tuple[Lesson, ...] = (
            "so it can skip steps. DPM-Solver++ and Heun are higher-order solvers of the same ODE: fewer steps, same picture.",
            "With only 10 steps from the same x_T, whose digits look more like real MNIST as a whole (Fréchet distance): DDPM or DDIM?",
            ("DDPM", "DDIM", "no difference"), _samplers_answer, _samplers,
-           {"tab": "reverse", "label": "mixed 0-9", "sampler": "ddpm", "steps": 10, "seed": 0, "guidance": 3.0, "guide_from": 0},
+           {"tab": "reverse", "label": "mixed 0-9", "sampler": "ddpm", "steps": 10, "seed": 0, "guidance": 3.0, "guidance_min_t": 0},
            "Switch the sampler between ddpm and ddim and press Generate: x_T stays the same, the digits change."),
     Lesson("guidance", "6. Classifier-free guidance", 6,
            "One network learns both the conditional and the unconditional model (the label is dropped 10% of the "
@@ -223,7 +225,7 @@ LESSONS: tuple[Lesson, ...] = (
            "Raising the guidance scale w from 1 to 4, what happens to the variety of 16 sevens?",
            ("more varied", "less varied", "unchanged"), 1, _guidance,
            {"tab": "reverse", "label": "7", "sampler": "ddpm", "steps": 20, "seed": 0, "guidance": 4.0, "images": 16,
-            "guide_from": 0},
+            "guidance_min_t": 0},
            "Look at the 16 sevens; set guidance to 1 and generate again; then 4 again, guided only where t ≥ 500."),
     Lesson("compare", "7. Diffusion vs GAN vs VAE", 6,
            "A GAN maps noise to an image in one pass, its generator trained to fool a discriminator D "

@@ -17,7 +17,7 @@ import torch
 
 from diffusion_core.networks.dit import DiT, MODULATION_NAMES
 from diffusion_core.data.images import to_display, upscale
-from diffusion_core.app.reverse.reverse_views import lut
+from diffusion_core.data.images import lut
 
 if TYPE_CHECKING:  # plotly is imported where a figure is made: the library runs without it
     import plotly.graph_objects as go

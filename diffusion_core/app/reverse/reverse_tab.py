@@ -17,8 +17,8 @@ import gradio as gr
 from diffusion_core.pipelines import denoising as rl
 from diffusion_core.app.reverse import reverse_ui as rui
 from diffusion_core.data.images_io import digit_choices
-from diffusion_core.maths.samplers import SAMPLERS, SPACINGS
 from diffusion_core.app.trajectory_store import TrajectoryStore
+from diffusion_core.settings import LIMITS, MAX_RUNNING, SAMPLING_KEYS
 
 from diffusion_core.app.common import guard, guard_gen, private, view_lands_on
 from diffusion_core.app.traffic import SessionRuns
@@ -43,12 +43,24 @@ SETTINGS_HELP = """
 - **Timestep spacing**: which t the steps visit. *leading*: 0, 50, ..., 950 for 20 steps, so the run starts at
   t = 950, where √ᾱ = 0.076 of the signal would still be there: the same leak the forward tab flags for Stable
   Diffusion 1.5 (the model learnt it; x_T has none). *trailing*: 999, 949, ..., starting at pure noise. *linspace*:
-  evenly from 999 to 0.
+  evenly from 999 to 0. *karras*: Karras et al.'s noise levels, σ from 80 down in steps that shrink near the clean
+  image (fractional t); Euler and Heun always use them. DDIM on the karras grid is exactly Euler.
 - **Steps**: a deterministic sampler with few steps makes big jumps; with 1 step the result depends on where that step
   sits (the page explains the two failures when they happen).
 """
-GUIDANCE_LABEL = "Guidance scale w"
 OWN = "your own (change any control)"
+
+
+def slider(name: str, value, **kw) -> gr.Slider:
+    """A control of the sampling setting `name`, with its range, step, label and hint from `settings.LIMITS`."""
+    lim = LIMITS[name]
+    return gr.Slider(lim.low, lim.high, value=value, step=lim.step, label=lim.label, info=lim.info or None, **kw)
+
+
+def choice(name: str, value, radio: bool = False, **kw):
+    """A dropdown (or radio) of the setting `name`, with its choices, label and hint from `settings.LIMITS`."""
+    lim = LIMITS[name]
+    return (gr.Radio if radio else gr.Dropdown)(list(lim.choices), value=value, label=lim.label, info=lim.info or None, **kw)
 
 
 def slider_update(traj):
@@ -79,7 +91,7 @@ def resolve(store: TrajectoryStore, fn, n_outputs: int, quiet: bool = True):
     return wrapper
 
 
-def build() -> SimpleNamespace:
+def build_reverse_tab() -> SimpleNamespace:
     """Lay out the tab and wire its events; returns its controls (the shared-link and lesson views set them)."""
     store, runs = TrajectoryStore(), SessionRuns()
     with gr.Tab("Reverse process", id="reverse") as tab:
@@ -87,28 +99,25 @@ def build() -> SimpleNamespace:
         model_md = gr.Markdown(elem_id="model-status")
         with gr.Row():
             with gr.Column(scale=2, min_width=320):
-                label = gr.Dropdown(rl.LABEL_CHOICES, value="mixed 0-9", label="Digit class", elem_id="rev-label")
                 d = rui.default_settings()
+                label = choice("label", "mixed 0-9", elem_id="rev-label")
                 named = rui.preset_settings()
                 labels = {name: rui.preset_label(name, s) for name, s in named.items()}
                 preset = gr.Radio(list(labels.values()) + [OWN], value=labels["default"], label="Setting (measured in the model card)",
                                   elem_id="rev-preset")
                 with gr.Row():
-                    guidance = gr.Slider(0, 12, value=d["guidance"], step=0.5, label=GUIDANCE_LABEL,
-                                         info="1 = conditional only · 0 = unconditional, where guided", elem_id="rev-guidance")
-                    guide_from = gr.Slider(0, rl.MAX_GUIDE_T, value=d["guidance_min_t"], step=10, elem_id="rev-guide-from",
-                                           label="Guide only where t ≥", info="0 = every step; below: conditional only")
+                    guidance = slider("guidance", d["guidance"], elem_id="rev-guidance")
+                    guidance_min_t = slider("guidance_min_t", d["guidance_min_t"], elem_id="rev-guide-from")
                 with gr.Row():
-                    sampler = gr.Dropdown(list(SAMPLERS), value=d["sampler"], label="Sampler", elem_id="rev-sampler")
-                    eta = gr.Slider(0, 1, value=d["eta"], step=0.1, label="eta", info="DDIM: 0 deterministic, 1 ≈ DDPM",
-                                    elem_id="rev-eta")
+                    sampler = choice("sampler", d["sampler"], elem_id="rev-sampler")
+                    eta = slider("eta", d["eta"], elem_id="rev-eta")
                 with gr.Row():
-                    steps = gr.Slider(1, rl.MAX_STEPS, value=d["steps"], step=1, label="Steps", elem_id="rev-steps")
-                    spacing = gr.Radio(list(SPACINGS), value=d["spacing"], label="Timestep spacing",
-                                       info="leading starts at t = 950 (see below)", elem_id="rev-spacing")
+                    steps = slider("steps", d["steps"], elem_id="rev-steps")
+                    spacing = choice("spacing", d["spacing"], radio=True, elem_id="rev-spacing")
                 with gr.Row():
-                    seed = gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed (fixes x_T)", elem_id="rev-seed")
-                    n_images = gr.Slider(1, rl.MAX_IMAGES, value=16, step=1, label="Images", elem_id="rev-images")
+                    seed = gr.Number(0, precision=0, minimum=0, maximum=LIMITS["seed"].high, label=LIMITS["seed"].label,
+                                     elem_id="rev-seed")
+                    images = slider("images", 16, elem_id="rev-images")
                 with gr.Row():
                     gen_btn = gr.Button("Generate", variant="primary", elem_id="generate")
                     stop_btn = gr.Button("Stop", elem_id="stop")
@@ -138,7 +147,7 @@ def build() -> SimpleNamespace:
             gr.Markdown("The DiT cuts the 28x28 digit into 7x7 patches of 4x4 pixels (the grid). **Click a patch** "
                         "to see where it attends; the green square is the patch asking.")
             with gr.Row():
-                image_idx = gr.Slider(1, rl.MAX_IMAGES, value=1, step=1, label="Image", elem_id="attn-image")
+                image_idx = gr.Slider(1, LIMITS["images"].high, value=1, step=1, label="Image", elem_id="attn-image")
                 depth, heads = rui.model_shape()
                 layer = gr.Slider(1, depth, value=1, step=1, label="Layer")
                 head = gr.Slider(1, heads, value=1, step=1, label="Head")
@@ -165,19 +174,19 @@ def build() -> SimpleNamespace:
             sd_md = gr.Markdown(elem_id="sdedit-text")
             sd_plot = gr.Plot(label="eps-MSE by timestep")
 
-    gen_in = [label, guidance, sampler, eta, steps, seed, n_images, spacing, guide_from]
-    setting = [sampler, steps, guidance, guide_from, spacing, eta]
+    # the sampling controls by their settings name, in the order of the generate endpoint's arguments
+    controls = dict(label=label, guidance=guidance, sampler=sampler, eta=eta, steps=steps, seed=seed, images=images,
+                    spacing=spacing, guidance_min_t=guidance_min_t)
+    gen_in = list(controls.values())
+    setting = [controls[name] for name in SAMPLING_KEYS]
 
-    def apply_preset(choice):
+    def apply_preset(picked):
         """A preset sets the six sampling controls; 'your own' leaves them."""
-        name = next((n for n, text in labels.items() if text == choice), None)
-        if name is None:
-            return (gr.skip(),) * 6
-        p = named[name]
-        return p["sampler"], p["steps"], p["guidance"], p["guidance_min_t"], p["spacing"], p["eta"]
+        name = next((n for n, text in labels.items() if text == picked), None)
+        return tuple(gr.skip() if name is None else named[name][key] for key in SAMPLING_KEYS)
 
     def which_preset(*values):
-        name = rui.preset_of(*values)
+        name = rui.preset_of(**dict(zip(SAMPLING_KEYS, values)))
         return labels[name] if name in labels else OWN
 
     preset.input(apply_preset, preset, setting, **private)
@@ -187,17 +196,19 @@ def build() -> SimpleNamespace:
     views = [s_xt, s_eps, s_x0, s_up, step_md]
     inside = [image_idx, layer, head, patch]
     every_view = views + [moments_plot, attn_img, heads_img, attn_md, mod_plot]
-    sampling = dict(concurrency_limit=rl.MAX_RUNNING, concurrency_id="generate")
+    sampling = dict(concurrency_limit=MAX_RUNNING, concurrency_id="generate")
 
-    def generate(label, guidance, sampler, eta, steps, seed, n_images, spacing, guide_from, request: gr.Request):
+    def generate(label, guidance, sampler, eta, steps, seed, images, spacing, guidance_min_t, request: gr.Request):
         """Stream a run: x_T at once, then at most one frame per MIN_FRAME_S, and the end. The run stops
         when this session starts a newer one, or when nobody is listening any more."""
+        values = dict(label=label, guidance=guidance, sampler=sampler, eta=eta, steps=steps, seed=seed, images=images,
+                      spacing=spacing, guidance_min_t=guidance_min_t)
         session = getattr(request, "session_hash", None)
         with runs.claim(session) as run:
             if session and not run.wait_for_audience():
                 return  # nobody will read this run: do not compute it
             key, last = None, 0.0
-            for traj, note in rui.runs(label, guidance, sampler, eta, steps, seed, n_images, spacing, guide_from):
+            for traj, note in rui.runs(**values):
                 now = time.perf_counter()
                 if key is None:
                     key = store.put(traj)
@@ -245,10 +256,10 @@ def build() -> SimpleNamespace:
     step.change(redraw, [handle, step] + inside, every_view, trigger_mode="always_last", show_progress="hidden", **private)
     for c in (image_idx, layer, head):
         c.change(redraw, [handle, step] + inside, every_view, trigger_mode="always_last", show_progress="hidden", **private)
-    gif_btn.click(resolve(store, rui.export_gif, 1, quiet=False), handle, gif_file, api_name="export_trajectory_gif")
+    gif_btn.click(resolve(store, rui.export_trajectory_gif, 1, quiet=False), handle, gif_file, api_name="export_trajectory_gif")
     attn_img.select(patch_clicked, None, patch, **private).then(
         redraw, [handle, step] + inside, every_view, **private)
-    sd_btn.click(guard(rui.sdedit), [digit, target, t_star, sd_steps, seed, guidance, eta],
+    sd_btn.click(guard(rui.sdedit_views), [digit, target, t_star, sd_steps, seed, guidance, eta],
                  [sd_row, sd_noise, sd_path, sd_md, sd_plot], api_name="sdedit", concurrency_limit=2, concurrency_id="heavy")
 
     with tab:  # API-only endpoints: their numbers are plain (unbounded) boxes, checked by the library
@@ -265,25 +276,21 @@ def build() -> SimpleNamespace:
         hidden.click(rui.model_status, None, model_md, api_name="model_status", **api)
 
     # view field -> (component, how a view's value becomes the component's value)
-    fields = {"label": (label, None), "guidance": (guidance, None), "guide_from": (guide_from, None), "sampler": (sampler, None),
-              "eta": (eta, None), "steps": (steps, None), "spacing": (spacing, None), "seed": (seed, None),
-              "images": (n_images, None), "sdedit": (sd_open, None)}
-    link_inputs = [label, guidance, guide_from, sampler, eta, steps, spacing, seed, n_images]
+    fields = {**{name: (c, None) for name, c in controls.items()}, "sdedit": (sd_open, None)}
+    link_inputs = list(controls.values())
 
     def view_of(*values):
-        """This tab's link fields from its controls."""
-        return {"tab": "reverse", **dict(zip(("label", "guidance", "guide_from", "sampler", "eta", "steps", "spacing", "seed",
-                                              "images"), values))}
+        """This tab's link fields from its controls (a link names each setting as `settings.LIMITS` does)."""
+        return {"tab": "reverse", **dict(zip(controls, values))}
 
     def sdedit_after(dep, view):
         """Open 'From a real digit' and run it when the applied view asks (a lesson's view)."""
         dep = dep.then(view_lands_on("reverse", needs="sdedit"), view, None, **private)
         return dep.success(lambda: gr.update(open=True), None, sd_box, **private).then(
-            guard(rui.sdedit), [digit, target, t_star, sd_steps, seed, guidance, eta], [sd_row, sd_noise, sd_path, sd_md, sd_plot],
+            guard(rui.sdedit_views), [digit, target, t_star, sd_steps, seed, guidance, eta], [sd_row, sd_noise, sd_path, sd_md, sd_plot],
             concurrency_limit=2, concurrency_id="heavy", **private)
 
-    return SimpleNamespace(tab=tab, label=label, guidance=guidance, sampler=sampler, eta=eta, steps=steps, seed=seed,
-                           n_images=n_images, spacing=spacing, guide_from=guide_from, model_md=model_md, status=status,
+    return SimpleNamespace(tab=tab, controls=controls, model_md=model_md, status=status,
                            generate_after=generate_after, sdedit_after=sdedit_after, store=store, runs=runs, fields=fields,
                            link_inputs=link_inputs, view_of=view_of)
 

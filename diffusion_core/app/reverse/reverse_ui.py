@@ -17,12 +17,15 @@ from diffusion_core.app.reverse import attention_view as av
 from diffusion_core.pipelines import denoising as rl
 from diffusion_core.app.reverse import reverse_views as rv
 from diffusion_core.pipelines import sdedit as sd
+from diffusion_core.data.images import digit_grid
 from diffusion_core.data.images_io import digit_choices, sample_digits
 from diffusion_core.data.mnist import to_model_space
 from diffusion_core.paths import export_path
 from diffusion_core.app import frame_files
 from diffusion_core.networks import runtime
+from diffusion_core.networks.loaded import loaded
 from diffusion_core.app.wording import article, plural
+from diffusion_core.settings import SAMPLING_KEYS, Sampling, presets, sampling
 
 SDEDIT_TARGETS = ["same as the digit"] + [str(d) for d in range(10)]
 CENTER_PATCH = 24  # row 4, column 4 of the 7x7 tokens
@@ -40,7 +43,7 @@ def status_text(traj: rl.Trajectory, sharing: int = 0) -> str:
     total = s["steps"]
     head = f"{progress_bar(traj.num_steps, total)} step {traj.num_steps} of {total}"
     if traj.done:
-        return f"✅ done: {traj.summary()}" + "".join(f"\n\n{n}" for n in rv.run_notes(traj))
+        return f"✅ done: {rv.run_summary(traj)}" + "".join(f"\n\n{n}" for n in rv.run_notes(traj))
     if traj.num_steps:
         head += f" · {traj.ms[-1]:.0f} ms per step · {traj.device}"
     else:
@@ -80,16 +83,17 @@ def _step_index(traj: rl.Trajectory, step) -> int:
 
 
 # ---------------------------------------------------------------------------- generate and scrub
-def _trajectories(settings: rl.ReverseSettings):
+def _trajectories(settings: Sampling):
     """The growing trajectory at x_T and after every step: numpy only, so it can run inside a ZeroGPU call."""
     yield from rl.denoise(settings)
 
 
-def runs(label, guidance, sampler, eta, steps, seed, n_images, spacing, guidance_min_t=0):
-    """(trajectory, note) at x_T and after every step of a run with these settings. On ZeroGPU the run is
-    one GPU call of a length computed from its settings; when ZeroGPU refuses (quota, queue), it runs on
-    the CPU and `note` says so. Pictures are drawn separately (`frame`), only for what is sent."""
-    settings = rl.make_settings(label, guidance, sampler, eta, steps, seed, n_images, spacing, guidance_min_t)
+def runs(**values):
+    """(trajectory, note) at x_T and after every step of a run with these settings (by their
+    `settings.LIMITS` names). On ZeroGPU the run is one GPU call of a length computed from its settings;
+    when ZeroGPU refuses (quota, queue), it runs on the CPU and `note` says so. Pictures are drawn
+    separately (`frame`), only for what is sent."""
+    settings = sampling(**values)
     try:
         for traj in runtime.zero_gpu(_trajectories, rl.gpu_seconds)(settings):
             yield traj, ""
@@ -108,9 +112,9 @@ def frame(traj: rl.Trajectory, note: str = "", as_files: bool = False) -> tuple:
     return xt, x0, note + status_text(traj, rl.active_runs() - 1)
 
 
-def generate(label, guidance, sampler, eta, steps, seed, n_images, spacing, guidance_min_t=0):
+def generate_frames(**values):
     """Every frame of a run: yields (x_t image, x̂₀ image, status, trajectory) at x_T and after every step."""
-    for traj, note in runs(label, guidance, sampler, eta, steps, seed, n_images, spacing, guidance_min_t):
+    for traj, note in runs(**values):
         yield (*frame(traj, note), traj)
 
 
@@ -164,7 +168,7 @@ def moments(traj, step):
     return rv.moments_figure(traj, _step_index(traj, step))
 
 
-def export_gif(traj) -> str:
+def export_trajectory_gif(traj) -> str:
     """The run as a GIF; the file is named after the run's settings and length, so exporting the same
     run again overwrites it instead of adding a file."""
     traj = _require(traj)
@@ -182,7 +186,7 @@ def attention(traj, step, image, layer, head, patch):
     """(overlay of the chosen layer/head for the chosen patch, every layer x head for that patch, text)."""
     traj = _require(traj)
     k, i = _step_index(traj, step), _image_index(traj, image)
-    pre = rl.dit()
+    pre = loaded("dit")
     cfg = pre.model.config
     layer = min(max(int(layer) - 1, 0), cfg.depth - 1)
     head = min(max(int(head) - 1, 0), cfg.num_heads - 1)
@@ -203,7 +207,7 @@ def patch_from_click(x, y) -> int:
 def modulation(traj, step, image):
     traj = _require(traj)
     k, i = _step_index(traj, step), _image_index(traj, image)
-    pre = rl.dit()
+    pre = loaded("dit")
     T = int(pre.meta["schedule"]["num_timesteps"])
     return av.modulation_figure(pre.model, traj.labels[i], traj.t[k], num_timesteps=T)
 
@@ -214,10 +218,10 @@ def heldout_curve() -> tuple[np.ndarray, np.ndarray]:
     """eps-MSE by timestep on the bundled held-out test digits (computed once per process)."""
     imgs, labels = sample_digits()
     ts = np.linspace(0, 999, 20).round().astype(int)
-    return ts, sd.eps_mse_curve(rl.dit(), to_model_space(imgs)[:, 0], labels, ts, draws=2)
+    return ts, sd.eps_mse_curve(loaded("dit"), to_model_space(imgs)[:, 0], labels, ts, draws=2)
 
 
-def sdedit(choice, target, t_star, steps, seed, guidance, eta):
+def sdedit_views(choice, target, t_star, steps, seed, guidance, eta):
     """(x0 | x_t* | result, true vs predicted noise, the path, caption, eps-MSE figure)."""
     choices = digit_choices()
     if choice not in choices:
@@ -236,10 +240,10 @@ def sdedit(choice, target, t_star, steps, seed, guidance, eta):
         raise ValueError(f"Steps must be between 1 and 1000, got {steps}.")
     if not 0 <= guidance <= 20 or not 0 <= eta <= 1:
         raise ValueError("Guidance must be between 0 and 20 and eta between 0 and 1.")
-    r = sd.sdedit(rl.dit(), x0, label, t_star, steps, seed, guidance, eta)
-    row = rv.digit_grid(np.stack([r["x0"], r["x_t"].clip(-1, 1), r["x0_pred"], r["result"]]), -1, 1)
-    noise = rv.digit_grid(np.stack([r["noise"], r["eps_pred"], r["eps_pred"] - r["noise"]]), -3, 3, signed=True)
-    path = rv.digit_grid(r["frames"][np.linspace(0, len(r["frames"]) - 1, min(8, len(r["frames"]))).round().astype(int)])
+    r = sd.sdedit(loaded("dit"), x0, label, t_star, steps, seed, guidance, eta)
+    row = digit_grid(np.stack([r["x0"], r["x_t"].clip(-1, 1), r["x0_pred"], r["result"]]), -1, 1)
+    noise = digit_grid(np.stack([r["noise"], r["eps_pred"], r["eps_pred"] - r["noise"]]), -3, 3, signed=True)
+    path = digit_grid(r["frames"][np.linspace(0, len(r["frames"]) - 1, min(8, len(r["frames"]))).round().astype(int)])
     caption = (f"Digit {own} noised to t* = {t_star} (ᾱ = {r['alpha_bar']:.3g}, so {100 * r['alpha_bar']:.1f}% of the signal "
                f"variance is left), then denoised as {article(label)} **{label}** in {plural(len(r['frames']), 'DDIM step')} (eta {eta:g}). "
                f"Predicted vs true noise at t*: MSE **{r['eps_mse']:.3f}**, correlation **{r['eps_corr']:.3f}**.")
@@ -256,35 +260,40 @@ def default_settings() -> dict:
 def preset_settings() -> dict[str, dict]:
     """The DiT's named sampling settings ("default", and "fast" when its JSON has one), each measured for
     its model card; the generic default alone when the DiT cannot load."""
-    from diffusion_core.pipelines.generation import DIT_DEFAULTS, presets
-
     try:
-        return presets(rl.dit().meta)
+        return presets(loaded("dit").meta)
     except Exception:  # noqa: BLE001 - model_status() explains the failure
-        return {"default": dict(DIT_DEFAULTS)}
+        return presets(None)
 
 
 def preset_label(name: str, s: dict) -> str:
     """How a preset is offered: its name and what it runs."""
     from diffusion_core.pipelines.generation import guided_range
 
-    return f"{name}: {s['sampler']}, {s['steps']} steps, w = {s['guidance']:g}{guided_range(s)}"
+    return f"{name}: {s['sampler']}, {s['steps']} steps, w = {s['guidance']:g}{guided_range(Sampling(**s))}"
 
 
-def preset_of(sampler, steps, guidance, guide_from, spacing, eta) -> str | None:
-    """The name of the preset the controls hold now, or None (a setting of the user's own)."""
-    now = {"sampler": sampler, "steps": int(steps), "guidance": float(guidance), "guidance_min_t": float(guide_from),
-           "spacing": spacing, "eta": float(eta)}
-    for name, s in preset_settings().items():
-        if all(now[k] == (float(s[k]) if isinstance(now[k], float) else s[k]) for k in now):
+def preset_of(**values) -> str | None:
+    """The name of the preset the sampling controls (by name) hold now, or None (a setting of the user's own)."""
+    for name, preset in preset_settings().items():
+        if all(_same(values[k], preset[k]) for k in SAMPLING_KEYS):
             return name
     return None
+
+
+def _same(control, preset) -> bool:
+    if isinstance(preset, str):
+        return control == preset
+    try:
+        return float(control) == float(preset)
+    except (TypeError, ValueError):
+        return False
 
 
 def model_shape() -> tuple[int, int]:
     """(depth, heads) of the DiT for the layer and head sliders; the small preset's when it cannot load."""
     try:
-        cfg = rl.dit().model.config
+        cfg = loaded("dit").model.config
     except Exception:  # noqa: BLE001 - model_status() explains the failure
         return 6, 4
     return cfg.depth, cfg.num_heads
@@ -293,7 +302,7 @@ def model_shape() -> tuple[int, int]:
 def model_status() -> str:
     """A line on the DiT: where its weights came from, or why it is unavailable."""
     try:
-        pre = rl.dit()
+        pre = loaded("dit")
     except Exception as exc:  # noqa: BLE001 - shown to the user as the reason
         return f"⚠️ The DiT could not be loaded: {exc} The forward-process tab still works."
     tr, sch = pre.meta.get("training", {}), pre.meta.get("schedule", {})

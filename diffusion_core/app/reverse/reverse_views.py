@@ -7,53 +7,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from diffusion_core.data.images import caption_below, grid, labelled_grid, rgb, to_display, upscale
+from diffusion_core.data.images import caption_below, digit_grid, rgb
+from diffusion_core.app.wording import plural
 from diffusion_core.pipelines.denoising import Trajectory, predicted_moments
 
 if TYPE_CHECKING:  # plotly is imported where a figure is made: the library runs without it
     import plotly.graph_objects as go
 
-
-
-@lru_cache(maxsize=4)
-def lut(name: str) -> np.ndarray:
-    """A matplotlib colormap as a (256, 3) uint8 table."""
-    import matplotlib
-
-    return (matplotlib.colormaps[name](np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
-
-
-def colorize(x: np.ndarray, lo: float, hi: float, cmap: str = "RdBu_r") -> np.ndarray:
-    """Float (..., H, W) -> uint8 (..., H, W, 3) through a colormap over [lo, hi]."""
-    return lut(cmap)[to_display(x, lo, hi)]
-
-
-def layout_for(n: int) -> tuple[int, int]:
-    """(columns, upscale factor) so that 1-16 digits fill about 340 px."""
-    cols = 1 if n == 1 else 2 if n <= 4 else 4
-    return cols, {1: 12, 2: 6}.get(cols, 3)
-
-
-def digit_grid(x: np.ndarray, lo: float = -1.0, hi: float = 1.0, signed: bool = False, labels=None) -> np.ndarray:
-    """(N, 28, 28) floats -> one upscaled uint8 grid (grey for images, a blue-red map for signed values);
-    with `labels` (N strings), each digit's label under it."""
-    x = np.asarray(x, dtype=np.float32)
-    cols, factor = layout_for(len(x))
-    cells = colorize(x, lo, hi) if signed else to_display(x, lo, hi)
-    if labels is not None:
-        big = [upscale(c, factor) for c in cells]
-        rows = [big[k:k + cols] for k in range(0, len(big), cols)]
-        names = [list(labels[k:k + cols]) for k in range(0, len(big), cols)]
-        return labelled_grid(rows, names, pad=2, size=12)
-    if signed:
-        return upscale(grid(cells, cols, pad_value=255), factor)
-    return upscale(grid(cells, cols), factor)
 
 
 def requested(traj: Trajectory):
@@ -122,6 +87,17 @@ def run_notes(traj: Trajectory) -> list[str]:
                      f"x̂₀ = (x_t − √(1−ᾱ)·ε̂)/√ᾱ divides by √ᾱ = {ab0 ** 0.5:.1g}, so every error in ε̂ is multiplied by "
                      f"~{1 / ab0 ** 0.5:,.0f} and the pixels saturate at ±1. Diffusion needs many small steps: try 10 or more.")
     return notes
+
+
+def run_summary(traj: Trajectory, device: bool = True) -> str:
+    """A finished run in one line: steps, network passes, time, (the device,) and what it drew."""
+    if not traj.t:
+        return "no steps yet"
+    ms, s = np.asarray(traj.ms), traj.settings
+    where = f" · {traj.device}" if device else ""
+    return (f"{plural(traj.num_steps, 'step')} · {plural(traj.nfe[-1], 'network pass', 'network passes')} · "
+            f"{ms.mean():.1f} ms per step ({ms.sum() / 1000:.2f} s in all){where} · {s['label']}, seed {s['seed']}, "
+            f"{s['sampler']}")
 
 
 def guidance_note(traj: Trajectory, k: int) -> str:

@@ -9,7 +9,7 @@ from PIL import Image
 
 from diffusion_core.app.forward import forward_lab as lab
 from diffusion_core.app.forward import forward_ui as fui
-from diffusion_core.data.images_io import ImageError, image_choices, load_choice, load_upload, to_display
+from diffusion_core.data.images_io import ImageError, image_choices, load_choice, load_upload, display_image
 from diffusion_core.maths.schedules import CLEAN, make_schedule
 
 
@@ -67,9 +67,9 @@ def test_huge_images_are_refused_before_decoding():
         load_upload(buf.getvalue())
 
 
-def test_to_display_upscales_small_images_with_nearest_neighbour():
+def test_display_image_upscales_small_images_with_nearest_neighbour():
     x = np.array([[[-1.0], [1.0]], [[1.0], [-1.0]]], dtype=np.float32)
-    out = to_display(x, min_side=8)
+    out = display_image(x, min_side=8)
     assert out.shape == (8, 8) and set(np.unique(out)) == {0, 255}
     assert (out[:4, :4] == 0).all() and (out[:4, 4:] == 255).all()
 
@@ -122,7 +122,7 @@ def test_equal_log_snr_strip_lands_on_the_same_log_snr():
 
 def test_strip_has_one_row_per_schedule():
     spec = json.dumps(lab.DEFAULT_SPEC)
-    img, caption = fui.strip(image_choices()[0], None, spec, ["linear", "scaled_linear"], "equal log-SNR", 5, 0)
+    img, caption = fui.schedule_strip(image_choices()[0], None, spec, ["linear", "scaled_linear"], "equal log-SNR", 5, 0)
     assert img.ndim == 2 and caption.count("- **") == 3  # a grey digit: a grey strip
     assert img.shape[0] > 3 * 100
     # each row carries its schedule's name on the left (dark text on white), each frame its t underneath
@@ -166,7 +166,7 @@ def test_exports(tmp_path):
     assert open(csv_path).readline().startswith("t,beta")
     cfg = json.load(open(fui.export_config(spec)))
     assert cfg["num_train_timesteps"] == 100 and len(cfg["trained_betas"]) == 100
-    gif = Image.open(fui.export_gif(image_choices()[0], None, spec, 0, 6))
+    gif = Image.open(fui.export_forward_gif(image_choices()[0], None, spec, 0, 6))
     assert gif.format == "GIF" and gif.n_frames >= 6
 
 
