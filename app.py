@@ -1,9 +1,9 @@
 """Diffusion Classroom: an interactive Gradio app for learning how diffusion models work.
 
-Layout and wiring only: each tab lives in `ui/`, and every callback calls one function of
+Layout and wiring only: each tab lives in its folder of `diffusion_core/app/`, and every callback calls one function of
 `diffusion_core`. This file puts the tabs together and wires the views that span them: the
 shareable link (?tab=...&<that tab's settings>), the lessons' "Show me" buttons with the banner they
-leave on the tab they open, presenter mode, and the server's limits (`ui.traffic`).
+leave on the tab they open, presenter mode, and the server's limits (`diffusion_core.app.traffic`).
 
 Run: `python app.py` (http://127.0.0.1:7860). Set GRADIO_SERVER_NAME=0.0.0.0 to serve on a network.
 """
@@ -137,7 +137,7 @@ def mcp_available() -> bool:
 
 
 def launch(demo: gr.Blocks, **overrides):
-    """Queue and serve `demo` with the limits a public Space needs (`ui.traffic`); `overrides` go to
+    """Queue and serve `demo` with the limits a public Space needs (`diffusion_core.app.traffic`); `overrides` go to
     `launch()` (the tests pass a port and prevent_thread_lock)."""
     sys.setswitchinterval(float(os.environ.get("DIFFUSION_CLASSROOM_SWITCH_S", sys.getswitchinterval())))
     reset_work_dir()

@@ -34,10 +34,11 @@ from diffusion_core.pipelines import denoising as rl  # noqa: E402
 from diffusion_core.networks import runtime  # noqa: E402
 from diffusion_core.pipelines import sdedit as sd  # noqa: E402
 from diffusion_core.maths.forward import q_sample  # noqa: E402
-from diffusion_core.pipelines.generation import app_batcher, app_denoiser, dit_denoiser, generate  # noqa: E402
+from diffusion_core.pipelines.generation import app_batcher, app_denoiser, generate  # noqa: E402
 from diffusion_core.networks.pretrained import load_pretrained  # noqa: E402
 from diffusion_core.maths.samplers import sample, step_grid  # noqa: E402
 from diffusion_core.networks.loaded import loaded  # noqa: E402
+from bench_models import speed_case  # noqa: E402  (benchmarks/ is the script's folder)
 from diffusion_core.maths.schedules import make_schedule  # noqa: E402
 from diffusion_core.settings import sampling
 
@@ -150,11 +151,7 @@ def check_batcher(devices, users):
 def check_speed(devices, reps):
     step, full = {}, {}
     for dev in devices:
-        pre = load_pretrained("dit", device=dev)
-        schedule, guided = dit_denoiser(pre, 3.0)
-        x = torch.randn(16, 1, 28, 28, generator=torch.Generator().manual_seed(0)).to(dev)
-        y = (torch.arange(16) % 10).to(dev)
-        t = torch.full((16,), 500.0, device=dev)
+        pre, schedule, guided, x, y, t = speed_case(dev)
         with torch.inference_mode():
             step[f"{dev.type} float32"] = 1000 * timed(lambda: guided(x, t, y=y), dev, reps * 3)
             full[f"{dev.type} float32"] = timed(lambda: sample("ddim", guided, x, step_grid("ddim", schedule, 20, "leading"), {"y": y},

@@ -29,8 +29,8 @@ sys.path.insert(0, str(HERE))
 
 import torch  # noqa: E402
 
-from bench_models import timed  # noqa: E402
-from diffusion_core.pipelines.generation import app_denoiser, dit_denoiser  # noqa: E402
+from bench_models import speed_case, timed  # noqa: E402
+from diffusion_core.pipelines.generation import app_denoiser  # noqa: E402
 from diffusion_core.networks.pretrained import load_pretrained  # noqa: E402
 from diffusion_core.networks import runtime  # noqa: E402
 from diffusion_core.networks.runtime import device_name  # noqa: E402
@@ -143,11 +143,7 @@ def app_figures(n: int, reps: int) -> None:
 
 def model_figures(dev: torch.device, reps: int) -> None:
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-    pre = load_pretrained("dit", device=dev)
-    schedule, guided = dit_denoiser(pre, 3.0)
-    x = torch.randn(16, 1, 28, 28, generator=torch.Generator().manual_seed(0)).to(dev)
-    y = (torch.arange(16) % 10).to(dev)
-    t = torch.full((16,), 500.0, device=dev)
+    pre, schedule, guided, x, y, t = speed_case(dev)
     with torch.inference_mode():
         row("DiT: one guided step, 16 digits", 1000 * statistics.median(timed(lambda: guided(x, t, y=y), reps * 4, sync)), "ms", 80)
         row("DiT: 16 digits x 20 guided steps (DDIM)", statistics.median(

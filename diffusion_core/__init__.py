@@ -1,0 +1,62 @@
+"""Diffusion Classroom's library: diffusion with a Transformer denoiser, small enough to read.
+
+What you can run sits at the top (`python -m diffusion_core.<command> --help`):
+    train        train the DiT, the judge classifier, the GAN or the VAE (training/)
+    sample       write generated digits to an .npz (pipelines/generation)
+    evaluate     judge an .npz of digits: accuracy, Frechet distance, precision / recall (evaluation/quality)
+    compare      the measured three-way comparison DiT vs GAN vs VAE (evaluation/comparison)
+    model_cards  write the model cards from the weights' JSON and the measured report
+and two modules every part reads:
+    paths        every place on disk: assets, data, outputs, the scratch folder
+    settings     the DiT's sampling settings: one object (`Sampling`), one table of limits (`LIMITS`)
+
+What it is made of, one subject per folder; a module imports only from its own layer or below
+(tests/test_layout.py checks it):
+
+ layer 1  maths/       the diffusion maths, in float64 numpy or torch, no networks
+              schedules        NoiseSchedule (immutable; t = 0 .. T-1, CLEAN = -1), make_schedule, from_betas
+              schedule_makers  the named beta schedules, Karras sigmas, zero-terminal-SNR rescaling
+              schedule_io      schedules from user text: diffusers config, pasted betas, CSV (parsed, never evaluated)
+              schedule_checks  findings with severity and fix; fix_schedule
+              forward          the forward process, written once: noised, q_sample, q_step, q_posterior, eps/x0/v
+              objective        the training loss (eps-MSE, optional Min-SNR weights) the trainer and the curves call
+              samplers         DDPM, DDIM, DPM-Solver++(2M), Euler, Heun: one signature over a StepGrid
+              guidance         CFGDenoiser: classifier-free guidance in one batched call, in an interval of t
+          data/        images and data sets
+              mnist            MNIST from IDX files wherever a user has it (or a mirror, MD5-checked)
+              images           grids, upscaling, captions, colour maps, digit tiles
+              images_io        the forward lab's images: bundled digits and photos, checked uploads
+          networks/    the networks and their loading
+              dit              the DiT denoiser (patchify, adaLN-Zero, class embedding with a null class)
+              gan, vae         the two rivals
+              classifier       the MNIST judge (accuracy and the feature space of the Frechet distance)
+              pretrained       save / load shipped weights: assets/, or a Hugging Face Hub repo
+              runtime          where models run: CUDA with bf16, ZeroGPU, the CPU
+              loaded           the one owner of loaded networks (each loaded once per process and device)
+ layer 2  settings (above)
+ layer 3  pipelines/   model + schedule + sampler -> images
+              generation       class-conditional generation from any shipped model
+              denoising        the reverse process recorded step by step (a Trajectory), for the app
+              step_batcher     cross-user batching: running generations share one network call per round
+              interpolation    latent interpolation (slerp; DDIM between two x_T for the DiT)
+              sdedit           noise a real digit to t* and denoise it back; eps-MSE by timestep
+          training/    the trainers
+              train_dit, train_classifier, train_gan, train_vae
+              training_utils   device, seeding, EMA, resumable checkpoints (in parts), the loss log
+ layer 4  evaluation/  measuring models
+              metrics          Frechet distance, precision / recall, diversity on feature vectors
+              quality          generated digits judged by the classifier
+              comparison       the three-way report (assets/comparison.json) and read_report
+ layer 5  app/         the Gradio app (the only part that imports gradio); one folder per tab,
+                       layout (`*_tab`) beside its handlers (`*_ui`); no tab imports another
+              forward/         forward_tab, forward_ui, forward_lab, forward_plots
+              reverse/         reverse_tab, reverse_ui, reverse_views, attention_view
+              compare/         compare_tab, compare_ui
+              learn/           learn_tab, lessons (keyword data; figures read from assets/*.json)
+              common           messages instead of tracebacks, private-event options, the CSS
+              view_state       a tab's view as a dict and its share-link query
+              traffic          the public Space's limits; trajectory_store, frame_files: bounded runs, fast frames
+              tutor, tutor_tools   the tutor tools served over MCP
+              wording          plurals and articles
+ layer 6  the commands at the top (train, sample, evaluate, compare, model_cards)
+"""

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from diffusion_core.networks.classifier import Classifier, ClassifierConfig
 from diffusion_core.data.mnist import load_mnist, to_model_space
-from diffusion_core.training.training_utils import add_common_args, load_train_tensors, training_device, seed_everything
+from diffusion_core.training.training_utils import add_common_args, run_facts, start_run
 
 
 def add_classifier_args(p: argparse.ArgumentParser) -> None:
@@ -41,14 +41,11 @@ def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch: int = 1000) -> floa
 
 
 def train_classifier(args):
-    seed_everything(args.seed)
-    device = training_device(args.device)
-    x, y = load_train_tensors(args, device)
+    device, x, y, g = start_run(args)  # (N, 1, 28, 28) in [-1, 1], (N,)
     model = Classifier(ClassifierConfig()).to(device)
     steps = int(args.epochs) * (len(x) // args.batch_size)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps)
-    g = torch.Generator().manual_seed(args.seed)
     start = time.time()
     bar = tqdm(total=steps, desc="classifier", mininterval=5)
     for _ in range(int(args.epochs)):
@@ -72,8 +69,7 @@ def train_classifier(args):
         from diffusion_core.networks.pretrained import save_pretrained
 
         meta = {"kind": "classifier", "config": model.config.to_dict(),
-                "training": {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
-                             "wall_time_s": round(wall, 1), "device": str(device)},
+                "training": run_facts(args, wall, device),
                 "metrics": {"test_accuracy": acc}}
         save_pretrained(model.cpu().eval(), args.export, meta)
         print(f"exported to {args.export}.safetensors")

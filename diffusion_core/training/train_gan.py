@@ -13,7 +13,7 @@ import torch
 from tqdm import tqdm
 
 from diffusion_core.networks.gan import Discriminator, GANConfig, Generator, d_bce_loss, g_bce_loss
-from diffusion_core.training.training_utils import LossLog, add_common_args, infinite_batches, load_train_tensors, training_device, seed_everything
+from diffusion_core.training.training_utils import add_common_args, fresh_log, infinite_batches, run_facts, start_run
 
 
 def add_gan_args(p: argparse.ArgumentParser) -> None:
@@ -22,19 +22,14 @@ def add_gan_args(p: argparse.ArgumentParser) -> None:
 
 
 def train_gan(args):
-    seed_everything(args.seed)
-    device = training_device(args.device)
-    x_all, y_all = load_train_tensors(args, device)  # (N, 1, 28, 28) in [-1, 1], (N,)
+    device, x_all, y_all, g = start_run(args)  # (N, 1, 28, 28) in [-1, 1], (N,)
     config = GANConfig()
     G, D = Generator(config).to(device), Discriminator(config).to(device)
     opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999))
-    g = torch.Generator().manual_seed(args.seed)
     steps = int(args.epochs * len(x_all) / args.batch_size)
     batches = infinite_batches(len(x_all), args.batch_size, g)
-    log = LossLog(args.log, ["step", "d_loss", "g_loss", "d_real", "d_fake", "wall_time"]) if args.log else None
-    if log:
-        log.path.write_text(",".join(log.fields) + "\n")  # a fresh run starts a fresh log
+    log = fresh_log(args.log, ["step", "d_loss", "g_loss", "d_real", "d_fake", "wall_time"])
     start = time.time()
     for step in tqdm(range(1, steps + 1), desc="gan", mininterval=5):
         idx = next(batches).to(device)
@@ -61,9 +56,7 @@ def train_gan(args):
         from diffusion_core.networks.pretrained import save_pretrained
 
         meta = {"kind": "gan", "config": config.to_dict(), "loss": "non-saturating BCE", "discriminator": "label planes, batch norm",
-                "training": {"steps": steps, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-                             "seed": args.seed, "wall_time_s": round(wall, 1), "device": str(device),
-                             "threads": torch.get_num_threads()}}
+                "training": run_facts(args, wall, device, steps=steps)}
         save_pretrained(G.cpu().eval(), args.export, meta)
         print(f"exported generator to {args.export}.safetensors")
     return G

@@ -11,7 +11,7 @@ import time
 import torch
 from tqdm import tqdm
 
-from diffusion_core.training.training_utils import LossLog, add_common_args, infinite_batches, load_train_tensors, training_device, seed_everything
+from diffusion_core.training.training_utils import add_common_args, fresh_log, infinite_batches, run_facts, start_run
 from diffusion_core.networks.vae import VAE, VAEConfig, negative_elbo
 
 
@@ -21,19 +21,14 @@ def add_vae_args(p: argparse.ArgumentParser) -> None:
 
 
 def train_vae(args):
-    seed_everything(args.seed)
-    device = training_device(args.device)
-    x_all, y_all = load_train_tensors(args, device, unit_range=True)  # (N, 1, 28, 28) in [0, 1], (N,)
+    device, x_all, y_all, g = start_run(args, unit_range=True)  # (N, 1, 28, 28) in [0, 1], (N,)
     config = VAEConfig()
     model = VAE(config).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    g = torch.Generator().manual_seed(args.seed)
     steps = int(args.epochs * len(x_all) / args.batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps, eta_min=args.lr * 0.1)
     batches = infinite_batches(len(x_all), args.batch_size, g)
-    log = LossLog(args.log, ["step", "neg_elbo", "recon", "kl", "wall_time"]) if args.log else None
-    if log:
-        log.path.write_text(",".join(log.fields) + "\n")
+    log = fresh_log(args.log, ["step", "neg_elbo", "recon", "kl", "wall_time"])
     start = time.time()
     for step in tqdm(range(1, steps + 1), desc="vae", mininterval=5):
         idx = next(batches).to(device)
@@ -52,9 +47,7 @@ def train_vae(args):
         from diffusion_core.networks.pretrained import save_pretrained
 
         meta = {"kind": "vae", "config": config.to_dict(), "likelihood": "Bernoulli on [0, 1] intensities",
-                "training": {"steps": steps, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-                             "seed": args.seed, "wall_time_s": round(wall, 1), "device": str(device),
-                             "threads": torch.get_num_threads()}}
+                "training": run_facts(args, wall, device, steps=steps)}
         save_pretrained(model.cpu().eval(), args.export, meta)
         print(f"exported to {args.export}.safetensors")
     return model

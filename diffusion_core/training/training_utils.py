@@ -150,6 +150,30 @@ def load_train_tensors(args, device, unit_range: bool = False):
     return torch.from_numpy(x).to(device), torch.from_numpy(labels.copy()).to(device)
 
 
+def start_run(args, unit_range: bool = False):
+    """What a small trainer does first: seed everything, pick the device, load the digits (see
+    `load_train_tensors`). Returns (device, images, labels, a torch.Generator seeded for the run)."""
+    seed_everything(args.seed)
+    device = training_device(args.device)
+    x_all, y_all = load_train_tensors(args, device, unit_range=unit_range)
+    return device, x_all, y_all, torch.Generator().manual_seed(args.seed)
+
+
+def fresh_log(path, fields: list[str]) -> LossLog | None:
+    """A loss log that starts empty (a small trainer's run is never resumed); None when `path` is empty."""
+    if not path:
+        return None
+    log = LossLog(path, fields)
+    log.path.write_text(",".join(fields) + "\n")
+    return log
+
+
+def run_facts(args, wall: float, device, **extra) -> dict:
+    """The `training` entry of a small model's JSON: its options, wall time and where it ran."""
+    return {**extra, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
+            "wall_time_s": round(wall, 1), "device": str(device), "threads": torch.get_num_threads()}
+
+
 PART_BYTES = 15 * 2**20  # a lent GPU machine returns files of at most 16 MiB
 
 

@@ -4,17 +4,13 @@ import pytest
 import torch
 
 from diffusion_core.networks import runtime
-from diffusion_core.networks.dit import DiT, PRESETS
 from diffusion_core.settings import sampling
+from tests.networks.tiny_dit import tiny_dit
 
 
 @pytest.fixture()
 def model():
-    torch.manual_seed(0)
-    m = DiT(PRESETS["test"]).eval()
-    for p in m.parameters():  # off adaLN-Zero's zeros, so the output depends on every weight
-        p.data.add_(0.05 * torch.randn_like(p))
-    return m
+    return tiny_dit(0.05)
 
 
 def test_cpu_bf16_override(monkeypatch):

@@ -8,22 +8,18 @@ import pytest
 import torch
 
 from diffusion_core.pipelines import denoising as rl
-from diffusion_core.networks.dit import DiT, PRESETS
 from diffusion_core.pipelines.generation import app_batcher
 from diffusion_core.maths.guidance import CFGDenoiser
 from diffusion_core.networks.pretrained import Pretrained
 from diffusion_core.maths.schedules import make_schedule
 from diffusion_core.pipelines.step_batcher import StepBatcher
 from diffusion_core.settings import sampling
+from tests.networks.tiny_dit import tiny_dit
 
 
 @pytest.fixture(scope="module")
 def model():
-    torch.manual_seed(0)
-    m = DiT(PRESETS["test"]).eval()
-    for p in m.parameters():  # off adaLN-Zero's zeros, so the output depends on every weight
-        p.data.add_(0.05 * torch.randn_like(p))
-    return m
+    return tiny_dit(0.05)
 
 
 @pytest.fixture(scope="module")

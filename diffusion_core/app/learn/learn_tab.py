@@ -15,7 +15,7 @@ from diffusion_core.app.common import guard, private
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 TITLES = [lesson.title for lesson in ls.LESSONS]
 PRESENTER_KEY = "diffusion-classroom-presenter"
-# Presenter mode is a class on <body> (CSS in ui.common scales everything), kept in localStorage.
+# Presenter mode is a class on <body> (CSS in app.common scales everything), kept in localStorage.
 PRESENTER_JS = ("(on) => { document.body.classList.toggle('presenter', on); "
                 f"try {{ localStorage.setItem('{PRESENTER_KEY}', on ? '1' : '0'); }} catch (e) {{}} return []; }}")
 PRESENTER_RESTORE_JS = f"() => {{ try {{ return localStorage.getItem('{PRESENTER_KEY}') === '1'; }} catch (e) {{ return false; }} }}"

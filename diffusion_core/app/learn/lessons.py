@@ -1,7 +1,8 @@
 """The Learn tab: a guided walk through diffusion for a 45-minute class.
 
-Seven short lessons, each with its equations (LaTeX, rendered by the app), a "predict, then reveal"
-question whose answer is computed from the real schedule, model or report where it can be, and a
+Seven short lessons, written as keyword data (`Lesson(key=..., title=..., ...)`), each with its
+equations (LaTeX, rendered by the app), a "predict, then reveal" question whose answer is computed from the real schedule, model or report where it can be (every
+measured figure is read from assets/dit_figures.json or assets/comparison.json, never typed), and a
 view (the same dicts as the shareable URL, see `view_state`) that sets the other tabs' controls to
 show the point.
 """
@@ -14,6 +15,7 @@ from typing import Callable
 
 from diffusion_core.paths import ASSETS_DIR
 from diffusion_core.maths.schedules import make_schedule
+from diffusion_core.settings import SAMPLING_KEYS, check
 
 FIGURES = ASSETS_DIR / "dit_figures.json"  # written by benchmarks/dit_quality.py --record
 
@@ -60,6 +62,14 @@ def _row(key: str, **match) -> dict | None:
         if all(row.get(k) == v for k, v in match.items()):
             return row
     return None
+
+
+def measured_view(key: str, **view) -> dict:
+    """What a lesson's Show me sets: the sampling setting of the first row measured under `key` (so the
+    page shows what the quoted figures measured), over the given view (used as is when not measured)."""
+    row = ((figures(key) or {}).get("rows") or [{}])[0]
+    setting = {k: check(k, row[k]) for k in SAMPLING_KEYS if k in row}
+    return {**view, **setting}
 
 
 def researchers(*keys: str) -> str:
@@ -130,7 +140,7 @@ def _guidance() -> str:
             "is still mostly noise, and guiding the last, low-noise steps only sharpens and narrows.")
     if every and limited and default:
         n = every["n"]
-        text += (f" Measured on {n} digits, DDPM, 20 steps: with w = {every['guidance']:g} at every step, "
+        text += (f" Measured on {n} digits, {every['sampler'].upper()}, {every['steps']} steps: with w = {every['guidance']:g} at every step, "
                  f"{every['accuracy']:.0%} recognised, Fréchet distance {every['frechet_distance']:.1f}, recall "
                  f"{every['recall']:.2f}; only where t ≥ 500, {limited['accuracy']:.1%}, {limited['frechet_distance']:.1f}, "
                  f"{limited['recall']:.2f}; the shipped default (w = {default['guidance']:g} where t ≥ "
@@ -162,17 +172,17 @@ def _comparison() -> str:
 
 
 LESSONS: tuple[Lesson, ...] = (
-    Lesson("forward", "1. The forward process", 6,
-           "Diffusion destroys an image a little at a time. One step scales and adds Gaussian noise:\n\n"
+    Lesson(key="forward", title="1. The forward process", minutes=6,
+           body="Diffusion destroys an image a little at a time. One step scales and adds Gaussian noise:\n\n"
            "$$q(x_t \\mid x_{t-1}) = \\mathcal{N}\\big(\\sqrt{\\alpha_t}\\,x_{t-1},\\ (1-\\alpha_t) I\\big)$$\n\n"
            "Steps compose into one jump (Ho et al. 2020, eq. 4), with $\\bar\\alpha_t = \\prod_{s \\le t} \\alpha_s$:\n\n"
            "$$x_t = \\sqrt{\\bar\\alpha_t}\\,x_0 + \\sqrt{1-\\bar\\alpha_t}\\,\\epsilon, \\qquad \\epsilon \\sim \\mathcal{N}(0, I)$$",
-           "At t = 500 of the cosine schedule (T = 1000), how much of the image's variance is left?",
-           ("about 10%", "about 50%", "about 90%"), 1, _forward,
-           {"tab": "forward", "schedule": "cosine", "T": 1000, "rescale": False, "t": 500, "seed": 0},
-           "Read ᾱ in the readout under the sliders and look at x_t: about half of the image's variance is left."),
-    Lesson("schedules", "2. Noise schedules and the SNR", 7,
-           "A schedule is the list $\\beta_t = 1 - \\alpha_t$. What matters is the signal-to-noise ratio\n\n"
+           question="At t = 500 of the cosine schedule (T = 1000), how much of the image's variance is left?",
+           choices=("about 10%", "about 50%", "about 90%"), answer=1, explain=_forward,
+           view={"tab": "forward", "schedule": "cosine", "T": 1000, "rescale": False, "t": 500, "seed": 0},
+           look_for="Read ᾱ in the readout under the sliders and look at x_t: about half of the image's variance is left."),
+    Lesson(key="schedules", title="2. Noise schedules and the SNR", minutes=7,
+           body="A schedule is the list $\\beta_t = 1 - \\alpha_t$. What matters is the signal-to-noise ratio\n\n"
            "$$\\mathrm{SNR}(t) = \\frac{\\bar\\alpha_t}{1-\\bar\\alpha_t}$$\n\n"
            "Linear $\\beta_t$ (Ho et al. 2020) drives the SNR down fast. Cosine (Nichol & Dhariwal 2021, eq. 17) sets\n\n"
            "$$\\bar\\alpha_t = \\frac{f(t)}{f(0)}, \\qquad f(t) = \\cos^2\\!\\Big(\\frac{t/T + s}{1+s}\\cdot\\frac{\\pi}{2}\\Big), "
@@ -180,55 +190,56 @@ LESSONS: tuple[Lesson, ...] = (
            "so $\\bar\\alpha_t$ falls slowly at first and the image survives far longer. Its log-SNR is not even in t: "
            "it falls almost linearly in the middle and steeply at both ends (the strip's 'equal log-SNR' frames bunch "
            "up there). A schedule whose last SNR is not 0 leaks signal into $x_T$ (Lin et al. 2023).",
-           "At t = 600, which schedule has destroyed more of the image?",
-           ("linear", "cosine", "about the same"), 0, _schedules,
-           {"tab": "forward", "schedule": "linear", "T": 1000, "rescale": False, "t": 600, "seed": 0,
+           question="At t = 600, which schedule has destroyed more of the image?",
+           choices=("linear", "cosine", "about the same"), answer=0, explain=_schedules,
+           view={"tab": "forward", "schedule": "linear", "T": 1000, "rescale": False, "t": 600, "seed": 0,
             "compare": ["cosine"], "strip": "t"},
-           "Compare the two rows of the strip (linear above, cosine below) and the two log-SNR curves at the dashed "
+           look_for="Compare the two rows of the strip (linear above, cosine below) and the two log-SNR curves at the dashed "
            "line, t = 600."),
-    Lesson("objective", "3. The denoising objective and the score", 7,
-           "The network $\\epsilon_\\theta$ sees $x_t$ and t and predicts the noise (Ho et al. 2020, eq. 14):\n\n"
+    Lesson(key="objective", title="3. The denoising objective and the score", minutes=7,
+           body="The network $\\epsilon_\\theta$ sees $x_t$ and t and predicts the noise (Ho et al. 2020, eq. 14):\n\n"
            "$$L = \\mathbb{E}_{x_0, t, \\epsilon}\\,\\big\\| \\epsilon - \\epsilon_\\theta(x_t, t) \\big\\|^2$$\n\n"
            "Predicting the noise is predicting the score, the direction toward more likely images:\n\n"
            "$$\\nabla_{x_t} \\log p(x_t) \\approx -\\frac{\\epsilon_\\theta(x_t, t)}{\\sqrt{1-\\bar\\alpha_t}}$$",
-           "Where is predicting the noise hardest: at small t (little noise) or at large t (mostly noise)?",
-           ("small t", "large t"), 0, _objective,
-           {"tab": "reverse", "label": "3", "seed": 0, "sdedit": True},
-           "Scrub the steps and watch the predicted noise ε̂; under 'From a real digit' the eps-MSE curve shows the "
+           question="Where is predicting the noise hardest: at small t (little noise) or at large t (mostly noise)?",
+           choices=("small t", "large t"), answer=0, explain=_objective,
+           view={"tab": "reverse", "label": "3", "seed": 0, "sdedit": True},
+           look_for="Scrub the steps and watch the predicted noise ε̂; under 'From a real digit' the eps-MSE curve shows the "
            "error at every t: highest where t is small."),
-    Lesson("dit", "4. The DiT and attention", 7,
-           "The denoiser is a Diffusion Transformer (Peebles & Xie 2023): the image is cut into patches, each patch "
+    Lesson(key="dit", title="4. The DiT and attention", minutes=7,
+           body="The denoiser is a Diffusion Transformer (Peebles & Xie 2023): the image is cut into patches, each patch "
            "is a token, and every block mixes tokens with self-attention,\n\n"
            "$$\\mathrm{Attention}(Q, K, V) = \\mathrm{softmax}\\!\\Big(\\frac{QK^\\top}{\\sqrt{d}}\\Big) V,$$\n\n"
            "while t and the class steer each block through adaLN-Zero: $h \\mapsto h + g \\odot f\\big(\\mathrm{LN}(h)(1 + s) + b\\big)$, "
            "with shift b, scale s and gate g regressed from (t, y); g starts at 0, so a new block is the identity.",
-           "How many tokens does this DiT see for one 28x28 digit (4x4 patches)?",
-           ("16", "49", "784"), 1, _attention,
-           {"tab": "reverse", "label": "mixed 0-9", "seed": 1},
-           "Open 'Inside the Transformer': click patches, change the layer and the head, and read the adaLN plot."),
-    Lesson("samplers", "5. Samplers and step counts", 6,
-           "DDPM samples the learnt reverse posterior step by step (Ho et al. 2020, Alg. 2). DDIM (Song et al. 2021) "
+           question="How many tokens does this DiT see for one 28x28 digit (4x4 patches)?",
+           choices=("16", "49", "784"), answer=1, explain=_attention,
+           view={"tab": "reverse", "label": "mixed 0-9", "seed": 1},
+           look_for="Open 'Inside the Transformer': click patches, change the layer and the head, and read the adaLN plot."),
+    Lesson(key="samplers", title="5. Samplers and step counts", minutes=6,
+           body="DDPM samples the learnt reverse posterior step by step (Ho et al. 2020, Alg. 2). DDIM (Song et al. 2021) "
            "reuses the same network along a deterministic path:\n\n"
            "$$x_{t'} = \\sqrt{\\bar\\alpha_{t'}}\\,\\hat x_0 + \\sqrt{1-\\bar\\alpha_{t'}}\\,\\hat\\epsilon$$\n\n"
            "so it can skip steps. DPM-Solver++ and Heun are higher-order solvers of the same ODE: fewer steps, same picture.",
-           "With only 10 steps from the same x_T, whose digits look more like real MNIST as a whole (Fréchet distance): DDPM or DDIM?",
-           ("DDPM", "DDIM", "no difference"), _samplers_answer, _samplers,
-           {"tab": "reverse", "label": "mixed 0-9", "sampler": "ddpm", "steps": 10, "seed": 0, "guidance": 3.0, "guidance_min_t": 0},
-           "Switch the sampler between ddpm and ddim and press Generate: x_T stays the same, the digits change."),
-    Lesson("guidance", "6. Classifier-free guidance", 6,
-           "One network learns both the conditional and the unconditional model (the label is dropped 10% of the "
+           question=f"With only {measured_view('samplers_10_steps', steps=10)['steps']} steps from the same x_T, whose digits look more like real MNIST as a whole (Fréchet distance): DDPM or DDIM?",
+           choices=("DDPM", "DDIM", "no difference"), answer=_samplers_answer, explain=_samplers,
+           view=measured_view("samplers_10_steps", tab="reverse", label="mixed 0-9", sampler="ddpm", steps=10, seed=0,
+                              guidance=3.0, guidance_min_t=0),
+           look_for="Switch the sampler between ddpm and ddim and press Generate: x_T stays the same, the digits change."),
+    Lesson(key="guidance", title="6. Classifier-free guidance", minutes=6,
+           body="One network learns both the conditional and the unconditional model (the label is dropped 10% of the "
            "time). Sampling extrapolates between them:\n\n"
            "$$\\tilde\\epsilon = \\epsilon_\\theta(x_t, \\varnothing) + w\\,\\big(\\epsilon_\\theta(x_t, y) - \\epsilon_\\theta(x_t, \\varnothing)\\big)$$\n\n"
            "This app's w is Ho & Salimans' $1 + w$: their eq. 6 writes the same line as "
            "$(1 + w)\\,\\epsilon_\\theta(x_t, y) - w\\,\\epsilon_\\theta(x_t, \\varnothing)$, so their w = 0 is this app's w = 1 "
            "(the conditional model alone).",
-           "Raising the guidance scale w from 1 to 4, what happens to the variety of 16 sevens?",
-           ("more varied", "less varied", "unchanged"), 1, _guidance,
-           {"tab": "reverse", "label": "7", "sampler": "ddpm", "steps": 20, "seed": 0, "guidance": 4.0, "images": 16,
-            "guidance_min_t": 0},
-           "Look at the 16 sevens; set guidance to 1 and generate again; then 4 again, guided only where t ≥ 500."),
-    Lesson("compare", "7. Diffusion vs GAN vs VAE", 6,
-           "A GAN maps noise to an image in one pass, its generator trained to fool a discriminator D "
+           question="Raising the guidance scale w from 1 to 4, what happens to the variety of 16 sevens?",
+           choices=("more varied", "less varied", "unchanged"), answer=1, explain=_guidance,
+           view=measured_view("guidance_interval", tab="reverse", label="7", sampler="ddpm", steps=20, seed=0, guidance=4.0,
+                              images=16, guidance_min_t=0),
+           look_for="Look at the 16 sevens; set guidance to 1 and generate again; then 4 again, guided only where t ≥ 500."),
+    Lesson(key="compare", title="7. Diffusion vs GAN vs VAE", minutes=6,
+           body="A GAN maps noise to an image in one pass, its generator trained to fool a discriminator D "
            "(non-saturating loss, Goodfellow et al. 2014): $\\max_G \\ \\mathbb{E}_z \\log D(G(z))$. "
            "A VAE decodes a latent, trained on the evidence lower bound (Kingma & Welling 2014):\n\n"
            "$$\\log p(x) \\ge \\mathbb{E}_{q(z|x)} \\log p(x \\mid z) - \\mathrm{KL}\\big(q(z \\mid x) \\,\\|\\, \\mathcal{N}(0, I)\\big)$$\n\n"
@@ -236,10 +247,10 @@ LESSONS: tuple[Lesson, ...] = (
            "distance between Gaussian fits of real and generated features (Heusel et al. 2017),\n\n"
            "$$d^2 = \\|\\mu_r - \\mu_g\\|^2 + \\mathrm{Tr}\\big(\\Sigma_r + \\Sigma_g - 2 (\\Sigma_r \\Sigma_g)^{1/2}\\big),$$\n\n"
            "coverage (recall), stability and cost.",
-           "Which model needs the most network evaluations per sample?",
-           ("diffusion", "GAN", "VAE"), 0, _comparison,
-           {"tab": "compare", "digit": 7, "seed": 0},
-           "Read the timing line under the samples and the measured table below them."),
+           question="Which model needs the most network evaluations per sample?",
+           choices=("diffusion", "GAN", "VAE"), answer=0, explain=_comparison,
+           view={"tab": "compare", "digit": 7, "seed": 0},
+           look_for="Read the timing line under the samples and the measured table below them."),
 )
 
 

@@ -1,0 +1,51 @@
+"""The quality measures on real digits and noise, and the comparison report."""
+import json
+
+import numpy as np
+import pytest
+
+from diffusion_core.data.mnist import load_mnist
+from diffusion_core.evaluation import comparison, quality
+from diffusion_core.networks.pretrained import ASSETS_DIR
+
+
+@pytest.mark.slow
+def test_evaluate_scores_real_digits_at_the_floor_and_noise_far_away(tmp_path):
+    images, labels = load_mnist("test")
+    rng = np.random.default_rng(0)
+    idx = rng.choice(len(images), 300, replace=False)
+    real = quality.evaluate_samples(images[idx], labels[idx])
+    assert real["accuracy"] > 0.97
+    assert real["frechet_ratio_to_floor"] < 1.6
+    assert real["classes_covered"] == 10
+    noise = rng.integers(0, 256, size=(300, 28, 28), dtype=np.uint8)
+    bad = quality.evaluate_samples(noise, labels[idx])
+    assert bad["frechet_distance"] > 10 * real["frechet_distance"]
+    assert bad["accuracy"] < 0.3
+
+
+def test_shipped_comparison_report_schema():
+    report = json.loads((ASSETS_DIR / "comparison.json").read_text())
+    assert set(report["models"]) == {"dit", "gan", "vae"} and report["verdict"]
+    for m in report["models"].values():
+        for key in ("accuracy", "frechet_distance", "frechet_distance_real_floor", "precision", "recall",
+                    "diversity_relative_to_real", "parameters", "nfe_per_sample", "ms_per_sample_cpu",
+                    "training_time_s", "stability", "classes_covered"):
+            assert key in m, key
+        assert 0 <= m["accuracy"] <= 1 and m["parameters"] > 0 and m["nfe_per_sample"] >= 1
+
+
+def test_comparison_runs_end_to_end_on_a_small_n():
+    report = comparison.run_comparison(n=30, seed=0, kinds=("gan", "vae"))
+    assert set(report["models"]) == {"gan", "vae"}
+    assert "fastest" in report["verdict"]
+    assert report["models"]["gan"]["stability"]["loss"] == "g_loss"
+
+
+def test_stability_measure_separates_steady_from_spiky():
+    steady = {"loss": np.full(500, 1.0) + np.random.default_rng(0).normal(0, 0.01, 500)}
+    spiky = {"loss": steady["loss"].copy()}
+    spiky["loss"][::25] = 5.0
+    a, b = comparison.stability("dit", steady), comparison.stability("dit", spiky)
+    assert a["spike_share"] == 0 and b["spike_share"] > 0.03
+    assert b["cv_last20"] > 5 * a["cv_last20"]
