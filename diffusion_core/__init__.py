@@ -22,13 +22,16 @@ What it is made of, one subject per folder; a module imports only from its own l
               objective        the training loss (eps-MSE, optional Min-SNR weights) the trainer and the curves call
               samplers         DDPM, DDIM, DPM-Solver++(2M), Euler, Heun: one signature over a StepGrid
               guidance         CFGDenoiser: classifier-free guidance in one batched call, in an interval of t
+              score            the exact score of a noised point set (a Gaussian mixture); ExactDenoiser
           data/        images and data sets
               mnist            MNIST from IDX files wherever a user has it (or a mirror, MD5-checked)
               images           grids, upscaling, captions, colour maps, digit tiles
               images_io        the forward lab's images: bundled digits and photos, checked uploads
+              points2d         2D data for the score lab: presets, drawn points, CSV (checked)
           networks/    the networks and their loading
               dit              the DiT denoiser (patchify, adaLN-Zero, class embedding with a null class)
               gan, vae         the two rivals
+              mlp2d            the score lab's small MLP denoiser (the DiT's interface)
               classifier       the MNIST judge (accuracy and the feature space of the Frechet distance)
               pretrained       save / load shipped weights: assets/, or a Hugging Face Hub repo
               runtime          where models run: CUDA with bf16, ZeroGPU, the CPU
@@ -40,19 +43,23 @@ What it is made of, one subject per folder; a module imports only from its own l
               step_batcher     cross-user batching: running generations share one network call per round
               interpolation    latent interpolation (slerp; DDIM between two x_T for the DiT)
               sdedit           noise a real digit to t* and denoise it back; eps-MSE by timestep
+              particles        2D particles moved by the same samplers; learned vs exact score by t
           training/    the trainers
               train_dit, train_classifier, train_gan, train_vae
+              train_2d         live training of the 2D denoiser (the DiT's objective), in slices
               training_utils   device, seeding, EMA, resumable checkpoints (in parts), the loss log
  layer 4  evaluation/  measuring models
               metrics          Frechet distance, precision / recall, diversity on feature vectors
               quality          generated digits judged by the classifier
               comparison       the three-way report (assets/comparison.json) and read_report
+              distance2d       sliced Wasserstein distance of 2D clouds, and its data-vs-data floor
  layer 5  app/         the Gradio app (the only part that imports gradio); one folder per tab,
                        layout (`*_tab`) beside its handlers (`*_ui`); no tab imports another
               forward/         forward_tab, forward_ui, forward_lab, forward_plots
               reverse/         reverse_tab, reverse_ui, reverse_views, attention_view
               compare/         compare_tab, compare_ui
               learn/           learn_tab, lessons (keyword data; figures read from assets/*.json)
+              score/           score_tab, score_ui, score_plots (the score lab: diffusion in 2D)
               common           messages instead of tracebacks, private-event options, the CSS
               view_state       a tab's view as a dict and its share-link query
               traffic          the public Space's limits; trajectory_store, frame_files: bounded runs, fast frames

@@ -10,6 +10,8 @@ import gradio as gr
 from diffusion_core.networks.pretrained import WeightsError
 
 log = logging.getLogger("diffusion_classroom")
+# Markdown with inline ($...$) and display ($$...$$) equations.
+LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 # Events the UI uses but API clients should not see.
 private = dict(api_visibility="private", api_name=False)
 CSS = """

@@ -8,7 +8,7 @@ text, never as markup). The lessons of the Learn tab use the same dicts to set t
 A link carries everything its tab shows: on the forward tab the image, the schedule (a custom one as its
 betas, packed), t, the seed, the mode and its alpha, the schedules compared and the strip's settings; on
 the reverse tab every sampling setting; on the compare tab the digit, seed and count; on the Learn tab
-the lesson.
+the lesson; on the score lab its data, schedule, t and sampling settings.
 """
 from __future__ import annotations
 
@@ -19,11 +19,13 @@ from urllib.parse import urlencode
 import numpy as np
 
 from diffusion_core.data.images_io import image_choices
+from diffusion_core.app.learn.lessons import LESSONS
+from diffusion_core.data.points2d import PRESETS
 from diffusion_core.maths.schedule_makers import MAKERS
 from diffusion_core.maths.schedules import MAX_TIMESTEPS
 from diffusion_core.settings import ALIASES, LIMITS
 
-TABS = ("forward", "reverse", "compare", "learn")
+TABS = ("forward", "reverse", "compare", "learn", "score")
 MODES = ("closed", "chain")
 STRIP_SPACINGS = ("t", "log_snr")
 MAX_LINK_BETAS = 4000  # custom schedules up to this T travel in a link (~10 KB of query)
@@ -51,9 +53,12 @@ FIELDS = {
     # compare tab
     "digit": ("int", (0, 9)),
     "samples": ("int", (1, 16)),
+    # score lab (also schedule, T, t, sampler, steps, eta, guidance above)
+    "points": ("choice", tuple(PRESETS)),
+    "data_class": ("int", (-1, 7)),  # -1: all the data (unconditional)
     # every tab but Learn: its own seed; Learn: the lesson
     "seed": ("int", (0, 2**31 - 1)),
-    "lesson": ("int", (0, 6)),
+    "lesson": ("int", (0, len(LESSONS) - 1)),
 }
 MAX_ECHO = 40  # characters of a link's value repeated back in a note
 MAX_NOTES = 5

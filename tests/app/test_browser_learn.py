@@ -14,7 +14,8 @@ from diffusion_core import paths
 
 ROOT = paths.ROOT
 SHOTS = ROOT / "docs" / "screenshots"
-TAB_NAMES = {"forward": "Forward process", "reverse": "Reverse process", "compare": "Compare", "learn": "Learn"}
+TAB_NAMES = {"forward": "Forward process", "reverse": "Reverse process", "compare": "Compare", "learn": "Learn",
+             "score": "Score lab"}
 
 
 def new_page(browser, url):
@@ -49,6 +50,10 @@ def expect_view(pg, view):
     elif view["tab"] == "compare":
         expect(pg.locator("#cmp-timing")).to_contain_text("GAN")
         expect(pg.locator("#cmp-digit input")).to_have_value(str(view["digit"]))
+    elif view["tab"] == "score":
+        expect(pg.locator("#score-data-md")).to_contain_text(view["points"])
+        expect(pg.locator("#score-field-md")).to_contain_text(f"t = {view['t']},")
+        expect(pg.locator("#score-sampler input")).to_have_value(view["sampler"])
 
 
 def test_the_whole_lesson_sequence(browser, app_url):
@@ -70,7 +75,9 @@ def test_the_whole_lesson_sequence(browser, app_url):
             pg.screenshot(path=str(SHOTS / "lesson_dit.png"))
         pg.get_by_role("tab", name="Learn").click()
     # A wrong prediction is corrected, not praised.
-    pg.locator("#lesson-choice").get_by_label("GAN", exact=True).check()
+    last = LESSONS[-1]
+    wrong = next(c for k, c in enumerate(last.choices) if k != last.right_answer())
+    pg.locator("#lesson-choice").get_by_label(wrong, exact=True).check()
     pg.locator("#reveal-btn").click()
     expect(pg.locator("#reveal-md")).to_contain_text("Not quite")
     # Presenter mode: large type (the whole page is zoomed: text, equations, buttons).

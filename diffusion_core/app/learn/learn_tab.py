@@ -1,4 +1,4 @@
-"""The "Learn" tab: seven short lessons for a 45-minute class, each with its equations, a "predict,
+"""The "Learn" tab: eight short lessons for a 45-minute class, each with its equations, a "predict,
 then reveal" question and a "Show me" button that sets the other tabs up; a presenter mode that scales
 the whole page and is remembered by the browser. Layout and wiring only; the lessons are in
 `diffusion_core.app.learn.lessons`."""
@@ -10,9 +10,8 @@ import gradio as gr
 
 from diffusion_core.app.learn import lessons as ls
 
-from diffusion_core.app.common import guard, private
+from diffusion_core.app.common import guard, private, LATEX
 
-LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 TITLES = [lesson.title for lesson in ls.LESSONS]
 PRESENTER_KEY = "diffusion-classroom-presenter"
 # Presenter mode is a class on <body> (CSS in app.common scales everything), kept in localStorage.

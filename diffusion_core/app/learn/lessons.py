@@ -1,6 +1,6 @@
 """The Learn tab: a guided walk through diffusion for a 45-minute class.
 
-Seven short lessons, written as keyword data (`Lesson(key=..., title=..., ...)`), each with its
+Eight short lessons, written as keyword data (`Lesson(key=..., title=..., ...)`), each with its
 equations (LaTeX, rendered by the app), a "predict, then reveal" question whose answer is computed from the real schedule, model or report where it can be (every
 measured figure is read from assets/dit_figures.json or assets/comparison.json, never typed), and a
 view (the same dicts as the shareable URL, see `view_state`) that sets the other tabs' controls to
@@ -171,8 +171,17 @@ def _comparison() -> str:
         return "Diffusion: one evaluation per step (two where it is guided), against one for a GAN or a VAE."
 
 
+def _score() -> str:
+    return ("Yes. Both are built to pass through the same p_t at every t (Song et al. 2021, sec. 4.3): the SDE adds "
+            "noise and removes a matching amount with its larger score term, the ODE does neither. Single paths differ (the "
+            "SDE's wander, the ODE's are smooth and fixed by x_T), the final clouds agree as far as the score is right. "
+            "Where the learned score is wrong (coloured red, far from the data, or at small t), the two can end apart: "
+            "the SDE's noise lets later steps correct earlier errors, which is one reason DDPM often scores better "
+            "than DDIM at many steps.")
+
+
 LESSONS: tuple[Lesson, ...] = (
-    Lesson(key="forward", title="1. The forward process", minutes=6,
+    Lesson(key="forward", title="1. The forward process", minutes=5,
            body="Diffusion destroys an image a little at a time. One step scales and adds Gaussian noise:\n\n"
            "$$q(x_t \\mid x_{t-1}) = \\mathcal{N}\\big(\\sqrt{\\alpha_t}\\,x_{t-1},\\ (1-\\alpha_t) I\\big)$$\n\n"
            "Steps compose into one jump (Ho et al. 2020, eq. 4), with $\\bar\\alpha_t = \\prod_{s \\le t} \\alpha_s$:\n\n"
@@ -181,7 +190,7 @@ LESSONS: tuple[Lesson, ...] = (
            choices=("about 10%", "about 50%", "about 90%"), answer=1, explain=_forward,
            view={"tab": "forward", "schedule": "cosine", "T": 1000, "rescale": False, "t": 500, "seed": 0},
            look_for="Read ᾱ in the readout under the sliders and look at x_t: about half of the image's variance is left."),
-    Lesson(key="schedules", title="2. Noise schedules and the SNR", minutes=7,
+    Lesson(key="schedules", title="2. Noise schedules and the SNR", minutes=6,
            body="A schedule is the list $\\beta_t = 1 - \\alpha_t$. What matters is the signal-to-noise ratio\n\n"
            "$$\\mathrm{SNR}(t) = \\frac{\\bar\\alpha_t}{1-\\bar\\alpha_t}$$\n\n"
            "Linear $\\beta_t$ (Ho et al. 2020) drives the SNR down fast. Cosine (Nichol & Dhariwal 2021, eq. 17) sets\n\n"
@@ -196,7 +205,7 @@ LESSONS: tuple[Lesson, ...] = (
             "compare": ["cosine"], "strip": "t"},
            look_for="Compare the two rows of the strip (linear above, cosine below) and the two log-SNR curves at the dashed "
            "line, t = 600."),
-    Lesson(key="objective", title="3. The denoising objective and the score", minutes=7,
+    Lesson(key="objective", title="3. The denoising objective and the score", minutes=6,
            body="The network $\\epsilon_\\theta$ sees $x_t$ and t and predicts the noise (Ho et al. 2020, eq. 14):\n\n"
            "$$L = \\mathbb{E}_{x_0, t, \\epsilon}\\,\\big\\| \\epsilon - \\epsilon_\\theta(x_t, t) \\big\\|^2$$\n\n"
            "Predicting the noise is predicting the score, the direction toward more likely images:\n\n"
@@ -206,7 +215,7 @@ LESSONS: tuple[Lesson, ...] = (
            view={"tab": "reverse", "label": "3", "seed": 0, "sdedit": True},
            look_for="Scrub the steps and watch the predicted noise ε̂; under 'From a real digit' the eps-MSE curve shows the "
            "error at every t: highest where t is small."),
-    Lesson(key="dit", title="4. The DiT and attention", minutes=7,
+    Lesson(key="dit", title="4. The DiT and attention", minutes=6,
            body="The denoiser is a Diffusion Transformer (Peebles & Xie 2023): the image is cut into patches, each patch "
            "is a token, and every block mixes tokens with self-attention,\n\n"
            "$$\\mathrm{Attention}(Q, K, V) = \\mathrm{softmax}\\!\\Big(\\frac{QK^\\top}{\\sqrt{d}}\\Big) V,$$\n\n"
@@ -226,7 +235,7 @@ LESSONS: tuple[Lesson, ...] = (
            view=measured_view("samplers_10_steps", tab="reverse", label="mixed 0-9", sampler="ddpm", steps=10, seed=0,
                               guidance=3.0, guidance_min_t=0),
            look_for="Switch the sampler between ddpm and ddim and press Generate: x_T stays the same, the digits change."),
-    Lesson(key="guidance", title="6. Classifier-free guidance", minutes=6,
+    Lesson(key="guidance", title="6. Classifier-free guidance", minutes=5,
            body="One network learns both the conditional and the unconditional model (the label is dropped 10% of the "
            "time). Sampling extrapolates between them:\n\n"
            "$$\\tilde\\epsilon = \\epsilon_\\theta(x_t, \\varnothing) + w\\,\\big(\\epsilon_\\theta(x_t, y) - \\epsilon_\\theta(x_t, \\varnothing)\\big)$$\n\n"
@@ -238,7 +247,7 @@ LESSONS: tuple[Lesson, ...] = (
            view=measured_view("guidance_interval", tab="reverse", label="7", sampler="ddpm", steps=20, seed=0, guidance=4.0,
                               images=16, guidance_min_t=0),
            look_for="Look at the 16 sevens; set guidance to 1 and generate again; then 4 again, guided only where t ≥ 500."),
-    Lesson(key="compare", title="7. Diffusion vs GAN vs VAE", minutes=6,
+    Lesson(key="compare", title="7. Diffusion vs GAN vs VAE", minutes=5,
            body="A GAN maps noise to an image in one pass, its generator trained to fool a discriminator D "
            "(non-saturating loss, Goodfellow et al. 2014): $\\max_G \\ \\mathbb{E}_z \\log D(G(z))$. "
            "A VAE decodes a latent, trained on the evidence lower bound (Kingma & Welling 2014):\n\n"
@@ -251,6 +260,24 @@ LESSONS: tuple[Lesson, ...] = (
            choices=("diffusion", "GAN", "VAE"), answer=0, explain=_comparison,
            view={"tab": "compare", "digit": 7, "seed": 0},
            look_for="Read the timing line under the samples and the measured table below them."),
+    Lesson(key="score", title="8. The score, seen in 2D", minutes=6,
+           body="On points in the plane the noised density $p_t$ is a mixture of Gaussians, so its score "
+           "$\\nabla_x \\log p_t(x)$ is known exactly, and the network's $-\\epsilon_\\theta(x_t, t)/\\sqrt{1-\\bar\\alpha_t}$ "
+           "can be held against it. Song et al. (2021, eq. 6 and 13) run the forward process backwards in two ways that "
+           "share every marginal $p_t$: the reverse SDE\n\n"
+           "$$dx = \\big[f(x, t) - g(t)^2\\,\\nabla_x \\log p_t(x)\\big]\\,dt + g(t)\\,d\\bar w$$\n\n"
+           "(DDPM is a discretisation of it) and the probability-flow ODE\n\n"
+           "$$\\frac{dx}{dt} = f(x, t) - \\tfrac12\\,g(t)^2\\,\\nabla_x \\log p_t(x)$$\n\n"
+           "(DDIM with eta = 0): no noise, so each x_T has one path and one end point.",
+           question="From the same start points, do the ODE and the SDE end in the same distribution of samples?",
+           choices=("yes: both keep every p_t of the forward process", "no: the SDE's noise spreads the samples wider",
+                    "no: the ODE collapses onto the modes"),
+           answer=0, explain=_score,
+           view={"tab": "score", "points": "ring of 8 Gaussians", "t": 300, "sampler": "ddim", "steps": 50, "eta": 0.0,
+                 "seed": 0},
+           look_for="Press Train; then Sample with ddim (the ODE), and again with ddpm (the SDE): the same start points, "
+                    "other paths, the same cloud at the end. Drag t to watch the score field sharpen as t falls."),
+
 )
 
 

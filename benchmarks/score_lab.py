@@ -1,0 +1,95 @@
+"""The score lab's targets, over the real HTTP API of `python app.py` in its own process (a cold start).
+Prints figures with their targets; asserts nothing.
+
+    python benchmarks/score_lab.py [--data "ring of 8 Gaussians" "two moons"] [--budget 15]
+
+- training: from a cold start in the app, seconds of training until the sample distance (sliced
+  Wasserstein, N = 2000, the default sampler: DDPM 100 steps, the reverse SDE) is within 2x the
+  data-vs-data floor (target: at most 15 s); the probability-flow ODE (DDIM, eta 0, 50 steps) beside it;
+- a t-slider move (field + cloud redrawn): median and worst of 30 through the API (target 150 ms);
+- the gap between streamed training frames (target at most 250 ms) and one sampling call's time.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from server import AppServer  # noqa: E402
+
+VIEW = ("cosine", 1000)
+ALL = "all (unconditional)"
+
+
+def row(label: str, value: float, unit: str, target: float | None = None) -> None:
+    verdict = "" if target is None else f"  target <= {target:g} {unit}: " + ("met" if value <= target else "MISSED")
+    print(f"{label:62s} {value:9.3f} {unit}{verdict}", flush=True)
+
+
+def ratio_of(md: str) -> float:
+    return float(re.search(r"ratio \*\*([0-9.]+)x", md).group(1))
+
+
+def train_until(client, data: str, budget: float, slice_s: float = 2.5):
+    client.predict(data, 0, api_name="/score_data")
+    trained, frame_gaps, final_gaps, found = 0.0, [], [], None
+    while trained < budget + 1e-9:
+        job = client.submit(*VIEW, 1e-2, slice_s, 500, ALL, 1, api_name="/score_train")
+        last, gaps = time.perf_counter(), []
+        for _ in job:
+            now = time.perf_counter()
+            gaps.append(now - last)  # the first: from the request to the first frame
+            last = now
+        frame_gaps += gaps[1:-1]  # between frames while training (the last one carries the score-error curve)
+        final_gaps.append(gaps[-1])
+        trained = float(re.search(r"([0-9.]+) s of training", job.outputs()[-1][-1]).group(1))
+        start = time.perf_counter()
+        _, sde, _ = client.predict(*VIEW, "ddpm", 100, 0, 2000, 0, ALL, 1, False, api_name="/score_sample")
+        sample_s = time.perf_counter() - start
+        _, ode, _ = client.predict(*VIEW, "ddim", 50, 0, 2000, 0, ALL, 1, False, api_name="/score_sample")
+        print(f"  {data}: {trained:5.1f} s trained: SDE (DDPM 100) {ratio_of(sde):.2f}x the floor, "
+              f"ODE (DDIM 50) {ratio_of(ode):.2f}x; one sampling call {sample_s:.2f} s", flush=True)
+        if found is None and ratio_of(sde) <= 2.0:
+            found = trained
+            break
+    row(f"{data}: training seconds until within 2x the floor (SDE)", found if found is not None else float("inf"), "s", 15)
+    if frame_gaps:
+        row(f"{data}: gap between streamed training frames (median)", 1000 * statistics.median(frame_gaps), "ms", 250)
+        row(f"{data}: gap between streamed training frames (max)", 1000 * max(frame_gaps), "ms", 250)
+        row(f"{data}: the last frame (with the score-error curve), after", 1000 * max(final_gaps), "ms")
+    return client
+
+
+def field_latency(client, what: str, n: int = 30) -> None:
+    times = []
+    for i in range(n):
+        start = time.perf_counter()
+        client.predict(*VIEW, 30 + 31 * i, ALL, 1, api_name="/score_field")
+        times.append(time.perf_counter() - start)
+    row(f"t-slider move, field + cloud redrawn ({what}; median of {n})", 1000 * statistics.median(times), "ms", 150)
+    row(f"t-slider move ({what}; worst of {n})", 1000 * max(times), "ms")
+
+
+def main() -> None:
+    from gradio_client import Client
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--data", nargs="*", default=["ring of 8 Gaussians", "two moons"])
+    p.add_argument("--budget", type=float, default=15.0)
+    args = p.parse_args()
+    with AppServer() as server:
+        client = Client(server.url, verbose=False)
+        client.predict("two moons", 0, api_name="/score_data")
+        field_latency(client, "exact score only")
+        for data in args.data:
+            trained = train_until(Client(server.url, verbose=False), data, args.budget)
+        field_latency(trained, "exact and learned score")
+        print(f"server peak memory (VmHWM): {server.peak_rss_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
