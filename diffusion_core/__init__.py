@@ -32,6 +32,7 @@ What it is made of, one subject per folder; a module imports only from its own l
               dit              the DiT denoiser (patchify, adaLN-Zero, class embedding with a null class)
               gan, vae         the two rivals
               mlp2d            the score lab's small MLP denoiser (the DiT's interface)
+              rivals2d         the race's small MLP GAN and VAE
               classifier       the MNIST judge (accuracy and the feature space of the Frechet distance)
               pretrained       save / load shipped weights: assets/, or a Hugging Face Hub repo
               runtime          where models run: CUDA with bf16, ZeroGPU, the CPU
@@ -47,12 +48,15 @@ What it is made of, one subject per folder; a module imports only from its own l
           training/    the trainers
               train_dit, train_classifier, train_gan, train_vae
               train_2d         live training of the 2D denoiser (the DiT's objective), in slices
+              race_2d          diffusion, GAN and VAE trained together on 2D data, measured as they go
               training_utils   device, seeding, EMA, resumable checkpoints (in parts), the loss log
  layer 4  evaluation/  measuring models
               metrics          Frechet distance, precision / recall, diversity on feature vectors
               quality          generated digits judged by the classifier
               comparison       the three-way report (assets/comparison.json) and read_report
               distance2d       sliced Wasserstein distance of 2D clouds, and its data-vs-data floor
+              coverage2d       mode coverage of 2D samples (modes hit, share near a mode)
+              race_measures    the race measured as it trains: distance, coverage, stability
  layer 5  app/         the Gradio app (the only part that imports gradio); one folder per tab,
                        layout (`*_tab`) beside its handlers (`*_ui`); no tab imports another
               forward/         forward_tab, forward_ui, forward_lab, forward_plots
@@ -60,6 +64,7 @@ What it is made of, one subject per folder; a module imports only from its own l
               compare/         compare_tab, compare_ui
               learn/           learn_tab, lessons (keyword data; figures read from assets/*.json)
               score/           score_tab, score_ui, score_plots (the score lab: diffusion in 2D)
+              race/            race_tab, race_ui, race_plots (diffusion vs GAN vs VAE trained live in 2D)
               common           messages instead of tracebacks, private-event options, the CSS
               view_state       a tab's view as a dict and its share-link query
               traffic          the public Space's limits; trajectory_store, frame_files: bounded runs, fast frames

@@ -93,3 +93,29 @@ def guard_gen(fn):
             raise as_message(fn, exc) from None
 
     return wrapper
+
+
+def handle_adapters(store):
+    """Handlers that take and return a session's object (e.g. the score lab's `Lab`) as event functions over
+    its handle in `store` (a `TrajectoryStore`; the session's gr.State holds the handle):
+    `stored` keeps a new lab and returns its handle; `updated` passes the handle's lab and keeps what comes
+    back; `reading` only reads; `updated_gen` is `updated` for a stream. Each turns failures into messages."""
+    def keep(handle, out):
+        lab = out[0]
+        return (None if lab is None else handle if store.get(handle) is lab else store.put(lab), *out[1:])
+
+    def stored(fn):
+        return guard(functools.wraps(fn)(lambda *args: keep(None, fn(*args))))
+
+    def updated(fn):
+        return guard(functools.wraps(fn)(lambda handle, *args: keep(handle, fn(store.get(handle), *args))))
+
+    def reading(fn):
+        return guard(functools.wraps(fn)(lambda handle, *args: fn(store.get(handle), *args)))
+
+    def updated_gen(fn):
+        def stream(handle, *args):
+            for out in fn(store.get(handle), *args):
+                yield keep(handle, out)
+        return guard_gen(functools.wraps(fn)(stream))
+    return stored, updated, reading, updated_gen

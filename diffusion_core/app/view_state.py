@@ -25,7 +25,7 @@ from diffusion_core.maths.schedule_makers import MAKERS
 from diffusion_core.maths.schedules import MAX_TIMESTEPS
 from diffusion_core.settings import ALIASES, LIMITS
 
-TABS = ("forward", "reverse", "compare", "learn", "score")
+TABS = ("forward", "reverse", "compare", "learn", "score", "race")
 MODES = ("closed", "chain")
 STRIP_SPACINGS = ("t", "log_snr")
 MAX_LINK_BETAS = 4000  # custom schedules up to this T travel in a link (~10 KB of query)

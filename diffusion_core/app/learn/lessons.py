@@ -1,6 +1,6 @@
 """The Learn tab: a guided walk through diffusion for a 45-minute class.
 
-Eight short lessons, written as keyword data (`Lesson(key=..., title=..., ...)`), each with its
+Nine short lessons, written as keyword data (`Lesson(key=..., title=..., ...)`), each with its
 equations (LaTeX, rendered by the app), a "predict, then reveal" question whose answer is computed from the real schedule, model or report where it can be (every
 measured figure is read from assets/dit_figures.json or assets/comparison.json, never typed), and a
 view (the same dicts as the shareable URL, see `view_state`) that sets the other tabs' controls to
@@ -180,6 +180,45 @@ def _score() -> str:
             "than DDIM at many steps.")
 
 
+RACE = ASSETS_DIR / "race_figures.json"  # written by benchmarks/race.py --only seeds --record
+
+
+def race_figures() -> dict | None:
+    try:
+        return json.loads(RACE.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _race_answer() -> int:
+    fig = race_figures()
+    if not fig:
+        return 2
+    order = ("diffusion", "gan", "vae")
+    return min(range(3), key=lambda k: fig["models"][order[k]]["modes_hit"]["mean"])
+
+
+def _race() -> str:
+    fig = race_figures()
+    if not fig:
+        return "Not measured yet: run benchmarks/race.py --only seeds --record."
+    m = fig["models"]
+    parts = [f"{name} {m[key]['modes_hit']['mean']:.1f} of 8 modes (± {m[key]['modes_hit']['std']:.1f}; all 8 in "
+             f"{100 * m[key]['all_modes_share']:.0f}% of runs), distance {m[key]['distance']['mean']:.3f}"
+             for name, key in (("Diffusion", "diffusion"), ("the GAN", "gan"), ("the VAE", "vae"))]
+    return (f"Measured over {fig['seeds']} seeds, {fig['steps']:,} steps each on the {fig['data']}: " + "; ".join(parts)
+            + f" (two draws of the data itself: {fig['floor']:.3f}). The GAN's result hangs on its settings: try the run "
+            "that teaches a collapse. The VAE's samples sit between the modes at this beta. The diffusion model pays "
+            f"{m['diffusion']['ms_per_step']['mean']:.1f} ms per training step here, and 50 network evaluations per sample "
+            "against 1." + researchers_race(fig))
+
+
+def researchers_race(fig: dict) -> str:
+    return (f"\n\n<details><summary>For researchers: how these figures were measured</summary>\n\n`{fig['command']}` "
+            f"({fig['created']}); coverage: a mode is hit when at least 1/32 of the samples lie within 0.36 of its centre "
+            "(3 standard deviations); distance: sliced Wasserstein over 1000 samples.\n\n</details>")
+
+
 LESSONS: tuple[Lesson, ...] = (
     Lesson(key="forward", title="1. The forward process", minutes=5,
            body="Diffusion destroys an image a little at a time. One step scales and adds Gaussian noise:\n\n"
@@ -225,7 +264,7 @@ LESSONS: tuple[Lesson, ...] = (
            choices=("16", "49", "784"), answer=1, explain=_attention,
            view={"tab": "reverse", "label": "mixed 0-9", "seed": 1},
            look_for="Open 'Inside the Transformer': click patches, change the layer and the head, and read the adaLN plot."),
-    Lesson(key="samplers", title="5. Samplers and step counts", minutes=6,
+    Lesson(key="samplers", title="5. Samplers and step counts", minutes=5,
            body="DDPM samples the learnt reverse posterior step by step (Ho et al. 2020, Alg. 2). DDIM (Song et al. 2021) "
            "reuses the same network along a deterministic path:\n\n"
            "$$x_{t'} = \\sqrt{\\bar\\alpha_{t'}}\\,\\hat x_0 + \\sqrt{1-\\bar\\alpha_{t'}}\\,\\hat\\epsilon$$\n\n"
@@ -247,7 +286,7 @@ LESSONS: tuple[Lesson, ...] = (
            view=measured_view("guidance_interval", tab="reverse", label="7", sampler="ddpm", steps=20, seed=0, guidance=4.0,
                               images=16, guidance_min_t=0),
            look_for="Look at the 16 sevens; set guidance to 1 and generate again; then 4 again, guided only where t ≥ 500."),
-    Lesson(key="compare", title="7. Diffusion vs GAN vs VAE", minutes=5,
+    Lesson(key="compare", title="7. Diffusion vs GAN vs VAE", minutes=4,
            body="A GAN maps noise to an image in one pass, its generator trained to fool a discriminator D "
            "(non-saturating loss, Goodfellow et al. 2014): $\\max_G \\ \\mathbb{E}_z \\log D(G(z))$. "
            "A VAE decodes a latent, trained on the evidence lower bound (Kingma & Welling 2014):\n\n"
@@ -260,7 +299,7 @@ LESSONS: tuple[Lesson, ...] = (
            choices=("diffusion", "GAN", "VAE"), answer=0, explain=_comparison,
            view={"tab": "compare", "digit": 7, "seed": 0},
            look_for="Read the timing line under the samples and the measured table below them."),
-    Lesson(key="score", title="8. The score, seen in 2D", minutes=6,
+    Lesson(key="score", title="8. The score, seen in 2D", minutes=4,
            body="On points in the plane the noised density $p_t$ is a mixture of Gaussians, so its score "
            "$\\nabla_x \\log p_t(x)$ is known exactly, and the network's $-\\epsilon_\\theta(x_t, t)/\\sqrt{1-\\bar\\alpha_t}$ "
            "can be held against it. Song et al. (2021, eq. 6 and 13) run the forward process backwards in two ways that "
@@ -277,6 +316,19 @@ LESSONS: tuple[Lesson, ...] = (
                  "seed": 0},
            look_for="Press Train; then Sample with ddim (the ODE), and again with ddpm (the SDE): the same start points, "
                     "other paths, the same cloud at the end. Drag t to watch the score field sharpen as t falls."),
+
+    Lesson(key="race", title="9. The race, live", minutes=4,
+           body="The same 2D points, the same batches, the same number of steps, three models at once. What each one "
+           "optimises decides what goes wrong: the GAN's generator chases its discriminator "
+           "($\\min_G \\max_D\\ \\mathbb{E}\\log D(x) + \\mathbb{E}\\log(1 - D(G(z)))$) and can drop modes; the VAE "
+           "pays $\\beta\\,\\mathrm{KL}$ for a tidy latent and puts samples between the modes; the diffusion model "
+           "regresses the noise at every noise level and pays at sampling time, one network evaluation per step.",
+           question="Trained side by side for the same number of steps on the ring of 8, which model ends up covering the "
+           "fewest modes?",
+           choices=("diffusion", "GAN", "VAE"), answer=_race_answer, explain=_race,
+           view={"tab": "race", "points": "ring of 8 Gaussians", "seed": 0},
+           look_for="Press Train and watch the three panels and the coverage curve; then pick 'A run that teaches' "
+                    "and train again."),
 
 )
 

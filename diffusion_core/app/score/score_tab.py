@@ -3,13 +3,12 @@ ODE can be seen, and a network trains live in seconds. Layout and wiring only; t
 `diffusion_core.app.score.score_ui`."""
 from __future__ import annotations
 
-import functools
 import threading
 from types import SimpleNamespace
 
 import gradio as gr
 
-from diffusion_core.app.common import LATEX, guard, guard_gen, private, view_lands_on
+from diffusion_core.app.common import LATEX, handle_adapters, private, view_lands_on
 from diffusion_core.app.score import score_ui as sui
 from diffusion_core.app.trajectory_store import TrajectoryStore
 from diffusion_core.data.points2d import PRESETS
@@ -23,31 +22,6 @@ the noise learns the same field, $s_\\theta = -\\epsilon_\\theta(x_t, t)/\\sqrt{
 arrows). The reverse process follows it: DDPM is the reverse SDE, DDIM with eta = 0 the probability-flow ODE,
 with the very sampler functions the image model uses."""
 SAMPLERS_2D = ("ddpm", "ddim", "dpm++2m", "heun", "euler")
-
-
-def lab_adapters(store: TrajectoryStore):
-    """Handlers of `score_ui` (which take and return `Lab`s) as event functions over the session's handle:
-    `stored` keeps a new lab and returns its handle; `updated` passes the handle's lab and keeps what comes
-    back; `reading` only reads; `updated_gen` is `updated` for a stream. Each turns failures into messages."""
-    def keep(handle, out):
-        lab = out[0]
-        return (None if lab is None else handle if store.get(handle) is lab else store.put(lab), *out[1:])
-
-    def stored(fn):
-        return guard(functools.wraps(fn)(lambda *args: keep(None, fn(*args))))
-
-    def updated(fn):
-        return guard(functools.wraps(fn)(lambda handle, *args: keep(handle, fn(store.get(handle), *args))))
-
-    def reading(fn):
-        return guard(functools.wraps(fn)(lambda handle, *args: fn(store.get(handle), *args)))
-
-    def updated_gen(fn):
-        def stream(handle, *args):
-            for out in fn(store.get(handle), *args):
-                yield keep(handle, out)
-        return guard_gen(functools.wraps(fn)(stream))
-    return stored, updated, reading, updated_gen
 
 
 def build_score_tab() -> SimpleNamespace:
@@ -103,7 +77,7 @@ def build_score_tab() -> SimpleNamespace:
         sample_md = gr.Markdown(elem_id="score-sample-md")
 
     store = TrajectoryStore(max_bytes=128 * 2**20, max_idle_s=3600)
-    stored, updated, reading, updated_gen = lab_adapters(store)
+    stored, updated, reading, updated_gen = handle_adapters(store)
     controls = dict(preset=preset, seed=seed, schedule=schedule, T=T, t=t, lr=lr, seconds=seconds, label=label,
                     guidance=guidance, sampler=sampler, steps=steps, eta=eta, particles=particles, exact=exact)
     view = [lab, schedule, T, t, label, guidance]

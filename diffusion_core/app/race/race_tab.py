@@ -1,0 +1,82 @@
+"""The "Race" tab: diffusion vs GAN vs VAE trained live, side by side, on the same 2D data, with mode
+coverage, quality and stability measured as they train. Layout and wiring only; the work is in
+`diffusion_core.app.race.race_ui`."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import gradio as gr
+
+from diffusion_core.app.common import handle_adapters, private
+from diffusion_core.app.race import race_ui as ru
+from diffusion_core.app.trajectory_store import TrajectoryStore
+from diffusion_core.data.points2d import PRESETS
+
+INTRO = """Three generative models learn the same points at the same time, with the same batches and the same number
+of steps: a diffusion model (the score lab's), a GAN (GAN Lab's view: its discriminator as a heat map, blue where
+it believes "real", and the direction the generator is pushed) and a VAE (its decoder's image of a grid of latents).
+Watch coverage of the modes, quality (the distance to the data, against two draws of the data itself) and
+stability, as they train. Try the runs that teach: a GAN collapsing, a VAE blurring."""
+
+
+def build_race_tab() -> SimpleNamespace:
+    store = TrajectoryStore(max_bytes=64 * 2**20, max_idle_s=3600)
+    stored, updated, reading, updated_gen = handle_adapters(store)
+    with gr.Tab("Race", id="race") as tab:
+        gr.Markdown(INTRO)
+        race = gr.State(None, time_to_live=3600)  # a handle into `store`
+        with gr.Row():
+            preset = gr.Dropdown(list(PRESETS), value="ring of 8 Gaussians", label="Data", elem_id="race-data")
+            seed = gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed", elem_id="race-seed")
+            run = gr.Dropdown(list(ru.LESSON_RUNS), value="default", label="A run that teaches", elem_id="race-run")
+            seconds = gr.Slider(1, ru.MAX_TRAIN_S, value=20, step=1, label="seconds", elem_id="race-seconds")
+        with gr.Accordion("Settings of each model", open=False):
+            with gr.Row():
+                diffusion_lr = gr.Number(1e-2, label="diffusion: learning rate", minimum=1e-6, maximum=10)
+                gan_lr = gr.Number(1e-3, label="GAN: learning rate", minimum=1e-6, maximum=10, elem_id="race-gan-lr")
+                gan_d_steps = gr.Slider(1, 5, value=1, step=1, label="GAN: D steps per G step")
+                spectral_norm = gr.Checkbox(False, label="GAN: spectral norm on D")
+                r1 = gr.Number(0.0, label="GAN: R1 penalty", minimum=0, maximum=100)
+                vae_lr = gr.Number(1e-3, label="VAE: learning rate", minimum=1e-6, maximum=10)
+                vae_beta = gr.Number(1.0, label="VAE: KL weight beta", minimum=0, maximum=1e6, elem_id="race-beta")
+        with gr.Row():
+            train_btn = gr.Button("Train (a new race)", variant="primary", elem_id="race-train")
+            more_btn = gr.Button("Train more", elem_id="race-more")
+            pause_btn = gr.Button("Pause", elem_id="race-pause")
+            step_btn = gr.Button("Step (+100)", elem_id="race-step")
+            table_btn = gr.Button("Summary table", elem_id="race-table-btn")
+        status = gr.Markdown(elem_id="race-status")
+        samples_plot = gr.Plot(label="samples", elem_id="race-samples")
+        measures_plot = gr.Plot(label="measured as they train", elem_id="race-measures")
+        table = gr.Markdown(elem_id="race-table", elem_classes="cmp-table")
+
+    settings = [preset, seed, diffusion_lr, gan_lr, gan_d_steps, spectral_norm, r1, vae_lr, vae_beta]
+    outs = [race, samples_plot, measures_plot, status]
+    heavy = dict(concurrency_limit=4, concurrency_id="race")
+    def teach(name):
+        """A run that teaches: its settings into the controls."""
+        s = ru.lesson_run(name)
+        return s["gan_lr"], s["gan_d_steps"], s["spectral_norm"], s["vae_beta"]
+    run.input(teach, run, [gan_lr, gan_d_steps, spectral_norm, vae_beta], **private)
+
+    def train_new(*values):
+        state, *figs = stored(ru.new_race)(*values[:-1])
+        yield state, *figs
+        yield from train_frames(state, values[-1])
+
+    def train_frames(handle, secs):
+        yield from updated_gen(ru.train_race)(handle, secs)
+
+    training = train_btn.click(train_new, settings + [seconds], outs, api_name="race_train", **heavy)
+    more = more_btn.click(train_frames, [race, seconds], outs, api_name="race_more", **heavy)
+    pause_btn.click(None, None, None, cancels=[training, more], **private)
+    step_btn.click(updated(ru.step_race), race, outs, api_name="race_step", **heavy)
+    table_btn.click(reading(ru.summary), race, table, api_name="race_summary", **heavy)
+
+    fields = {"points": (preset, None), "seed": (seed, None)}
+    link_inputs = [preset, seed]
+
+    def view_of(preset_v, seed_v):
+        return {"tab": "race", "points": preset_v, "seed": seed_v}
+
+    return SimpleNamespace(tab=tab, fields=fields, link_inputs=link_inputs, view_of=view_of, race=race)
