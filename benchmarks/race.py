@@ -51,7 +51,7 @@ def app_part(seconds: float) -> None:
         client = Client(server.url, verbose=False)
         start = last = time.perf_counter()
         gaps, full = [], None
-        job = client.submit(RING, 0, 1e-2, 1e-3, 1, False, 0.0, 1e-3, 1.0, seconds, api_name="/race_train")
+        job = client.submit(RING, 0, 1e-2, 1e-3, 1, False, 0.0, 1e-3, 1.0, seconds, "step", api_name="/race_train")
         for out in job:
             now = time.perf_counter()
             gaps.append(now - last)

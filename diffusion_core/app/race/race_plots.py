@@ -55,28 +55,28 @@ def samples_figure(data: np.ndarray, samples: dict, d_grid: np.ndarray | None, d
     return fig
 
 
-def measures_figure(history: list, losses: dict, height: int = 330) -> go.Figure:
-    """Left: modes covered against training steps; middle: distance to the data (and the floor) against
-    wall time; right: the three training losses against steps."""
-    fig = make_subplots(rows=1, cols=3, subplot_titles=("modes covered (by step)", "distance to the data (by wall time, s)",
+def measures_figure(history: list, losses: dict, by: str = "step", height: int = 330) -> go.Figure:
+    """Left: modes covered; middle: distance to the data (and the floor), both against training steps or
+    wall time (`by` = "step" or "wall time"); right: the three training losses against steps."""
+    axis = "s" if by == "wall time" else "step"
+    fig = make_subplots(rows=1, cols=3, subplot_titles=(f"modes covered (by {by})", f"distance to the data (by {by})",
                                                         "training loss (by step)"), horizontal_spacing=0.08)
     if history:
-        steps = [r["step"] for r in history]
-        wall = [r["wall_s"] for r in history]
+        xs = [r["wall_s"] if by == "wall time" else r["step"] for r in history]
         for name, colour in COLOURS.items():
-            fig.add_trace(go.Scatter(x=steps, y=[r[name]["modes_hit"] for r in history], mode="lines+markers",
+            fig.add_trace(go.Scatter(x=xs, y=[r[name]["modes_hit"] for r in history], mode="lines+markers",
                                      line=dict(color=colour), name=name), 1, 1)
-            fig.add_trace(go.Scatter(x=wall, y=[r[name]["distance"] for r in history], mode="lines+markers",
+            fig.add_trace(go.Scatter(x=xs, y=[r[name]["distance"] for r in history], mode="lines+markers",
                                      line=dict(color=colour), name=name, showlegend=False), 1, 2)
-        fig.add_trace(go.Scatter(x=wall, y=[r["floor"] for r in history], mode="lines", line=dict(color="grey", dash="dot"),
+        fig.add_trace(go.Scatter(x=xs, y=[r["floor"] for r in history], mode="lines", line=dict(color="grey", dash="dot"),
                                  name="data vs data (floor)"), 1, 2)
         fig.update_yaxes(range=[0, history[-1]["diffusion"]["modes"] + 0.5], row=1, col=1)
     for name, colour in COLOURS.items():
         if losses.get(name):
             s, v = zip(*losses[name])
             fig.add_trace(go.Scatter(x=s, y=v, mode="lines", line=dict(color=colour, width=1), showlegend=False), 1, 3)
-    fig.update_xaxes(title_text="step", row=1, col=1)
-    fig.update_xaxes(title_text="s", row=1, col=2)
+    fig.update_xaxes(title_text=axis, row=1, col=1)
+    fig.update_xaxes(title_text=axis, row=1, col=2)
     fig.update_xaxes(title_text="step", row=1, col=3)
     fig.update_yaxes(type="log", row=1, col=3)  # the VAE's ELBO (nats) is far above the other two
     fig.update_layout(height=height, margin=dict(l=40, r=10, t=40, b=40), legend=dict(orientation="h", y=-0.25))

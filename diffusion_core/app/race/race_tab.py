@@ -47,6 +47,7 @@ def build_race_tab() -> SimpleNamespace:
             table_btn = gr.Button("Summary table", elem_id="race-table-btn")
         status = gr.Markdown(elem_id="race-status")
         samples_plot = gr.Plot(label="samples", elem_id="race-samples")
+        by = gr.Radio(list(ru.AXES), value="step", label="plot the measures against", elem_id="race-by")
         measures_plot = gr.Plot(label="measured as they train", elem_id="race-measures")
         table = gr.Markdown(elem_id="race-table", elem_classes="cmp-table")
 
@@ -60,18 +61,19 @@ def build_race_tab() -> SimpleNamespace:
     run.input(teach, run, [gan_lr, gan_d_steps, spectral_norm, vae_beta], **private)
 
     def train_new(*values):
-        state, *figs = stored(ru.new_race)(*values[:-1])
+        state, *figs = stored(ru.new_race)(*values[:-2])
         yield state, *figs
-        yield from train_frames(state, values[-1])
+        yield from train_frames(state, *values[-2:])
 
-    def train_frames(handle, secs):
-        yield from updated_gen(ru.train_race)(handle, secs)
+    def train_frames(handle, secs, axis):
+        yield from updated_gen(ru.train_race)(handle, secs, axis)
 
-    training = train_btn.click(train_new, settings + [seconds], outs, api_name="race_train", **heavy)
-    more = more_btn.click(train_frames, [race, seconds], outs, api_name="race_more", **heavy)
+    training = train_btn.click(train_new, settings + [seconds, by], outs, api_name="race_train", **heavy)
+    more = more_btn.click(train_frames, [race, seconds, by], outs, api_name="race_more", **heavy)
     pause_btn.click(None, None, None, cancels=[training, more], **private)
     step_btn.click(updated(ru.step_race), race, outs, api_name="race_step", **heavy)
     table_btn.click(reading(ru.summary), race, table, api_name="race_summary", **heavy)
+    by.input(reading(ru.measures_view), [race, by], measures_plot, **private)
 
     fields = {"points": (preset, None), "seed": (seed, None)}
     link_inputs = [preset, seed]

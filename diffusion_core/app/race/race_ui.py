@@ -83,8 +83,11 @@ def _manifold(race: Race, n: int = 13) -> np.ndarray:
     return out.numpy().reshape(n, n, 2)
 
 
-def views(race: Race) -> tuple:
-    """(samples figure, measures figure) of the race now."""
+AXES = ("step", "wall time")
+
+
+def views(race: Race, by: str = "step") -> tuple:
+    """(samples figure, measures figure against `by`: "step" or "wall time") of the race now."""
     samples = race.history[-1]["samples"] if race.history else {}
     titles = {}
     if race.history:
@@ -92,7 +95,7 @@ def views(race: Race) -> tuple:
         titles = {m: f"{m}: {row[m]['modes_hit']}/{row[m]['modes']} modes, distance {row[m]['distance']:.2f}" for m in MODELS}
     grid, logits, arrows = _gan_views(race)
     return (rp.samples_figure(race.points, samples, grid, logits, arrows, _manifold(race), titles),
-            rp.measures_figure(race.history, race.losses))
+            rp.measures_figure(race.history, race.losses, by if by in AXES else "step"))
 
 
 def _status(race: Race, elapsed: float, budget: float) -> str:
@@ -102,7 +105,13 @@ def _status(race: Race, elapsed: float, budget: float) -> str:
     return f"`{bar}` step {race.step:,} · {time.perf_counter() - race.start:.0f} s since the start · {per_step}"
 
 
-def train_race(race, seconds) -> object:
+def measures_view(race, by) -> object:
+    """The measures figure against steps or wall time."""
+    race = _require(race)
+    return rp.measures_figure(race.history, race.losses, by if by in AXES else "step")
+
+
+def train_race(race, seconds, by: str = "step") -> object:
     """Train the three for `seconds` more, streaming (race, samples figure, measures figure, status) about
     every FRAME_S, measuring every MEASURE_EVERY steps or MEASURE_S seconds, and at the end."""
     race = _require(race)
@@ -117,7 +126,7 @@ def train_race(race, seconds) -> object:
             measure_race(race, 1000)
             measured, measured_step = time.perf_counter(), race.step
         if finished or now - last >= FRAME_S - 0.1:
-            yield race, *views(race), _status(race, now - start, budget)
+            yield race, *views(race, by), _status(race, now - start, budget)
             last = time.perf_counter()
         if finished:
             return
