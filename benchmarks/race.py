@@ -56,7 +56,8 @@ def app_part(seconds: float) -> None:
             now = time.perf_counter()
             gaps.append(now - last)
             last = now
-            title = str(out[1])
+            # the samples figure (the state is not among a client's outputs); plotly's JSON writes "/" as \u002f
+            title = str(out[0]).replace("\\\\u002f", "/").replace("\\u002f", "/")
             if full is None and "diffusion: 8/8 modes" in title:
                 full = now - start
         row("race: gap between streamed frames (median)", 1000 * statistics.median(gaps[1:]), "ms", 500)
