@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 
 from diffusion_core.pipelines.generation import guided_range
+from diffusion_core.settings import SAMPLING_KEYS, Sampling
 from diffusion_core.networks.pretrained import ASSETS_DIR
 
 ABOUT = {
     "dit": ("Diffusion Transformer (DiT, Peebles & Xie 2023) denoiser", """\
-- Architecture (`diffusion_core/dit.py`): 28x28x1 digits cut into 4x4 patches (7x7 = 49 tokens), a fixed 2D
+- Architecture (`diffusion_core/networks/dit.py`): 28x28x1 digits cut into 4x4 patches (7x7 = 49 tokens), a fixed 2D
   sin-cos position embedding, sinusoidal timestep embedding + class embedding (10 digits and a null class
   for classifier-free guidance), {depth} DiT blocks of width {hidden_size} with {num_heads} heads and adaLN-Zero
   conditioning, a final adaLN layer and unpatchify. It predicts the noise eps.
@@ -33,7 +34,7 @@ ABOUT = {
   89 / 1307 ms; width 256: 7.38 M, 182 / 1936 ms. Width 128 is the largest that keeps a guided 20-step
   sample of 16 digits near the 1.5 s target and trains ~10 epochs per CPU hour."""),
     "gan": ("class-conditional DCGAN", """\
-- Generator (`diffusion_core/gan.py`): z (64-d) and a 32-d label embedding -> linear -> 128 x 7 x 7 ->
+- Generator (`diffusion_core/networks/gan.py`): z (64-d) and a 32-d label embedding -> linear -> 128 x 7 x 7 ->
   two stride-2 transposed convolutions with batch norm and ReLU -> 3x3 convolution -> tanh.
 - Discriminator: the image with the label as 10 one-hot planes -> three strided convolutions (batch norm,
   LeakyReLU 0.2) -> one logit.
@@ -41,7 +42,7 @@ ABOUT = {
   one D step per G step. A hinge loss with a spectral-norm projection discriminator was tried first and
   collapsed to one digit per class (74% accuracy, recall 0.03)."""),
     "vae": ("class-conditional convolutional VAE", """\
-- Encoder q(z | x, y) (`diffusion_core/vae.py`): the image with the label as one-hot planes -> two stride-2
+- Encoder q(z | x, y) (`diffusion_core/networks/vae.py`): the image with the label as one-hot planes -> two stride-2
   convolutions -> 256 -> mean and log-variance of a 16-d diagonal Gaussian.
 - Decoder p(x | z, y): [z, one-hot] -> 256 -> 64 x 7 x 7 -> two transposed convolutions -> Bernoulli logits
   over the pixel intensities in [0, 1].
@@ -104,7 +105,7 @@ def card(kind: str, meta: dict, measured: dict | None, report: dict | None) -> s
         if kind == "dit" and "sampling" in m:
             s = m["sampling"]
             lines += [f"Sampling setting of these figures: {s['sampler']}, {s['steps']} steps, {s['spacing']} spacing, "
-                      f"guidance {s['guidance']}{guided_range(s)}, x0 clipped to [-1, 1].", ""]
+                      f"guidance {s['guidance']}{guided_range(Sampling(**{k: s[k] for k in SAMPLING_KEYS if k in s}))}, x0 clipped to [-1, 1].", ""]
             if meta.get("sampling", {}).get("chosen_by"):  # how the default was picked (a measured sweep)
                 lines += [meta["sampling"]["chosen_by"], ""]
     lines += ["Speed figures: `python benchmarks/bench_models.py`. MNIST: LeCun, Cortes & Burges, CC BY-SA 3.0.", ""]

@@ -49,3 +49,16 @@ def test_stability_measure_separates_steady_from_spiky():
     a, b = comparison.stability("dit", steady), comparison.stability("dit", spiky)
     assert a["spike_share"] == 0 and b["spike_share"] > 0.03
     assert b["cv_last20"] > 5 * a["cv_last20"]
+
+
+def test_the_model_cards_are_written_from_the_shipped_json_and_report():
+    from diffusion_core import model_cards
+
+    report = json.loads((ASSETS_DIR / "comparison.json").read_text())
+    for kind in ("dit", "gan", "vae"):
+        meta = json.loads((ASSETS_DIR / f"{kind}_mnist.json").read_text())
+        text = model_cards.card(kind, meta, report["models"][kind], report)
+        assert text.startswith("# ") and "## Measured" in text and f"{report['models'][kind]['accuracy']:.2%}" in text
+    s = report["models"]["dit"]["sampling"]  # the setting the table was measured at, named in the card
+    text = model_cards.card("dit", json.loads((ASSETS_DIR / "dit_mnist.json").read_text()), report["models"]["dit"], report)
+    assert f"{s['sampler']}, {s['steps']} steps, {s['spacing']} spacing, guidance {s['guidance']}" in text
