@@ -1,7 +1,7 @@
 """Diffusion Classroom's library: diffusion with a Transformer denoiser, small enough to read.
 
 What you can run sits at the top (`python -m diffusion_core.<command> --help`):
-    train        train the DiT, the judge classifier, the GAN or the VAE (training/)
+    train        train the DiT, the judge classifier, the GAN, the VAE or the text models (training/)
     sample       write generated digits to an .npz (pipelines/generation)
     evaluate     judge an .npz of digits: accuracy, Frechet distance, precision / recall (evaluation/quality)
     compare      the measured three-way comparison DiT vs GAN vs VAE (evaluation/comparison)
@@ -23,16 +23,19 @@ What it is made of, one subject per folder; a module imports only from its own l
               samplers         DDPM, DDIM, DPM-Solver++(2M), Euler, Heun: one signature over a StepGrid
               guidance         CFGDenoiser: classifier-free guidance in one batched call, in an interval of t
               score            the exact score of a noised point set (a Gaussian mixture); ExactDenoiser
+              masking          masked (absorbing-state) diffusion for text: MaskingSchedule, MDLM's objective
           data/        images and data sets
               mnist            MNIST from IDX files wherever a user has it (or a mirror, MD5-checked)
               images           grids, upscaling, captions, colour maps, digit tiles
               images_io        the forward lab's images: bundled digits and photos, checked uploads
               points2d         2D data for the score lab: presets, drawn points, CSV (checked)
+              names_corpus     the text corpus (US surnames from the `names` package), encode / decode
           networks/    the networks and their loading
               dit              the DiT denoiser (patchify, adaLN-Zero, class embedding with a null class)
               gan, vae         the two rivals
               mlp2d            the score lab's small MLP denoiser (the DiT's interface)
               rivals2d         the race's small MLP GAN and VAE
+              text_dit         the text model from the DiT's blocks, and its autoregressive twin (causal)
               classifier       the MNIST judge (accuracy and the feature space of the Frechet distance)
               pretrained       save / load shipped weights: assets/, or a Hugging Face Hub repo
               runtime          where models run: CUDA with bf16, ZeroGPU, the CPU
@@ -49,6 +52,7 @@ What it is made of, one subject per folder; a module imports only from its own l
               train_dit, train_classifier, train_gan, train_vae
               train_2d         live training of the 2D denoiser (the DiT's objective), in slices
               race_2d          diffusion, GAN and VAE trained together on 2D data, measured as they go
+              train_text       the masked-diffusion text model and its autoregressive twin
               training_utils   device, seeding, EMA, resumable checkpoints (in parts), the loss log
  layer 4  evaluation/  measuring models
               metrics          Frechet distance, precision / recall, diversity on feature vectors

@@ -1,4 +1,4 @@
-"""Training entry point: `python -m diffusion_core.train {dit,classifier,gan,vae} [options]`.
+"""Training entry point: `python -m diffusion_core.train {dit,classifier,gan,vae,text} [options]`.
 
 Each model's trainer lives in its own file (`train_<model>.py`) with `add_<model>_args` and `train_<model>`.
 """
@@ -13,6 +13,7 @@ TRAINERS = {
     "classifier": "diffusion_core.training.train_classifier",
     "gan": "diffusion_core.training.train_gan",
     "vae": "diffusion_core.training.train_vae",
+    "text": "diffusion_core.training.train_text",
 }
 
 

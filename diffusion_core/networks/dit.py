@@ -140,17 +140,20 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor, return_attn: bool = False):
+    def forward(self, x: torch.Tensor, return_attn: bool = False, causal: bool = False):
+        """`causal`: each token attends only to itself and earlier ones (the text model's autoregressive twin)."""
         n, t, d = x.shape
         qkv = self.qkv(x).reshape(n, t, 3, self.num_heads, self.head_dim)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (N, H, T, Dh)
         attn = None
         if return_attn:
             scores = (q @ k.transpose(-2, -1)) / math.sqrt(self.head_dim)  # (N, H, T, T)
+            if causal:
+                scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1), float("-inf"))
             attn = scores.float().softmax(dim=-1).to(q.dtype)
             out = attn @ v  # (N, H, T, Dh)
         else:
-            out = F.scaled_dot_product_attention(q, k, v)
+            out = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
         out = out.transpose(1, 2).reshape(n, t, d)  # (N, T, D)
         return self.proj(out), attn
 
@@ -171,10 +174,10 @@ class DiTBlock(nn.Module):
         )
         self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(dim, 6 * dim))
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor, return_internals: bool = False):
+    def forward(self, x: torch.Tensor, c: torch.Tensor, return_internals: bool = False, causal: bool = False):
         mod = self.adaLN_modulation(c)  # (N, 6D)
         shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp = mod.chunk(6, dim=1)
-        h, attn = self.attn(modulate(self.norm1(x), shift_msa, scale_msa), return_internals)
+        h, attn = self.attn(modulate(self.norm1(x), shift_msa, scale_msa), return_internals, causal)
         x = x + gate_msa.unsqueeze(1) * h
         x = x + gate_mlp.unsqueeze(1) * self.mlp(modulate(self.norm2(x), shift_mlp, scale_mlp))
         return x, attn, (mod.view(mod.shape[0], 6, -1) if return_internals else None)

@@ -27,12 +27,15 @@ from diffusion_core.paths import ASSETS_DIR, shown_path
 
 HUB_ENV = "DIFFUSION_CLASSROOM_HUB_REPO"
 WEIGHTS_ENV = "DIFFUSION_CLASSROOM_WEIGHTS_DIR"  # read the weights from this folder instead of assets/
-FILE_NAMES = {"dit": "dit_mnist", "classifier": "classifier_mnist", "gan": "gan_mnist", "vae": "vae_mnist"}
+FILE_NAMES = {"dit": "dit_mnist", "classifier": "classifier_mnist", "gan": "gan_mnist", "vae": "vae_mnist",
+              "text_mdlm": "text_mdlm", "text_ar": "text_ar"}
 TRAIN_HINT = {
     "dit": "python -m diffusion_core.train dit --export assets/dit_mnist",
     "classifier": "python -m diffusion_core.train classifier --export assets/classifier_mnist",
     "gan": "python -m diffusion_core.train gan --export assets/gan_mnist",
     "vae": "python -m diffusion_core.train vae --export assets/vae_mnist",
+    "text_mdlm": "python -m diffusion_core.train text --kind diffusion --out runs/text_mdlm --export assets/text_mdlm",
+    "text_ar": "python -m diffusion_core.train text --kind ar --out runs/text_ar --export assets/text_ar",
 }
 
 
@@ -42,6 +45,7 @@ CONFIG_LIMITS = {  # every integer field of every config: (low, high)
     "image_size": (4, 128), "in_channels": (1, 4), "patch_size": (1, 16), "hidden_size": (4, 2048),
     "depth": (1, 64), "num_heads": (1, 64), "num_classes": (1, 1000), "z_dim": (1, 4096), "width": (1, 1024),
     "embed_dim": (1, 4096), "latent_dim": (1, 4096), "hidden": (1, 8192), "feature_dim": (1, 8192),
+    "vocab_size": (2, 1024), "seq_len": (1, 1024),
 }
 FLOAT_LIMITS = {"mlp_ratio": (0.25, 16.0), "class_dropout_prob": (0.0, 1.0), "dropout": (0.0, 1.0)}
 
@@ -117,6 +121,10 @@ def build_model(kind: str, config: dict) -> torch.nn.Module:
         from diffusion_core.networks.vae import VAE, VAEConfig
 
         return VAE(VAEConfig(**config))
+    if kind in ("text_mdlm", "text_ar"):
+        from diffusion_core.networks.text_dit import TextDiT, TextDiTConfig
+
+        return TextDiT(TextDiTConfig.from_dict(config))
     raise WeightsError(f"Unknown model kind {kind!r}; known: {', '.join(FILE_NAMES)}.")
 
 

@@ -1,0 +1,148 @@
+"""Train the text model: `python -m diffusion_core.train text [--kind diffusion|ar] [options]`.
+
+`--kind diffusion` (default): the masked-diffusion model (MDLM's objective, `maths.masking`) on the
+surname corpus (`data.names_corpus`); `--kind ar`: its autoregressive twin, the same blocks and size with
+a causal mask, trained on next-character cross-entropy (a BOS token first). Resumable from `--out`
+(checkpoint every few minutes and at the end), EMA weights exported with `--export`, a loss log, tqdm;
+`--time-limit` minutes, `--threads` for a background run. Held-out figures: `benchmarks/text_quality.py`.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import platform
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from diffusion_core.data import names_corpus as nc
+from diffusion_core.maths.masking import MaskingSchedule, masked_diffusion_losses
+from diffusion_core.networks.text_dit import TextDiT, TextDiTConfig
+from diffusion_core.training.training_utils import EMA, LossLog, Timer, infinite_batches, load_checkpoint, save_checkpoint, seed_everything
+
+
+def add_text_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kind", choices=("diffusion", "ar"), default="diffusion")
+    p.add_argument("--out", default="runs/text", help="run folder (resumable checkpoint, loss log)")
+    p.add_argument("--steps", type=int, default=20000)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup", type=int, default=500)
+    p.add_argument("--ema-decay", type=float, default=0.999)
+    p.add_argument("--hidden-size", type=int, default=128)
+    p.add_argument("--depth", type=int, default=4)
+    p.add_argument("--schedule", choices=("linear", "cosine"), default="linear")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--limit-data", type=int, default=0, help="train on the first N names only (tests)")
+    p.add_argument("--ckpt-minutes", type=float, default=5.0)
+    p.add_argument("--time-limit", type=float, default=0.0, help="minutes; 0 = none")
+    p.add_argument("--export", default=None, help="write the EMA weights here, e.g. assets/text_mdlm")
+    p.add_argument("--export-only", action="store_true")
+
+
+def lr_at(step: int, args) -> float:
+    """Linear warm-up, then cosine decay to 10% at --steps."""
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    done = min((step - args.warmup) / max(args.steps - args.warmup, 1), 1.0)
+    return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * done)))
+
+
+def ar_losses(model: TextDiT, x0: torch.Tensor) -> torch.Tensor:
+    """Next-character NLL per sequence (nats): input BOS + x[:-1], target x."""
+    bos = torch.full((x0.shape[0], 1), model.config.vocab_size, dtype=x0.dtype)
+    logits = model(torch.cat([bos, x0[:, :-1]], 1))
+    return F.cross_entropy(logits.transpose(1, 2), x0, reduction="none").sum(1)
+
+
+def sequence_losses(model: TextDiT, kind: str, x0: torch.Tensor, schedule: MaskingSchedule,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+    """(N,) nats per sequence: the diffusion model's NELBO or the twin's NLL."""
+    if kind == "ar":
+        return ar_losses(model, x0)
+    return masked_diffusion_losses(model, schedule, x0, nc.MASK_ID, generator=generator)["loss"]
+
+
+def train_text(args) -> Path:
+    seed_everything(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    config = TextDiTConfig(vocab_size=len(nc.VOCAB), seq_len=nc.SEQ_LEN, hidden_size=args.hidden_size, depth=args.depth,
+                           causal=args.kind == "ar")
+    model = TextDiT(config)
+    ema = EMA(model, args.ema_decay)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    schedule = MaskingSchedule(args.schedule)
+    data = torch.from_numpy(nc.as_tokens("train"))
+    if args.limit_data:
+        data = data[: args.limit_data]
+    step, previous = 0, 0.0
+    gen = torch.Generator().manual_seed(args.seed)
+    state = load_checkpoint(out / "ckpt.pt")
+    if state is not None:
+        model.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        opt.load_state_dict(state["opt"])
+        step, previous = state["step"], state["wall_time"]
+        gen.set_state(state["gen"])
+        print(f"resumed from step {step}")
+    if args.export_only:
+        if state is None or not args.export:
+            raise SystemExit("--export-only needs a checkpoint in --out and an --export path")
+        export(ema.model, args, step, previous)
+        return out
+    log = LossLog(out / "loss.csv", ["step", "loss_per_char", "lr", "wall_time"])
+    timer, started, last_ckpt = Timer(previous), time.time(), time.time()
+    batches = infinite_batches(len(data), args.batch_size, gen)
+
+    def checkpoint():
+        save_checkpoint(out / "ckpt.pt", model=model.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), step=step,
+                        wall_time=timer.elapsed, gen=gen.get_state(), args=vars(args))
+
+    model.train()
+    bar = tqdm(total=args.steps, initial=step, desc=f"text {args.kind}", dynamic_ncols=True, mininterval=5)
+    while step < args.steps:
+        x0 = data[next(batches)]
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, args)
+        loss = sequence_losses(model, args.kind, x0, schedule, gen).mean() / nc.SEQ_LEN
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        ema.update(model)
+        step += 1
+        bar.update(1)
+        if step % 20 == 0:
+            log.write(step=step, loss_per_char=f"{loss.item():.5f}", lr=f"{lr_at(step, args):.3g}", wall_time=f"{timer.elapsed:.1f}")
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        if time.time() - last_ckpt > args.ckpt_minutes * 60:
+            checkpoint()
+            last_ckpt = time.time()
+        if args.time_limit and time.time() - started > args.time_limit * 60:
+            print(f"time limit reached at step {step}")
+            break
+    bar.close()
+    checkpoint()
+    if args.export:
+        export(ema.model, args, step, timer.elapsed)
+    return out
+
+
+def export(model: TextDiT, args, step: int, wall_time: float) -> None:
+    from diffusion_core.networks.pretrained import save_pretrained
+
+    a = vars(args) if not isinstance(args, dict) else args
+    meta = {"kind": "text_mdlm" if a["kind"] == "diffusion" else "text_ar", "config": model.config.to_dict(),
+            "masking_schedule": a["schedule"], "corpus": nc.SOURCE, "vocab": nc.VOCAB, "mask_token": nc.MASK,
+            "training": {"steps": step, "batch_size": a["batch_size"], "lr": a["lr"], "ema_decay": a["ema_decay"],
+                         "wall_time_s": round(wall_time, 1), "seed": a["seed"],
+                         "hardware": f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"}}
+    save_pretrained(model, a["export"], meta)
+    print(f"exported EMA weights to {a['export']}.safetensors")
