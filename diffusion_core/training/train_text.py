@@ -44,7 +44,7 @@ def add_text_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--export-only", action="store_true")
 
 
-def lr_at(step: int, args) -> float:
+def text_lr_at(step: int, args) -> float:
     """Linear warm-up, then cosine decay to 10% at --steps."""
     if step < args.warmup:
         return args.lr * (step + 1) / args.warmup
@@ -95,7 +95,7 @@ def train_text(args) -> Path:
     if args.export_only:
         if state is None or not args.export:
             raise SystemExit("--export-only needs a checkpoint in --out and an --export path")
-        export(ema.model, args, step, previous)
+        export_text_model(ema.model, args, step, previous)
         return out
     log = LossLog(out / "loss.csv", ["step", "loss_per_char", "lr", "wall_time"])
     timer, started, last_ckpt = Timer(previous), time.time(), time.time()
@@ -110,7 +110,7 @@ def train_text(args) -> Path:
     while step < args.steps:
         x0 = data[next(batches)]
         for group in opt.param_groups:
-            group["lr"] = lr_at(step, args)
+            group["lr"] = text_lr_at(step, args)
         loss = sequence_losses(model, args.kind, x0, schedule, gen).mean() / nc.SEQ_LEN
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -120,7 +120,7 @@ def train_text(args) -> Path:
         step += 1
         bar.update(1)
         if step % 20 == 0:
-            log.write(step=step, loss_per_char=f"{loss.item():.5f}", lr=f"{lr_at(step, args):.3g}", wall_time=f"{timer.elapsed:.1f}")
+            log.write(step=step, loss_per_char=f"{loss.item():.5f}", lr=f"{text_lr_at(step, args):.3g}", wall_time=f"{timer.elapsed:.1f}")
             bar.set_postfix(loss=f"{loss.item():.3f}")
         if time.time() - last_ckpt > args.ckpt_minutes * 60:
             checkpoint()
@@ -131,11 +131,11 @@ def train_text(args) -> Path:
     bar.close()
     checkpoint()
     if args.export:
-        export(ema.model, args, step, timer.elapsed)
+        export_text_model(ema.model, args, step, timer.elapsed)
     return out
 
 
-def export(model: TextDiT, args, step: int, wall_time: float) -> None:
+def export_text_model(model: TextDiT, args, step: int, wall_time: float) -> None:
     from diffusion_core.networks.pretrained import save_pretrained
 
     a = vars(args) if not isinstance(args, dict) else args
