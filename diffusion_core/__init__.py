@@ -48,6 +48,7 @@ What it is made of, one subject per folder; a module imports only from its own l
               interpolation    latent interpolation (slerp; DDIM between two x_T for the DiT)
               sdedit           noise a real digit to t* and denoise it back; eps-MSE by timestep
               particles        2D particles moved by the same samplers; learned vs exact score by t
+              text_generation  the text reverse process (unmasking rules, infill) and the autoregressive twin
           training/    the trainers
               train_dit, train_classifier, train_gan, train_vae
               train_2d         live training of the 2D denoiser (the DiT's objective), in slices
