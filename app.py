@@ -32,6 +32,7 @@ from diffusion_core.app.learn import learn_tab  # noqa: E402
 from diffusion_core.app.reverse import reverse_tab  # noqa: E402
 from diffusion_core.app.race import race_tab  # noqa: E402
 from diffusion_core.app.score import score_tab  # noqa: E402
+from diffusion_core.app.text import text_tab  # noqa: E402
 from diffusion_core.app import tutor  # noqa: E402
 from diffusion_core.app.common import CSS, guard, private  # noqa: E402
 from diffusion_core.app.traffic import QUEUE_OPTIONS, launch_options  # noqa: E402
@@ -76,12 +77,13 @@ def build_demo() -> gr.Blocks:
             cmp = compare_tab.build_compare_tab()
             score = score_tab.build_score_tab()
             race = race_tab.build_race_tab()
+            text = text_tab.build_text_tab()
             learn = learn_tab.build_learn_tab()
         with gr.Row():
             share_btn = gr.Button("🔗 Link to this view", scale=1, elem_id="share-btn")
             link = gr.Textbox(label="Shareable link", scale=4, elem_id="share-link", buttons=["copy"])
 
-        by_tab = {"forward": fwd, "reverse": rev, "compare": cmp, "score": score, "race": race, "learn": learn}
+        by_tab = {"forward": fwd, "reverse": rev, "compare": cmp, "score": score, "race": race, "text": text, "learn": learn}
         for tab_id, ns in by_tab.items():
             ns.tab.select(lambda t=tab_id: t, None, current_tab, **private)
         learn.tab.select(lambda: (gr.update(visible=False),) * 2, None, [banner, back_btn], **private)

@@ -62,14 +62,16 @@ What it is made of, one subject per folder; a module imports only from its own l
               distance2d       sliced Wasserstein distance of 2D clouds, and its data-vs-data floor
               coverage2d       mode coverage of 2D samples (modes hit, share near a mode)
               race_measures    the race measured as it trains: distance, coverage, stability
+              text_quality     the text models' bits per character, novelty, n-gram plausibility
  layer 5  app/         the Gradio app (the only part that imports gradio); one folder per tab,
                        layout (`*_tab`) beside its handlers (`*_ui`); no tab imports another
               forward/         forward_tab, forward_ui, forward_lab, forward_plots
               reverse/         reverse_tab, reverse_ui, reverse_views, attention_view
               compare/         compare_tab, compare_ui
-              learn/           learn_tab, lessons (keyword data; figures read from assets/*.json)
+              learn/           learn_tab, lessons (keyword data), lesson_reveals (figures read from assets/*.json)
               score/           score_tab, score_ui, score_plots (the score lab: diffusion in 2D)
               race/            race_tab, race_ui, race_plots (diffusion vs GAN vs VAE trained live in 2D)
+              text/            text_tab, text_ui (masked diffusion on names, and its autoregressive twin)
               common           messages instead of tracebacks, private-event options, the CSS
               view_state       a tab's view as a dict and its share-link query
               traffic          the public Space's limits; trajectory_store, frame_files: bounded runs, fast frames

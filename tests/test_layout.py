@@ -19,7 +19,7 @@ LAYERS = {
     "app": 5,
     "sample": 6, "train": 6, "evaluate": 6, "compare": 6, "model_cards": 6,
 }
-TABS = ("forward", "reverse", "compare", "learn", "score", "race")
+TABS = ("forward", "reverse", "compare", "learn", "score", "race", "text")
 
 
 def module_name(path: pathlib.Path) -> str:

@@ -20,12 +20,13 @@ import numpy as np
 
 from diffusion_core.data.images_io import image_choices
 from diffusion_core.app.learn.lessons import LESSONS
+from diffusion_core.data.names_corpus import encode
 from diffusion_core.data.points2d import PRESETS
 from diffusion_core.maths.schedule_makers import MAKERS
 from diffusion_core.maths.schedules import MAX_TIMESTEPS
 from diffusion_core.settings import ALIASES, LIMITS
 
-TABS = ("forward", "reverse", "compare", "learn", "score", "race")
+TABS = ("forward", "reverse", "compare", "learn", "score", "race", "text")
 MODES = ("closed", "chain")
 STRIP_SPACINGS = ("t", "log_snr")
 MAX_LINK_BETAS = 4000  # custom schedules up to this T travel in a link (~10 KB of query)
@@ -56,6 +57,10 @@ FIELDS = {
     # score lab (also schedule, T, t, sampler, steps, eta, guidance above)
     "points": ("choice", tuple(PRESETS)),
     "data_class": ("int", (-1, 7)),  # -1: all the data (unconditional)
+    # text tab
+    "word": ("name", None),  # letters a-z, at most 16 (checked by names_corpus.encode)
+    "rate": ("float", (0.0, 1.0)),
+    "text_steps": ("int", (1, 64)),
     # every tab but Learn: its own seed; Learn: the lesson
     "seed": ("int", (0, 2**31 - 1)),
     "lesson": ("int", (0, len(LESSONS) - 1)),
@@ -100,6 +105,12 @@ def _read(name: str, raw):
         if raw not in allowed:
             raise ValueError(f"{shown} is not one of {shorten(', '.join(map(str, allowed)), 120)}")
         return raw
+    if kind == "name":
+        try:
+            encode(raw)
+        except ValueError:
+            raise ValueError(f"{shown} is not a name of letters a-z") from None
+        return raw.strip().lower()
     if kind == "bool":
         if raw.lower() not in ("0", "1", "true", "false"):
             raise ValueError(f"{shown} is not 0 or 1")

@@ -15,7 +15,7 @@ from diffusion_core import paths
 ROOT = paths.ROOT
 SHOTS = ROOT / "docs" / "screenshots"
 TAB_NAMES = {"forward": "Forward process", "reverse": "Reverse process", "compare": "Compare", "learn": "Learn",
-             "score": "Score lab", "race": "Race"}
+             "score": "Score lab", "race": "Race", "text": "Text"}
 
 
 def new_page(browser, url):
@@ -50,6 +50,8 @@ def expect_view(pg, view):
     elif view["tab"] == "compare":
         expect(pg.locator("#cmp-timing")).to_contain_text("GAN")
         expect(pg.locator("#cmp-digit input")).to_have_value(str(view["digit"]))
+    elif view["tab"] == "text":
+        expect(pg.locator("#text-forward-md")).to_contain_text(f"t = {view['rate']:.2f}")
     elif view["tab"] == "race":
         expect(pg.locator("#race-data input")).to_have_value(view["points"])
     elif view["tab"] == "score":

@@ -1,0 +1,40 @@
+"""The text tab in headless chromium: drag the mask rate, generate step by step, infill."""
+from playwright.sync_api import expect
+
+from diffusion_core import paths
+
+SHOTS = paths.ROOT / "docs" / "screenshots"
+
+
+def test_mask_generate_and_infill(browser, app_url):
+    pg = browser.new_page(viewport={"width": 1400, "height": 1500})
+    pg.set_default_timeout(60000)
+    pg.goto(app_url + "?tab=text&word=johnson&rate=0.3", wait_until="load")
+    expect(pg.locator("#text-forward-md")).to_contain_text("t = 0.30")
+    before = pg.locator("#text-masked").inner_html()
+    track = pg.locator("#text-rate input[type=range]")
+    box = track.bounding_box()
+    y = box["y"] + box["height"] / 2
+    pg.mouse.move(box["x"] + 0.3 * box["width"], y)
+    pg.mouse.down()
+    pg.mouse.move(box["x"] + 0.85 * box["width"], y, steps=6)
+    pg.mouse.up()
+    expect(pg.locator("#text-forward-md")).not_to_contain_text("t = 0.30")
+    assert pg.locator("#text-masked").inner_html() != before
+    alpha = float(pg.locator("#text-alpha input[type=number]").input_value())
+    rate = float(pg.locator("#text-rate input[type=number]").input_value())
+    assert abs(alpha + rate - 1) < 0.011  # linear: alpha_t = 1 - t
+
+    pg.locator("#text-generate").click()
+    expect(pg.locator("#text-status")).to_contain_text("step 1 of 16")  # streamed, one step at a time
+    expect(pg.locator("#text-status")).to_contain_text("done: 16 steps")
+    expect(pg.locator("#text-names")).to_contain_text("Autoregressive twin")
+    pg.locator("#text-pattern textarea").fill("sm__h")
+    pg.locator("#text-generate").click()
+    expect(pg.locator("#text-status")).to_contain_text("done: 16 steps")
+    text = pg.locator("#text-names").inner_text()
+    diffusion = text.split(":", 1)[1].split("Autoregressive")[0]
+    names = [s.strip() for s in diffusion.split(",")]
+    assert names and all(name.startswith("sm") and len(name) >= 5 and name[4] == "h" for name in names), names
+    pg.screenshot(path=str(SHOTS / "text.png"), full_page=True)
+    pg.close()
