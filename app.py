@@ -105,6 +105,7 @@ def build_demo() -> gr.Blocks:
             dep = fwd.refresh(dep)
             rev.sdedit_after(rev.generate_after(dep, view), view)
             score.applied_after(dep, view)
+            text.applied_after(dep, view)
             return cmp.sample_after(dep, view)
 
         apply_chain(demo.load(view_from_url, None, [view, url_note], **private))

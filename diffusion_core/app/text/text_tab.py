@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from diffusion_core.app.common import LATEX, guard, guard_gen, private
+from diffusion_core.app.common import LATEX, guard, guard_gen, private, view_lands_on
 from diffusion_core.app.text import text_ui as tui
 from diffusion_core.pipelines.text_generation import RULES
 
@@ -56,4 +56,9 @@ def build_text_tab() -> SimpleNamespace:
     def view_of(word_v, rate_v, seed_v, steps_v):
         return {"tab": "text", "word": word_v, "rate": rate_v, "seed": seed_v, "text_steps": steps_v}
 
-    return SimpleNamespace(tab=tab, fields=fields, link_inputs=link_inputs, view_of=view_of)
+    def applied_after(dep, view_json):
+        """After a link or lesson opens this tab: draw its masked name."""
+        dep = dep.then(view_lands_on("text"), view_json, None, **private)
+        return dep.success(guard(tui.masked_view), fwd_in, fwd_out, **private)
+
+    return SimpleNamespace(tab=tab, fields=fields, link_inputs=link_inputs, view_of=view_of, applied_after=applied_after)
