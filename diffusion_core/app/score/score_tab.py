@@ -85,7 +85,7 @@ def build_score_tab() -> SimpleNamespace:
     fast = dict(concurrency_limit=8, concurrency_id="score")
     redraw = dict(fn=reading(sui.field_view), inputs=view, outputs=field_out, **fast)
 
-    load = preset.change(stored(sui.load_preset), [preset, seed], [lab, canvas, data_md], api_name="score_data", **fast)
+    load = preset.input(stored(sui.load_preset), [preset, seed], [lab, canvas, data_md], api_name="score_data", **fast)
     load.success(**redraw, **private)
     seed.submit(stored(sui.load_preset), [preset, seed], [lab, canvas, data_md], **fast, **private).success(**redraw, **private)
     upload.upload(stored(sui.load_csv), upload, [lab, canvas, data_md], **fast, **private).success(**redraw, **private)

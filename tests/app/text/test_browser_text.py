@@ -33,6 +33,7 @@ def test_mask_generate_and_infill(browser, app_url):
     expect(pg.locator("#text-names")).to_contain_text("Autoregressive twin")
     pg.locator("#text-pattern textarea").fill("sm__h")
     pg.locator("#text-generate").click()
+    expect(pg.locator("#text-status")).to_contain_text("step 1 of 16")  # the new run, not the last one's end
     expect(pg.locator("#text-status")).to_contain_text("done: 16 steps")
     text = pg.locator("#text-names").inner_text()
     diffusion = text.split(":", 1)[1].split("Autoregressive")[0]
