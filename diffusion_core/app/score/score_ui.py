@@ -221,9 +221,10 @@ def train(lab, schedule_name, T, lr, seconds, t, label=CLASSES[0], guidance=1.0)
             return
 
 
-def warm_up() -> None:
+def warm_up(delay_s: float = 20.0) -> None:
     """What the first training of a process would otherwise pay (torch's optimiser imports its compiler
-    package, ~1.5 s): done once when the app starts, off the main thread."""
+    package, ~1.5 s): done once, off the main thread, `delay_s` after the app starts (not during its start-up)."""
+    time.sleep(delay_s)
     pts, labels = preset_points("two Gaussians", 64, 0)
     Trainer2D(make_schedule("linear", 10), pts, labels).steps(1)
 
