@@ -66,3 +66,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
+
+
+def drag_slider(page, elem_id: str, start: float, end: float, steps: int = 8) -> None:
+    """Drag the range input of the slider `#elem_id` with the mouse from `start` to `end` (fractions of
+    its width), as a user does: the page sends `input` events on the way."""
+    box = page.locator(f"#{elem_id} input[type=range]").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + start * box["width"], y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + end * box["width"], y, steps=steps)
+    page.mouse.up()

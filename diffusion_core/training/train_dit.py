@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import math
 import platform
-import time
 from pathlib import Path
 
 import torch
@@ -22,7 +21,7 @@ from diffusion_core.data.mnist import load_mnist, to_model_space
 from diffusion_core.maths.objective import WEIGHTINGS, loss_weights, training_losses
 from diffusion_core.maths.schedules import make_schedule
 from diffusion_core.training.training_utils import (
-    EMA, LossLog, Timer, infinite_batches, load_checkpoint, training_device, save_checkpoint, seed_everything,
+    EMA, LossLog, optimise, resume, RunClock, Timer, infinite_batches, training_device, save_checkpoint, seed_everything,
     truncate_log,
 )
 
@@ -117,15 +116,9 @@ def train_dit(args) -> Path:
     targets = torch.from_numpy(labels).to(device)
     weights = loss_weights(schedule, args.loss_weighting, args.snr_gamma).to(device)  # (T,)
 
-    step, previous_time = 0, 0.0
     data_gen = torch.Generator().manual_seed(args.seed)
-    state = load_checkpoint(out / "ckpt.pt")
+    step, previous_time, state = resume(out, model, ema, opt, data_gen)
     if state is not None:
-        model.load_state_dict(state["model"])
-        ema.load_state_dict(state["ema"])
-        opt.load_state_dict(state["opt"])
-        step, previous_time = state["step"], state["wall_time"]
-        data_gen.set_state(state["data_gen"])
         if not args.export_only:
             truncate_log(out / "loss.csv", step)
         print(f"resumed from step {step} ({previous_time / 60:.1f} min of earlier training)")
@@ -140,8 +133,7 @@ def train_dit(args) -> Path:
     timer = Timer(previous_time)
     batches = infinite_batches(data.shape[0], args.batch_size, data_gen)
     use_bf16 = device.type == "cuda"
-    last_ckpt = time.time()
-    started = time.time()
+    clock = RunClock(args.ckpt_minutes, args.time_limit)
 
     def checkpoint():
         save_checkpoint(
@@ -161,11 +153,7 @@ def train_dit(args) -> Path:
             group["lr"] = lr_at(step, args)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
             loss = training_losses(net, schedule, x0, t, y, weights=weights)["loss"].mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        ema.update(model)
+        optimise(loss, model, opt, ema)
         step += 1
         bar.update(1)
         if step % 10 == 0:
@@ -176,11 +164,7 @@ def train_dit(args) -> Path:
                 save_grid(ema.model, schedule, out / f"samples_{step:06d}.png", device)
             except Exception as exc:  # a broken grid must not kill a long run
                 print(f"sample grid failed: {exc!r}")
-        if time.time() - last_ckpt > args.ckpt_minutes * 60:
-            checkpoint()
-            last_ckpt = time.time()
-        if args.time_limit and time.time() - started > args.time_limit * 60:
-            print(f"time limit reached at step {step}")
+        if clock.tick(step, checkpoint):
             break
     bar.close()
     checkpoint()

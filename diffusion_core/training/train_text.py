@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import math
 import platform
-import time
 from pathlib import Path
 
 import torch
@@ -21,7 +20,8 @@ from tqdm import tqdm
 from diffusion_core.data import names_corpus as nc
 from diffusion_core.maths.masking import MaskingSchedule, masked_diffusion_losses
 from diffusion_core.networks.text_dit import TextDiT, TextDiTConfig
-from diffusion_core.training.training_utils import EMA, LossLog, Timer, infinite_batches, load_checkpoint, save_checkpoint, seed_everything
+from diffusion_core.training.training_utils import (EMA, LossLog, Timer, infinite_batches, optimise, resume, RunClock,
+                                                      save_checkpoint, seed_everything)
 
 
 def add_text_args(p: argparse.ArgumentParser) -> None:
@@ -82,15 +82,9 @@ def train_text(args) -> Path:
     data = torch.from_numpy(nc.as_tokens("train"))
     if args.limit_data:
         data = data[: args.limit_data]
-    step, previous = 0, 0.0
     gen = torch.Generator().manual_seed(args.seed)
-    state = load_checkpoint(out / "ckpt.pt")
+    step, previous, state = resume(out, model, ema, opt, gen, generator_key="gen")
     if state is not None:
-        model.load_state_dict(state["model"])
-        ema.load_state_dict(state["ema"])
-        opt.load_state_dict(state["opt"])
-        step, previous = state["step"], state["wall_time"]
-        gen.set_state(state["gen"])
         print(f"resumed from step {step}")
     if args.export_only:
         if state is None or not args.export:
@@ -98,7 +92,7 @@ def train_text(args) -> Path:
         export_text_model(ema.model, args, step, previous)
         return out
     log = LossLog(out / "loss.csv", ["step", "loss_per_char", "lr", "wall_time"])
-    timer, started, last_ckpt = Timer(previous), time.time(), time.time()
+    timer, clock = Timer(previous), RunClock(args.ckpt_minutes, args.time_limit)
     batches = infinite_batches(len(data), args.batch_size, gen)
 
     def checkpoint():
@@ -112,21 +106,13 @@ def train_text(args) -> Path:
         for group in opt.param_groups:
             group["lr"] = text_lr_at(step, args)
         loss = sequence_losses(model, args.kind, x0, schedule, gen).mean() / nc.SEQ_LEN
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        ema.update(model)
+        optimise(loss, model, opt, ema)
         step += 1
         bar.update(1)
         if step % 20 == 0:
             log.write(step=step, loss_per_char=f"{loss.item():.5f}", lr=f"{text_lr_at(step, args):.3g}", wall_time=f"{timer.elapsed:.1f}")
             bar.set_postfix(loss=f"{loss.item():.3f}")
-        if time.time() - last_ckpt > args.ckpt_minutes * 60:
-            checkpoint()
-            last_ckpt = time.time()
-        if args.time_limit and time.time() - started > args.time_limit * 60:
-            print(f"time limit reached at step {step}")
+        if clock.tick(step, checkpoint):
             break
     bar.close()
     checkpoint()

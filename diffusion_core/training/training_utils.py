@@ -150,6 +150,57 @@ def load_train_tensors(args, device, unit_range: bool = False):
     return torch.from_numpy(x).to(device), torch.from_numpy(labels.copy()).to(device)
 
 
+class RunClock:
+    """When a long run checkpoints (every `ckpt_minutes`) and when it stops (after `time_limit` minutes; 0: never)."""
+
+    def __init__(self, ckpt_minutes: float, time_limit: float = 0.0):
+        self.ckpt_s, self.limit_s = 60.0 * ckpt_minutes, 60.0 * time_limit
+        self.started = self.last_ckpt = time.time()
+
+    def checkpoint_due(self) -> bool:
+        if time.time() - self.last_ckpt > self.ckpt_s:
+            self.last_ckpt = time.time()
+            return True
+        return False
+
+    def tick(self, step: int, checkpoint) -> bool:
+        """Call `checkpoint()` when one is due; True when the run is out of time and should stop."""
+        if self.checkpoint_due():
+            checkpoint()
+        return self.out_of_time(step)
+
+    def out_of_time(self, step: int) -> bool:
+        if self.limit_s and time.time() - self.started > self.limit_s:
+            print(f"time limit reached at step {step}")
+            return True
+        return False
+
+
+def resume(out_dir, model: torch.nn.Module, ema: "EMA", opt: torch.optim.Optimizer, generator: torch.Generator,
+           generator_key: str = "data_gen") -> tuple[int, float, dict | None]:
+    """Load a run's checkpoint (`out_dir/ckpt.pt`) into the model, its EMA, the optimiser and the data
+    generator. Returns (step, wall time so far, the checkpoint) or (0, 0.0, None) for a new run."""
+    state = load_checkpoint(Path(out_dir) / "ckpt.pt")
+    if state is None:
+        return 0, 0.0, None
+    model.load_state_dict(state["model"])
+    ema.load_state_dict(state["ema"])
+    opt.load_state_dict(state["opt"])
+    generator.set_state(state[generator_key])
+    return state["step"], state["wall_time"], state
+
+
+def optimise(loss: torch.Tensor, model: torch.nn.Module, opt: torch.optim.Optimizer, ema: "EMA | None" = None,
+             max_norm: float = 1.0) -> None:
+    """One optimiser step on `loss`: gradients, clipped to `max_norm`, the step, then the EMA's update."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    opt.step()
+    if ema is not None:
+        ema.update(model)
+
+
 def start_run(args, unit_range: bool = False):
     """What a small trainer does first: seed everything, pick the device, load the digits (see
     `load_train_tensors`). Returns (device, images, labels, a torch.Generator seeded for the run)."""

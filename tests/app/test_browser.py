@@ -4,6 +4,8 @@ Each test waits for the value it expects, not for any change."""
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import drag_slider
+
 from diffusion_core.maths.schedules import make_schedule
 from diffusion_core import paths
 
@@ -23,13 +25,7 @@ def page(browser, app_url):
 
 def test_dragging_t_moves_the_picture_and_the_alpha_bar_readout(page):
     before = page.locator("#xt-image img").get_attribute("src")
-    track = page.locator("#t-slider input[type=range]")
-    box = track.bounding_box()
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + 0.25 * box["width"], y)
-    page.mouse.down()
-    page.mouse.move(box["x"] + 0.75 * box["width"], y, steps=12)
-    page.mouse.up()
+    drag_slider(page, "t-slider", 0.25, 0.75, steps=12)
     number = page.locator("#t-slider input[type=number]")
     expect(number).not_to_have_value("250")
     t = int(number.input_value())

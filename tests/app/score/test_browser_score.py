@@ -3,6 +3,8 @@ and see every view change. Each step waits for the value it expects."""
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import drag_slider
+
 from diffusion_core import paths
 
 SHOTS = paths.ROOT / "docs" / "screenshots"
@@ -35,13 +37,7 @@ def test_train_drag_t_and_switch_ode_and_sde(page):
     expect(page.locator("#score-train-plot")).to_contain_text("training loss")
 
     before = plot_title(page, "score-field")
-    track = page.locator("#score-t input[type=range]")
-    box = track.bounding_box()
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + 0.05 * box["width"], y)
-    page.mouse.down()
-    page.mouse.move(box["x"] + 0.6 * box["width"], y, steps=8)
-    page.mouse.up()
+    drag_slider(page, "score-t", 0.05, 0.6)
     t = int(page.locator("#score-t input[type=number]").input_value())
     assert t != 400
     expect(page.locator("#score-field-md")).to_contain_text(f"t = {t},")

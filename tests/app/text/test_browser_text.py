@@ -3,6 +3,8 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.conftest import drag_slider
+
 from diffusion_core import paths
 
 SHOTS = paths.ROOT / "docs" / "screenshots"
@@ -14,13 +16,7 @@ def test_mask_generate_and_infill(browser, app_url):
     pg.goto(app_url + "?tab=text&word=johnson&rate=0.3", wait_until="load")
     expect(pg.locator("#text-forward-md")).to_contain_text("t = 0.30")
     before = pg.locator("#text-masked").inner_html()
-    track = pg.locator("#text-rate input[type=range]")
-    box = track.bounding_box()
-    y = box["y"] + box["height"] / 2
-    pg.mouse.move(box["x"] + 0.3 * box["width"], y)
-    pg.mouse.down()
-    pg.mouse.move(box["x"] + 0.85 * box["width"], y, steps=6)
-    pg.mouse.up()
+    drag_slider(pg, "text-rate", 0.3, 0.85, steps=6)
     expect(pg.locator("#text-forward-md")).not_to_contain_text("t = 0.30")
     assert pg.locator("#text-masked").inner_html() != before
     # linear schedule: the alpha_t slider follows, alpha_t = 1 - t
