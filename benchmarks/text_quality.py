@@ -62,7 +62,7 @@ def main() -> None:
     bpc_ar = autoregressive_bits_per_char(ar.model, held)
     print(f"held-out bits per character: diffusion NELBO <= {bpc_d:.3f}; autoregressive NLL {bpc_ar:.3f} "
           f"({len(held):,} names x 16 positions)")
-    judge, train = CharNGram(nc.split("train")), set(nc.split("train"))
+    judge, train = CharNGram(nc.split("train")), nc.training_names()
     rng = np.random.default_rng(0)
     real = [nc.split("held_out")[i] for i in rng.choice(len(nc.split("held_out")), args.n, replace=False)]
     floor = plausibility(real, judge)

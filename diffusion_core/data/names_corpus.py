@@ -52,6 +52,12 @@ def split(part: str) -> tuple[str, ...]:
     return tuple(n for n in all_names() if is_held_out(n) == (part == "held_out"))
 
 
+@lru_cache(maxsize=1)
+def training_names() -> frozenset[str]:
+    """The training split as a set, built once (novelty checks look names up in it)."""
+    return frozenset(split("train"))
+
+
 def encode(text: str, pad: bool = True) -> np.ndarray:
     """A name as int64 token ids (SEQ_LEN,), padded with PAD; `MASK` ('_') becomes MASK_ID. Raises a
     ValueError that says what is wrong: empty, too long, or characters outside a-z."""

@@ -10,7 +10,7 @@ module global. The maths is the library's: `maths.score` (the exact score),
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -43,7 +43,6 @@ class Lab:
     trainer: Trainer2D | None = None
     run: dict | None = None
     schedule_key: tuple = ()
-    notes: list = field(default_factory=list)
 
     @property
     def nbytes(self) -> int:

@@ -94,7 +94,7 @@ def generate_text(n, steps, rule, seed, pattern=""):
     ms = 1000 * (time.perf_counter() - start - STEP_DELAY_S * rec.num_steps)
     names = [nc.decode(row) for row in rec.after]
     twin, passes = autoregressive_names(loaded("text_ar").model, int(n), int(seed or 0))
-    new = sum(name not in set(nc.split("train")) for name in names)
+    new = sum(name not in nc.training_names() for name in names)
     yield (f"<p><b>Diffusion</b> ({rec.passes} passes, {ms:.0f} ms): " + html.escape(", ".join(names)) + "</p>"
            f"<p><b>Autoregressive twin</b> ({passes} passes): " + html.escape(", ".join(twin)) + "</p>",
            _candidates(rec.probs[0], rec.tokens[0]),
