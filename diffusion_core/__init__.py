@@ -6,6 +6,7 @@ What you can run sits at the top (`python -m diffusion_core.<command> --help`):
     evaluate     judge an .npz of digits: accuracy, Frechet distance, precision / recall (evaluation/quality)
     compare      the measured three-way comparison DiT vs GAN vs VAE (evaluation/comparison)
     model_cards  write the model cards from the weights' JSON and the measured report
+    text_model_cards  the text models' cards, from their JSON and assets/text_figures.json
 and two modules every part reads:
     paths        every place on disk: assets, data, outputs, the scratch folder
     settings     the DiT's sampling settings: one object (`Sampling`), one table of limits (`LIMITS`)
@@ -77,5 +78,6 @@ What it is made of, one subject per folder; a module imports only from its own l
               traffic          the public Space's limits; trajectory_store, frame_files: bounded runs, fast frames
               tutor, tutor_tools   the tutor tools served over MCP
               wording          plurals and articles
- layer 6  the commands at the top (train, sample, evaluate, compare, model_cards)
+              plane_figures    fast plotly figures of the 2D plane (the score lab's and the race's streamed views)
+ layer 6  the commands at the top (train, sample, evaluate, compare, model_cards, text_model_cards)
 """

@@ -31,6 +31,7 @@ def train_main(argv=None) -> int:
         p = sub.add_parser(name, help=(modules[name].__doc__ or "").strip().splitlines()[0])
         getattr(modules[name], f"add_{name}_args")(p)
     args = parser.parse_args(argv)
+    args.command = " ".join(["python -m diffusion_core.train", *(sys.argv[1:] if argv is None else argv)])  # as typed
     getattr(modules[args.model], f"train_{args.model}")(args)
     return 0
 

@@ -71,7 +71,9 @@ def pytest_collection_modifyitems(config, items):
 def drag_slider(page, elem_id: str, start: float, end: float, steps: int = 8) -> None:
     """Drag the range input of the slider `#elem_id` with the mouse from `start` to `end` (fractions of
     its width), as a user does: the page sends `input` events on the way."""
-    box = page.locator(f"#{elem_id} input[type=range]").bounding_box()
+    slider = page.locator(f"#{elem_id} input[type=range]")
+    slider.scroll_into_view_if_needed()
+    box = slider.bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + start * box["width"], y)
     page.mouse.down()

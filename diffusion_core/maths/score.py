@@ -46,11 +46,17 @@ def mixture_log_density(x, centres, alpha_bar: float) -> np.ndarray:
 
 def mixture_score(x, centres, alpha_bar: float) -> np.ndarray:
     """∇_x log p_t(x) (N, D): the exact score of the noised point set at ᾱ = alpha_bar."""
+    return mixture_score_and_log_density(x, centres, alpha_bar)[0]
+
+
+def mixture_score_and_log_density(x, centres, alpha_bar: float) -> tuple[np.ndarray, np.ndarray]:
+    """(∇_x log p_t(x) (N, D), log p_t(x) (N,)) from one pass over the mixture's weights."""
     x, c = np.asarray(x, np.float64), np.asarray(centres, np.float64)
     _check(alpha_bar)
     logits, lse = _log_weights(x, c, alpha_bar)
     w = np.exp(logits - lse[:, None])  # (N, M), rows sum to 1
-    return (np.sqrt(alpha_bar) * (w @ c) - x) / (1 - alpha_bar)
+    score = (np.sqrt(alpha_bar) * (w @ c) - x) / (1 - alpha_bar)
+    return score, lse - np.log(len(c)) - 0.5 * x.shape[1] * np.log(2 * np.pi * (1 - alpha_bar))
 
 
 def _check(alpha_bar: float) -> None:

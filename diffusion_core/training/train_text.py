@@ -86,18 +86,23 @@ def train_text(args) -> Path:
     step, previous, state = resume(out, model, ema, opt, gen, generator_key="gen")
     if state is not None:
         print(f"resumed from step {step}")
+    stages = past_stages(state)
     if args.export_only:
         if state is None or not args.export:
             raise SystemExit("--export-only needs a checkpoint in --out and an --export path")
-        export_text_model(ema.model, args, step, previous)
+        export_text_model(ema.model, args, step, previous, stages)
         return out
+    first_step = step
     log = LossLog(out / "loss.csv", ["step", "loss_per_char", "lr", "wall_time"])
     timer, clock = Timer(previous), RunClock(args.ckpt_minutes, args.time_limit)
     batches = infinite_batches(len(data), args.batch_size, gen)
 
+    def this_stage() -> dict:
+        return stage_record(args.command, first_step, step, timer.elapsed - previous)
+
     def checkpoint():
         save_checkpoint(out / "ckpt.pt", model=model.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), step=step,
-                        wall_time=timer.elapsed, gen=gen.get_state(), args=vars(args))
+                        wall_time=timer.elapsed, gen=gen.get_state(), args=vars(args), stages=stages + [this_stage()])
 
     model.train()
     bar = tqdm(total=args.steps, initial=step, desc=f"text {args.kind}", dynamic_ncols=True, mininterval=5)
@@ -117,11 +122,33 @@ def train_text(args) -> Path:
     bar.close()
     checkpoint()
     if args.export:
-        export_text_model(ema.model, args, step, timer.elapsed)
+        export_text_model(ema.model, args, step, timer.elapsed, stages + [this_stage()])
     return out
 
 
-def export_text_model(model: TextDiT, args, step: int, wall_time: float) -> None:
+def stage_record(command: str, first: int, last: int, wall_s: float) -> dict:
+    """One stage of a resumed run: its command, steps first -> last, wall time and where it ran."""
+    return {"command": command, "steps": f"{first} -> {last}", "wall_time_s": round(wall_s, 1),
+            "hardware": f"CPU ({platform.machine()}, {torch.get_num_threads()} thread(s))"}
+
+
+def past_stages(state: dict | None) -> list[dict]:
+    """The stages a checkpoint records; a checkpoint from before stages were recorded gets one stage
+    made of its last run's options (the steps and wall time of all its sessions together)."""
+    if state is None:
+        return []
+    if state.get("stages"):
+        return list(state["stages"])
+    a = state.get("args", {})
+    command = (f"python -m diffusion_core.train text --kind {a.get('kind')} --out {a.get('out')} --steps {a.get('steps')} "
+               f"--batch-size {a.get('batch_size')} --threads {a.get('threads')}")
+    record = stage_record(command, 0, state["step"], state["wall_time"])
+    record["note"] = "several resumed background sessions on the 2-core CPU, beside other work"
+    return [record]
+
+
+def export_text_model(model: TextDiT, args, step: int, wall_time: float, stages: list[dict]) -> None:
+    """The EMA weights and their JSON (config, corpus, vocabulary, the training stages) at `args.export`."""
     from diffusion_core.networks.pretrained import save_pretrained
 
     a = vars(args) if not isinstance(args, dict) else args
@@ -129,6 +156,6 @@ def export_text_model(model: TextDiT, args, step: int, wall_time: float) -> None
             "masking_schedule": a["schedule"], "corpus": nc.SOURCE, "vocab": nc.VOCAB, "mask_token": nc.MASK,
             "training": {"steps": step, "batch_size": a["batch_size"], "lr": a["lr"], "ema_decay": a["ema_decay"],
                          "wall_time_s": round(wall_time, 1), "seed": a["seed"],
-                         "hardware": f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"}}
+                         "hardware": f"CPU ({platform.machine()})", "history": stages}}
     save_pretrained(model, a["export"], meta)
     print(f"exported EMA weights to {a['export']}.safetensors")

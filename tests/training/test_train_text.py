@@ -43,3 +43,18 @@ def test_training_resumes_from_its_checkpoint(tmp_path):
     train_main(TINY + ["--steps", "60", "--out", str(tmp_path)])
     steps = [int(r["step"]) for r in csv.DictReader(open(tmp_path / "loss.csv"))]
     assert steps == [20, 40, 60]
+
+
+def test_each_stage_of_a_resumed_run_is_recorded_and_named_in_the_card(tmp_path):
+    from diffusion_core.text_model_cards import text_card
+
+    train_main(TINY + ["--steps", "20", "--out", str(tmp_path / "run")])
+    train_main(TINY + ["--steps", "40", "--out", str(tmp_path / "run"), "--export", str(tmp_path / "w")])
+    meta = json.loads((tmp_path / "w.json").read_text())
+    history = meta["training"]["history"]
+    assert [h["steps"] for h in history] == ["0 -> 20", "20 -> 40"]
+    assert all(h["command"].startswith("python -m diffusion_core.train text") for h in history)
+    figures = json.loads(open("assets/text_figures.json").read())
+    card = text_card("text_mdlm", meta, figures)
+    assert all(h["command"] in card for h in history)
+    assert f"{figures['bits_per_char']['diffusion_nelbo']:.3f}" in card and f"{figures['bits_per_char']['autoregressive_nll']:.3f}" in card

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
+
+from diffusion_core.app import plane_figures as pf
 
 EXTENT = 4.0  # the plane shown: [-EXTENT, EXTENT]^2
 CANVAS = 360  # pixels of the drawing canvas
@@ -39,15 +40,6 @@ def canvas_image(points: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- the field at t
-def _arrows(xy: np.ndarray, vec: np.ndarray, scale: float) -> tuple[list, list]:
-    """Line segments (with None breaks) from each point along its vector, and a short head."""
-    xs, ys = [], []
-    for (x, y), (u, v) in zip(xy, vec * scale):
-        xs += [x, x + u, None]
-        ys += [y, y + v, None]
-    return xs, ys
-
-
 def arrow_scale(*fields: np.ndarray, spacing: float) -> float:
     """One length scale for every field drawn, so exact and learned arrows compare: the longest arrow
     (95th percentile) is 0.9 grid spacings."""
@@ -56,36 +48,40 @@ def arrow_scale(*fields: np.ndarray, spacing: float) -> float:
     return 0.9 * spacing / max(top, 1e-9)
 
 
+def _arrows(xy: np.ndarray, vec: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Segments from each point along its vector (times `scale`)."""
+    return pf.segments(xy, xy + vec * scale)
+
+
 def field_figure(grid: np.ndarray, log_density: np.ndarray, cloud: np.ndarray, arrows_at: np.ndarray,
                  exact: np.ndarray, learned: np.ndarray | None, errors: np.ndarray | None, title: str,
                  height: int = 520) -> go.Figure:
     """Heat map of log p_t on `grid` (G,) x (G,), the noised cloud x_t (n, 2), the exact score at
     `arrows_at` (A, 2) in black and the learned one coloured by its relative error (A,)."""
-    fig = go.Figure()
-    fig.add_trace(go.Heatmap(x=grid, y=grid, z=log_density, colorscale="Blues", showscale=False, zmin=float(log_density.max()) - 8,
-                             hovertemplate="log p_t = %{z:.2f}<extra></extra>", name="log p_t"))
-    fig.add_trace(go.Scattergl(x=cloud[:, 0], y=cloud[:, 1], mode="markers", name="x_t (noised data)",
-                               marker=dict(size=3, color="rgba(90,90,90,0.45)")))
+    traces = [go.Heatmap(x=grid, y=grid, z=log_density, colorscale="Blues", showscale=False, zmin=float(log_density.max()) - 8,
+                         hovertemplate="log p_t = %{z:.2f}<extra></extra>", name="log p_t"),
+              go.Scattergl(x=cloud[:, 0], y=cloud[:, 1], mode="markers", name="x_t (noised data)",
+                           marker=dict(size=3, color="rgba(90,90,90,0.45)"))]
     spacing = float(arrows_at[1, 0] - arrows_at[0, 0]) if len(arrows_at) > 1 and arrows_at[1, 0] != arrows_at[0, 0] else 0.5
     fields = [exact] + ([learned] if learned is not None else [])
     scale = arrow_scale(*fields, spacing=abs(spacing) or 0.5)
     xs, ys = _arrows(arrows_at, exact, scale)
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="rgba(0,0,0,0.75)", width=3.5), name="exact score ∇log p_t"))
+    traces.append(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="rgba(0,0,0,0.75)", width=3.5), name="exact score ∇log p_t"))
     if learned is not None:
         for lo, hi, colour, name in ERROR_BINS:
             rows = (errors >= lo) & (errors < hi)
             if rows.any():
                 xs, ys = _arrows(arrows_at[rows], learned[rows], scale)
-                fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=colour, width=1.5), name=name))
-    _plane(fig, title, height)
-    return fig
+                traces.append(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=colour, width=1.5), name=name))
+    return pf.figure(traces, _plane(title, height))
 
 
-def _plane(fig: go.Figure, title: str, height: int) -> None:
-    fig.update_layout(title=dict(text=title, font=dict(size=14)), height=height, margin=dict(l=40, r=10, t=50, b=40),
-                      legend=dict(orientation="h", y=-0.08), plot_bgcolor="white")
-    fig.update_xaxes(range=[-EXTENT, EXTENT], title_text="x₁", showgrid=False, zeroline=False, constrain="domain")
-    fig.update_yaxes(range=[-EXTENT, EXTENT], title_text="x₂", scaleanchor="x", showgrid=False, zeroline=False, constrain="domain")
+def _plane(title: str, height: int) -> dict:
+    """The layout of one square view of the plane, axes x₁ and x₂."""
+    layout = pf.panels([""], extent=EXTENT, x_titles=["x₁"], y_titles=["x₂"])
+    del layout["annotations"]
+    return dict(layout, title=dict(text=title, font=dict(size=14)), height=height, margin=dict(l=40, r=10, t=50, b=40),
+                legend=dict(orientation="h", y=-0.08), plot_bgcolor="white")
 
 
 # ---------------------------------------------------------------------------- the reverse process
@@ -93,18 +89,14 @@ def paths_figure(paths: np.ndarray, k: int, data: np.ndarray, title: str, shown_
                  height: int = 520) -> go.Figure:
     """Particles at step k of a run (paths (K + 1, n, 2), x_T first) over the data, with the first
     `shown_paths` particles' trails from x_T to step k."""
-    fig = go.Figure()
-    fig.add_trace(go.Scattergl(x=data[:, 0], y=data[:, 1], mode="markers", name="data",
-                               marker=dict(size=3, color="rgba(31,119,180,0.35)")))
-    xs, ys = [], []
-    for p in range(min(shown_paths, paths.shape[1])):
-        xs += list(paths[: k + 1, p, 0]) + [None]
-        ys += list(paths[: k + 1, p, 1]) + [None]
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="rgba(214,39,40,0.3)", width=0.8), name=f"paths of {min(shown_paths, paths.shape[1])} particles"))
-    fig.add_trace(go.Scattergl(x=paths[k, :, 0], y=paths[k, :, 1], mode="markers", name=f"particles at step {k}",
-                               marker=dict(size=3, color="#d62728")))
-    _plane(fig, title, height)
-    return fig
+    shown = min(shown_paths, paths.shape[1])
+    xs, ys = pf.polylines(np.asarray(paths[: k + 1, :shown]).transpose(1, 0, 2))
+    traces = [go.Scattergl(x=data[:, 0], y=data[:, 1], mode="markers", name="data",
+                           marker=dict(size=3, color="rgba(31,119,180,0.35)")),
+              go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="rgba(214,39,40,0.3)", width=0.8), name=f"paths of {shown} particles"),
+              go.Scattergl(x=paths[k, :, 0], y=paths[k, :, 1], mode="markers", name=f"particles at step {k}",
+                           marker=dict(size=3, color="#d62728"))]
+    return pf.figure(traces, _plane(title, height))
 
 
 # ---------------------------------------------------------------------------- training
@@ -112,15 +104,12 @@ def training_figure(losses: list, error_t: np.ndarray | None = None, error: np.n
                     height: int = 300) -> go.Figure:
     """Left: the eps-MSE loss against the training step; right: the learned score's relative error
     against t (after training)."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss (eps-MSE)", "score error E|s_θ−s|²/E|s|² by t"),
-                        horizontal_spacing=0.12)
+    layout = pf.panels(["training loss (eps-MSE)", "score error E|s_θ−s|²/E|s|² by t"], gap=0.12, x_titles=["step", "t"])
+    layout["yaxis2"]["type"] = "log"
+    traces = []
     if losses:
-        steps, values = zip(*losses)
-        fig.add_trace(go.Scatter(x=steps, y=values, mode="lines", name="loss", line=dict(color="#1f77b4")), 1, 1)
+        steps, values = np.asarray(losses, np.float64).T
+        traces.append(go.Scatter(x=steps, y=values, mode="lines", name="loss", line=dict(color="#1f77b4"), **pf.on(1)))
     if error_t is not None and len(error_t):
-        fig.add_trace(go.Scatter(x=error_t, y=error, mode="lines+markers", name="score error", line=dict(color="#d62728")), 1, 2)
-    fig.update_xaxes(title_text="step", row=1, col=1)
-    fig.update_xaxes(title_text="t", row=1, col=2)
-    fig.update_yaxes(type="log", row=1, col=2)
-    fig.update_layout(height=height, margin=dict(l=40, r=10, t=40, b=40), showlegend=False)
-    return fig
+        traces.append(go.Scatter(x=error_t, y=error, mode="lines+markers", name="score error", line=dict(color="#d62728"), **pf.on(2)))
+    return pf.figure(traces, dict(layout, height=height, margin=dict(l=40, r=10, t=40, b=40), showlegend=False))

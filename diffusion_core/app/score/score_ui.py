@@ -18,7 +18,7 @@ from diffusion_core.app.score import score_plots as sp
 from diffusion_core.data.points2d import PRESETS, checked_points, parse_points_csv, preset_points
 from diffusion_core.evaluation.distance2d import distance_and_floor
 from diffusion_core.maths.schedules import NoiseSchedule, make_schedule
-from diffusion_core.maths.score import ExactDenoiser, mixture_log_density, mixture_score
+from diffusion_core.maths.score import ExactDenoiser, mixture_log_density, mixture_score_and_log_density
 from diffusion_core.pipelines.particles import learned_score, particle_paths, score_error_curve
 from diffusion_core.training.train_2d import Trainer2D
 
@@ -149,7 +149,7 @@ def field_view(lab, schedule_name, T, t, label=CLASSES[0], guidance=1.0) -> tupl
     a = np.linspace(-sp.EXTENT + 0.3, sp.EXTENT - 0.3, FIELD_GRID)
     ax, ay = np.meshgrid(a, a)
     at = np.stack([ax.ravel(), ay.ravel()], 1)
-    exact = mixture_score(at, centres, ab)
+    exact, log_p_at = mixture_score_and_log_density(at, centres, ab)
     rng = np.random.default_rng(t)
     pick = centres[rng.integers(0, len(centres), CLOUD)]
     cloud = np.sqrt(ab) * pick + np.sqrt(1 - ab) * rng.standard_normal(pick.shape)
@@ -162,7 +162,7 @@ def field_view(lab, schedule_name, T, t, label=CLASSES[0], guidance=1.0) -> tupl
     md = f"**t = {t}**, ᾱ_t = {ab:.4f}. Black arrows: the exact score ∇ log p_t of the noised data" + (
         f" of class {k}" if k is not None else "") + "."
     if trained:
-        weights = np.exp(mixture_log_density(at, centres, ab))
+        weights = np.exp(log_p_at)
         rel = float((np.linalg.norm(learned - exact, axis=1) ** 2 * weights).sum()
                     / max((np.linalg.norm(exact, axis=1) ** 2 * weights).sum(), 1e-12))
         md += (" Coloured: the network's −ε_θ(x_t, t)/√(1−ᾱ_t)" + (f", guided with w = {float(guidance):g}" if k is not None else "")

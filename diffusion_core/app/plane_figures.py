@@ -1,0 +1,74 @@
+"""Fast plotly figures of the 2D plane, for the views that stream (the score lab and the race redraw
+several times a second).
+
+Plotly's helpers (`make_subplots`, `update_layout`, `update_xaxes`) and Python lists with `None` breaks
+cost tens of milliseconds per figure; a figure built in one go from plain dicts, with numpy arrays whose
+NaN rows break the lines, costs a few. Every function here returns plain data for `go.Figure(data=...,
+layout=...)`: `panels` lays out equal square panels side by side (what `make_subplots` would), `segments`
+and `polylines` give line traces' coordinates.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+
+def segments(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Line segments starts[i] -> ends[i] (n, 2) as one trace's (x, y): (3n,) each, NaN between segments."""
+    seg = np.full((len(starts), 3, 2), np.nan)
+    seg[:, 0], seg[:, 1] = starts, ends
+    seg = seg.reshape(-1, 2)
+    return seg[:, 0], seg[:, 1]
+
+
+def polylines(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Polylines (L, P, 2) (L lines of P points) as one trace's (x, y): (L (P + 1),) each, NaN between lines."""
+    lines = np.asarray(lines, np.float64)
+    out = np.full((lines.shape[0], lines.shape[1] + 1, 2), np.nan)
+    out[:, :-1] = lines
+    out = out.reshape(-1, 2)
+    return out[:, 0], out[:, 1]
+
+
+def _axis_name(kind: str, k: int) -> str:
+    """'xaxis', 'xaxis2', ... for layout keys (k from 1)."""
+    return f"{kind}axis" + ("" if k == 1 else str(k))
+
+
+def panels(titles: list[str], extent: float | None = None, gap: float = 0.04, square: bool = True,
+           x_titles: list[str] | None = None, y_titles: list[str] | None = None) -> dict:
+    """Layout entries for len(titles) panels side by side, each with its title above it: axes
+    (xaxis, yaxis), (xaxis2, yaxis2), ...; with `extent`, each shows [-extent, extent]^2 without grid,
+    and `square` keeps its aspect 1:1. Traces go to panel k with xaxis="x{k}", yaxis="y{k}" (see `on`)."""
+    n = len(titles)
+    width = (1 - gap * (n - 1)) / n
+    layout, notes = {}, []
+    for k in range(1, n + 1):
+        lo = (k - 1) * (width + gap)
+        x = dict(domain=[lo, lo + width], anchor=f"y{'' if k == 1 else k}")
+        y = dict(anchor=f"x{'' if k == 1 else k}")
+        if extent is not None:
+            common = dict(range=[-extent, extent], showgrid=False, zeroline=False, constrain="domain")
+            x.update(common)
+            y.update(common)
+            if square:
+                y["scaleanchor"] = f"x{'' if k == 1 else k}"
+        if x_titles:
+            x["title"] = dict(text=x_titles[k - 1])
+        if y_titles:
+            y["title"] = dict(text=y_titles[k - 1])
+        layout[_axis_name("x", k)], layout[_axis_name("y", k)] = x, y
+        notes.append(dict(text=titles[k - 1], x=lo + width / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
+                          yanchor="bottom", showarrow=False, font=dict(size=13)))
+    layout["annotations"] = notes
+    return layout
+
+
+def on(k: int) -> dict:
+    """A trace's axes for panel k (from 1)."""
+    return {"xaxis": f"x{'' if k == 1 else k}", "yaxis": f"y{'' if k == 1 else k}"}
+
+
+def figure(traces: list, layout: dict) -> go.Figure:
+    """The figure in one go (traces: dicts with a "type" or plotly trace objects)."""
+    return go.Figure(data=traces, layout=layout)
