@@ -61,7 +61,10 @@ def app_part(seconds: float) -> None:
             if full is None and "diffusion: 8/8 modes" in title:
                 full = now - start
         row("race: gap between streamed frames (median)", 1000 * statistics.median(gaps[1:]), "ms", 500)
+        row("race: gap between streamed frames (95th percentile)", 1000 * float(np.percentile(gaps[1:], 95)), "ms", 500)
         row("race: gap between streamed frames (max, after the first)", 1000 * max(gaps[1:]), "ms", 500)
+        print(f"  {sum(g > 0.5 for g in gaps[1:])} of {len(gaps) - 1} gaps over 500 ms: "
+              + ", ".join(f"{1000 * g:.0f} ms" for g in gaps[1:] if g > 0.5), flush=True)
         row("race: first frame after Train (a cold race)", 1000 * gaps[0], "ms")
         row("race: wall time until diffusion covers 8/8 modes", full if full is not None else float("inf"), "s", 30)
 

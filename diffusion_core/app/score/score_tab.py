@@ -3,7 +3,6 @@ ODE can be seen, and a network trains live in seconds. Layout and wiring only; t
 `diffusion_core.app.score.score_ui`."""
 from __future__ import annotations
 
-import threading
 from types import SimpleNamespace
 
 import gradio as gr
@@ -25,7 +24,6 @@ SAMPLERS_2D = ("ddpm", "ddim", "dpm++2m", "heun", "euler")
 
 
 def build_score_tab() -> SimpleNamespace:
-    threading.Thread(target=sui.warm_up, daemon=True, name="score-lab-warm-up").start()
     with gr.Tab("Score lab", id="score") as tab:
         gr.Markdown(INTRO, latex_delimiters=LATEX)
         lab = gr.State(None, time_to_live=3600)  # a handle into `store`

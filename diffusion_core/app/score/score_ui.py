@@ -29,9 +29,11 @@ CLOUD = 600  # noised points shown
 MAX_CENTRES = 1000  # mixture components for the arrows (all of them for training and the distance)
 DENSITY_CENTRES = 300  # and for the heat map, which only needs the shape
 CLASSES = ("all (unconditional)",) + tuple(f"class {k}" for k in range(8))
-SLICE_STEPS = 5  # training steps between checks of the clock
-FRAME_S = 0.2  # a streamed training frame about this often (the target: at most 0.25 s apart)
+SLICE_STEPS = 2  # training steps between checks of the clock
+FRAME_S = 0.13  # a streamed training frame once this long has passed since the last one was sent
+# (the target: at most 0.25 s apart; a slice of steps and the figure's building come on top)
 FIELD_S = 1.0  # the field redrawn while training about this often
+FIELD_COST_S = 0.06  # about what drawing the field adds to a frame: such a frame starts that much sooner
 MAX_TRAIN_S = 60.0
 
 
@@ -195,8 +197,8 @@ def _progress(tr: Trainer2D, seconds: float, budget: float) -> str:
 
 def train(lab, schedule_name, T, lr, seconds, t, label=CLASSES[0], guidance=1.0):
     """Train for `seconds` more (at most MAX_TRAIN_S), streaming (lab, training figure, field figure,
-    field readout, progress) about every FRAME_S; None stands for "unchanged". The field, dearer, comes
-    in a frame of its own about every FIELD_S; at the end, the score-error curve and the field.
+    field readout, progress) about every FRAME_S; None stands for "unchanged". The field, dearer, is
+    redrawn in a frame about every FIELD_S; at the end come the score-error curve, then the field.
     Pause (cancelling the event) keeps what was learned."""
     lab = _require(lab)
     s = schedule_of(schedule_name, T)
@@ -207,25 +209,18 @@ def train(lab, schedule_name, T, lr, seconds, t, label=CLASSES[0], guidance=1.0)
         tr.steps(SLICE_STEPS)
         now = time.perf_counter()
         finished = now - start >= budget
-        if finished or now - last >= FRAME_S - 0.05:
-            yield lab, sp.training_figure(tr.losses), None, None, _progress(tr, now - start, budget)
-            if finished:  # the learned score's error against t, in a frame of its own
-                curve = score_error_curve(tr.eps, lab.points, s, count=8)
-                yield lab, sp.training_figure(tr.losses, *curve), None, None, _progress(tr, now - start, budget)
-            if finished or now - last_field >= FIELD_S:
-                yield lab, None, *field_view(lab, schedule_name, T, t, label, guidance), _progress(tr, now - start, budget)
-                last_field = time.perf_counter()
+        field_due = not finished and now - last_field >= FIELD_S
+        if finished or now - last >= FRAME_S - (FIELD_COST_S if field_due else 0.0):
+            field = (None, None)
+            if field_due:
+                field, last_field = field_view(lab, schedule_name, T, t, label, guidance), now
+            yield lab, sp.training_figure(tr.losses), *field, _progress(tr, now - start, budget)
             last = time.perf_counter()
-        if finished:
+        if finished:  # then the learned score's error against t, and the field, each in a frame of its own
+            curve = score_error_curve(tr.eps, lab.points, s, count=8)
+            yield lab, sp.training_figure(tr.losses, *curve), None, None, _progress(tr, now - start, budget)
+            yield lab, None, *field_view(lab, schedule_name, T, t, label, guidance), _progress(tr, now - start, budget)
             return
-
-
-def warm_up(delay_s: float = 20.0) -> None:
-    """What the first training of a process would otherwise pay (torch's optimiser imports its compiler
-    package, ~1.5 s): done once, off the main thread, `delay_s` after the app starts (not during its start-up)."""
-    time.sleep(delay_s)
-    pts, labels = preset_points("two Gaussians", 64, 0)
-    Trainer2D(make_schedule("linear", 10), pts, labels).steps(1)
 
 
 def train_steps(lab, schedule_name, T, lr, t, label=CLASSES[0], guidance=1.0, k: int = 200) -> tuple:
