@@ -9,7 +9,7 @@ the same start points.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -29,6 +29,27 @@ def start_points(n: int, seed: int) -> torch.Tensor:
     return torch.randn(int(n), 2, generator=torch.Generator().manual_seed(int(seed)))
 
 
+def particle_path_steps(model: Callable, schedule: NoiseSchedule, sampler: str = "ddim", steps: int = 50, eta: float = 0.0,
+                        n: int = 500, seed: int = 0, label: int | None = None, guidance: float = 1.0,
+                        null_label: int = 8, clip_x0: float | None = 4.0) -> Iterator[dict]:
+    """The step-by-step form of `particle_paths` (what the score lab streams): after each step, the run so
+    far, {"paths": (k + 1, n, 2), "t": the whole grid (K + 1,), "x0_hat": (k, n, 2)}; the last is the whole run.
+    The arrays are views of one buffer filled as it goes: copy what must outlive the next step."""
+    x = start_points(n, seed)
+    grid = step_grid(sampler, schedule, int(steps), "trailing")
+    y = torch.full((len(x),), null_label if label is None else int(label), dtype=torch.long)
+    den = CFGDenoiser(model, guidance if label is not None else 1.0, null_label=null_label)
+    K = len(grid.t) - 1
+    paths, x0s = np.empty((K + 1, len(x), 2), np.float32), np.empty((K, len(x), 2), np.float32)
+    paths[0] = x.numpy()
+    gen = torch.Generator().manual_seed(int(seed) + 1)
+    with torch.no_grad():
+        for k, rec in enumerate(sampler_steps(sampler, den, x, grid, {"y": y}, generator=gen, eta=float(eta),
+                                              clip_x0=clip_x0), start=1):
+            paths[k], x0s[k - 1] = rec.x_next.numpy(), rec.x0.numpy()
+            yield {"paths": paths[: k + 1], "t": grid.t, "x0_hat": x0s[:k]}
+
+
 def particle_paths(model: Callable, schedule: NoiseSchedule, sampler: str = "ddim", steps: int = 50, eta: float = 0.0,
                    n: int = 500, seed: int = 0, label: int | None = None, guidance: float = 1.0,
                    null_label: int = 8, clip_x0: float | None = 4.0) -> dict:
@@ -38,18 +59,10 @@ to the plane (as diffusers' `clip_sample`): where ᾱ_T is ~0 the first steps' x
 multiplies a learned ε̂'s small error by up to 1 / sqrt(ᾱ_T).
     Returns {"paths": (K + 1, n, 2) float32 positions (x_T first), "t": (K + 1,) the grid's timesteps
     (-1 last: the clean data), "x0_hat": (K, n, 2) each step's predicted x̂0}."""
-    x = start_points(n, seed)
-    grid = step_grid(sampler, schedule, int(steps), "trailing")
-    y = torch.full((len(x),), null_label if label is None else int(label), dtype=torch.long)
-    den = CFGDenoiser(model, guidance if label is not None else 1.0, null_label=null_label)
-    paths, x0s = [x.numpy().copy()], []
-    gen = torch.Generator().manual_seed(int(seed) + 1)
-    with torch.no_grad():
-        for rec in sampler_steps(sampler, den, x, grid, {"y": y}, generator=gen, eta=float(eta),
-                                   clip_x0=clip_x0):
-            paths.append(rec.x_next.numpy().copy())
-            x0s.append(rec.x0.numpy().copy())
-    return {"paths": np.stack(paths).astype(np.float32), "t": grid.t, "x0_hat": np.stack(x0s).astype(np.float32)}
+    run = None
+    for run in particle_path_steps(model, schedule, sampler, steps, eta, n, seed, label, guidance, null_label, clip_x0):
+        pass
+    return run
 
 
 def learned_score(model: Callable, x: np.ndarray, schedule: NoiseSchedule, t: int, label: int | None = None,

@@ -19,7 +19,7 @@ from diffusion_core.data.points2d import PRESETS, checked_points, parse_points_c
 from diffusion_core.evaluation.distance2d import distance_and_floor
 from diffusion_core.maths.schedules import NoiseSchedule, make_schedule
 from diffusion_core.maths.score import ExactDenoiser, mixture_log_density, mixture_score_and_log_density
-from diffusion_core.pipelines.particles import learned_score, particle_paths, score_error_curve
+from diffusion_core.pipelines.particles import learned_score, particle_path_steps, score_error_curve
 from diffusion_core.training.train_2d import Trainer2D
 
 N_POINTS = 2000  # points drawn from a preset
@@ -245,9 +245,17 @@ def _draw_like(lab: Lab, label: int | None):
     return lambda n, seed: pool[np.random.default_rng(seed).integers(0, len(pool), n)]
 
 
+def _kind(sampler: str, eta: float) -> str:
+    """Which process a sampler discretises."""
+    if sampler in ("euler", "heun", "dpm++2m") or (sampler == "ddim" and eta == 0):
+        return "the probability-flow ODE"
+    return "the reverse SDE" if sampler == "ddpm" or eta >= 1 else f"between ODE and SDE (eta = {eta:g})"
+
+
 def sample_particles(lab, schedule_name, T, sampler, steps, eta, particles, seed, label=CLASSES[0], guidance=1.0,
-           use_exact=False) -> tuple:
-    """Particles from N(0, I) to the data: (lab, paths figure, readout, scrubber update dict). `use_exact`
+                     use_exact=False):
+    """Particles from N(0, I) to the data, streamed: (lab, paths figure, readout, scrubber update dict) about
+    every FRAME_S while the sampler runs, then the whole run with its distance to the data. `use_exact`
     runs the sampler on the exact score instead of the network (what a perfectly trained one would do)."""
     lab = _require(lab)
     s = schedule_of(schedule_name, T)
@@ -258,18 +266,23 @@ def sample_particles(lab, schedule_name, T, sampler, steps, eta, particles, seed
         den, who = lab.trainer.eps, f"the network ({lab.trainer.step:,} steps)"
     else:
         raise ValueError("Train the network for this schedule first (or tick 'use the exact score').")
-    run = particle_paths(den, s, str(sampler), int(steps), float(eta), int(particles), int(seed), k, float(guidance))
     pool = lab.points if k is None else lab.points[lab.labels == k]
+    kind = _kind(str(sampler), float(eta))
+    last = time.perf_counter()
+    for run in particle_path_steps(den, s, str(sampler), int(steps), float(eta), int(particles), int(seed), k, float(guidance)):
+        K, done = len(run["t"]) - 1, len(run["paths"]) - 1
+        if done < K and time.perf_counter() - last >= FRAME_S:
+            fig = sp.paths_figure(run["paths"], done, pool, f"step {done} of {K} · {kind}")
+            yield lab, fig, f"{sampler}: step {done} of {K}, {kind}, driven by {who}…", {"maximum": K, "value": done}
+            last = time.perf_counter()
+    run = {name: np.array(a) for name, a in run.items()}
     m = distance_and_floor(run["paths"][-1], _draw_like(lab, k), seed=int(seed))
-    kind = "the probability-flow ODE" if sampler in ("euler", "heun", "dpm++2m") or (sampler == "ddim" and float(eta) == 0) else (
-        "the reverse SDE" if sampler == "ddpm" or float(eta) >= 1 else f"between ODE and SDE (eta = {float(eta):g})")
     run.update(metrics=m, who=who, data=pool, kind=kind)
     lab.run = run
-    K = len(run["paths"]) - 1
     md = (f"{sampler}, {K} steps: {kind}, driven by {who}. Sliced Wasserstein distance to the data "
           f"**{m['distance']:.3f}**; two draws of the data itself at N = {m['n']}: {m['floor']:.3f} "
           f"(ratio **{m['ratio']:.2f}x**).")
-    return lab, scrub_particles(lab, K), md, {"maximum": K, "value": K}
+    yield lab, scrub_particles(lab, K), md, {"maximum": K, "value": K}
 
 
 def scrub_particles(lab, k):
