@@ -10,6 +10,7 @@ network passes per image) >= 98% and within 3x.
     python benchmarks/dit_quality.py [--n 1000] [--guidance 3] [--sampler ddim] [--steps 20]
     python benchmarks/dit_quality.py --guidance 1,2,3,4        # a sweep
     python benchmarks/dit_quality.py --guidance 3,4 --guidance-min-t 0,400,500   # guidance only where t >= ...
+    python benchmarks/dit_quality.py --weights-dir runs/dit2/export   # a run's exported weights, not the shipped ones
     python benchmarks/dit_quality.py --precision app           # as the reverse tab samples (bf16 where the CPU has it)
     python benchmarks/dit_quality.py --n 300 --guidance 4 --guidance-min-t 0,500 --record guidance_interval
                                     # also store the rows in assets/dit_figures.json under that key (the lessons read it)
@@ -74,11 +75,12 @@ def main() -> None:
     p.add_argument("--steps", default=None, help="one count or a comma list (default: the preset's)")
     p.add_argument("--spacing", default=None, help="one spacing or a comma list (default: the preset's)")
     p.add_argument("--max-passes", type=int, default=0, help="skip settings that take more network passes per image")
+    p.add_argument("--weights-dir", default=None, help="a folder with dit_mnist.safetensors/.json to measure (default: assets/)")
     p.add_argument("--record", default=None, help="store the rows in assets/dit_figures.json under this key")
     p.add_argument("--precision", choices=["fp32", "app"], default="fp32",
                    help="fp32 (the sampling CLI's) or app: the reverse tab's (bf16 weights under autocast where the CPU has bf16)")
     args = p.parse_args()
-    pre = load_pretrained("dit")
+    pre = load_pretrained("dit", assets_dir=args.weights_dir)
     app = args.precision == "app"
     if app:
         print(f"precision: as the app runs it on {runtime.device_name(torch.device('cpu'))}")
