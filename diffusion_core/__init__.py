@@ -41,6 +41,7 @@ What it is made of, one subject per folder; a module imports only from its own l
               pretrained       save / load shipped weights: assets/, or a Hugging Face Hub repo
               runtime          where models run: CUDA with bf16, ZeroGPU, the CPU
               loaded           the one owner of loaded networks (each loaded once per process and device)
+              threads          tiny networks (2D MLPs, the text model) on one intra-op thread
  layer 2  settings (above)
  layer 3  pipelines/   model + schedule + sampler -> images
               generation       class-conditional generation from any shipped model

@@ -18,6 +18,7 @@ from diffusion_core.maths.guidance import CFGDenoiser
 from diffusion_core.maths.samplers import sampler_steps, step_grid
 from diffusion_core.maths.schedules import NoiseSchedule
 from diffusion_core.maths.score import mixture_score, score_from_eps
+from diffusion_core.networks.threads import on_one_thread, one_thread_steps
 
 MAX_PARTICLES = 4000
 
@@ -32,9 +33,14 @@ def start_points(n: int, seed: int) -> torch.Tensor:
 def particle_path_steps(model: Callable, schedule: NoiseSchedule, sampler: str = "ddim", steps: int = 50, eta: float = 0.0,
                         n: int = 500, seed: int = 0, label: int | None = None, guidance: float = 1.0,
                         null_label: int = 8, clip_x0: float | None = 4.0) -> Iterator[dict]:
-    """The step-by-step form of `particle_paths` (what the score lab streams): after each step, the run so
-    far, {"paths": (k + 1, n, 2), "t": the whole grid (K + 1,), "x0_hat": (k, n, 2)}; the last is the whole run.
+    """The step-by-step form of `particle_paths` (what the score lab streams; each step on one thread, see
+    `networks.threads`): after each step, the run so far, {"paths": (k + 1, n, 2), "t": the whole grid (K + 1,), "x0_hat": (k, n, 2)}; the last is the whole run.
     The arrays are views of one buffer filled as it goes: copy what must outlive the next step."""
+    return one_thread_steps(_paths_as_they_go(model, schedule, sampler, steps, eta, n, seed, label, guidance, null_label, clip_x0))
+
+
+@torch.no_grad()  # (torch's decorator sets the mode around each step: a server may run each on another thread)
+def _paths_as_they_go(model, schedule, sampler, steps, eta, n, seed, label, guidance, null_label, clip_x0) -> Iterator[dict]:
     x = start_points(n, seed)
     grid = step_grid(sampler, schedule, int(steps), "trailing")
     y = torch.full((len(x),), null_label if label is None else int(label), dtype=torch.long)
@@ -43,11 +49,10 @@ def particle_path_steps(model: Callable, schedule: NoiseSchedule, sampler: str =
     paths, x0s = np.empty((K + 1, len(x), 2), np.float32), np.empty((K, len(x), 2), np.float32)
     paths[0] = x.numpy()
     gen = torch.Generator().manual_seed(int(seed) + 1)
-    with torch.no_grad():
-        for k, rec in enumerate(sampler_steps(sampler, den, x, grid, {"y": y}, generator=gen, eta=float(eta),
-                                              clip_x0=clip_x0), start=1):
-            paths[k], x0s[k - 1] = rec.x_next.numpy(), rec.x0.numpy()
-            yield {"paths": paths[: k + 1], "t": grid.t, "x0_hat": x0s[:k]}
+    for k, rec in enumerate(sampler_steps(sampler, den, x, grid, {"y": y}, generator=gen, eta=float(eta),
+                                          clip_x0=clip_x0), start=1):
+        paths[k], x0s[k - 1] = rec.x_next.numpy(), rec.x0.numpy()
+        yield {"paths": paths[: k + 1], "t": grid.t, "x0_hat": x0s[:k]}
 
 
 def particle_paths(model: Callable, schedule: NoiseSchedule, sampler: str = "ddim", steps: int = 50, eta: float = 0.0,
@@ -65,6 +70,7 @@ multiplies a learned ε̂'s small error by up to 1 / sqrt(ᾱ_T).
     return run
 
 
+@on_one_thread
 def learned_score(model: Callable, x: np.ndarray, schedule: NoiseSchedule, t: int, label: int | None = None,
                   guidance: float = 1.0, null_label: int = 8) -> np.ndarray:
     """The score the network stands for at timestep t: −ε_θ(x, t) / sqrt(1 − ᾱ_t), (N, 2) float64,
@@ -90,6 +96,7 @@ def score_error(model: Callable, points: np.ndarray, schedule: NoiseSchedule, t:
     return float(((learned - exact) ** 2).sum(1).mean() / max((exact ** 2).sum(1).mean(), 1e-12))
 
 
+@on_one_thread
 def score_error_curve(model: Callable, points: np.ndarray, schedule: NoiseSchedule, count: int = 12) -> tuple[np.ndarray, np.ndarray]:
     """(timesteps (count,), relative score error at each): how well the network learned the score across t."""
     ts = np.unique(np.linspace(0, schedule.num_timesteps - 1, count).round().astype(int))

@@ -22,6 +22,7 @@ import torch
 
 from diffusion_core.data import names_corpus as nc
 from diffusion_core.maths.masking import MaskingSchedule
+from diffusion_core.networks.threads import on_one_thread, one_thread_steps
 
 RULES = ("random", "confident", "entropy")
 MAX_NAMES = 64
@@ -61,11 +62,17 @@ def _check(n: int, steps: int, rule: str) -> None:
         raise ValueError(f"Unknown unmasking rule {str(rule)[:20]!r}; choose one of: {', '.join(RULES)}.")
 
 
-@torch.no_grad()
 def diffusion_steps(model, n: int = 16, steps: int = 16, rule: str = "confident", seed: int = 0,
                     pattern: str | None = None, schedule: MaskingSchedule = MaskingSchedule()) -> Iterator[TextStep]:
-    """The reverse process, one `TextStep` per step (what the UI streams)."""
+    """The reverse process, one `TextStep` per step (what the UI streams), each step on one thread
+    (`networks.threads`: the model is tiny)."""
     _check(n, steps, rule)
+    return one_thread_steps(_diffusion_steps(model, int(n), int(steps), rule, seed, pattern, schedule))
+
+
+@torch.no_grad()
+def _diffusion_steps(model, n: int, steps: int, rule: str, seed: int, pattern: str | None,
+                     schedule: MaskingSchedule) -> Iterator[TextStep]:
     g = torch.Generator().manual_seed(int(seed))
     z = pinned_tokens(pattern, int(n))
     free = z == nc.MASK_ID  # (N, L) positions to generate
@@ -100,6 +107,7 @@ def generate_names(model, n: int = 16, steps: int = 16, rule: str = "confident",
     return [nc.decode(row) for row in rec.after], rec.passes
 
 
+@on_one_thread
 @torch.no_grad()
 def autoregressive_names(model, n: int = 16, seed: int = 0) -> tuple[list[str], int]:
     """(names, network passes) from the autoregressive twin: BOS, then one character per pass, until

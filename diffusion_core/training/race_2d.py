@@ -16,6 +16,7 @@ import torch
 
 from diffusion_core.maths.samplers import sample, step_grid
 from diffusion_core.maths.schedules import NoiseSchedule
+from diffusion_core.networks.threads import on_one_thread
 from diffusion_core.networks.rivals2d import GAN2D, VAE2D, d_loss, g_loss, vae_loss
 from diffusion_core.training.train_2d import DivergedError, Trainer2D
 
@@ -139,6 +140,7 @@ class Race:
         self.step = 0
         self.start = time.perf_counter()
 
+    @on_one_thread  # tiny networks: see networks.threads
     def steps(self, k: int) -> None:
         """k training steps of each model, each timed on its own."""
         t0 = time.perf_counter()
@@ -155,6 +157,7 @@ class Race:
         self.losses["gan"].append((self.step, float(np.mean([g for _, g in gan]))))
         self.losses["vae"].append((self.step, float(np.mean(vae))))
 
+    @on_one_thread
     def samples(self, n: int, seed: int = 0, diffusion_steps: int | None = None) -> dict[str, np.ndarray]:
         x = torch.randn(n, 2, generator=torch.Generator().manual_seed(seed))
         steps = int(diffusion_steps or self.diffusion_steps)

@@ -17,6 +17,7 @@ import torch
 from diffusion_core.maths.objective import training_losses
 from diffusion_core.maths.schedules import NoiseSchedule
 from diffusion_core.networks.mlp2d import MLP2D, MLP2DConfig
+from diffusion_core.networks.threads import on_one_thread
 from diffusion_core.training.training_utils import EMA
 
 LABEL_DROP = 0.1  # classifier-free guidance's condition dropout
@@ -55,6 +56,7 @@ class Trainer2D:
         self.x0 = torch.from_numpy(np.asarray(self.points, np.float32))
         self.y = torch.from_numpy(np.clip(np.asarray(self.labels, np.int64), 0, 7))
 
+    @on_one_thread  # a tiny network: see networks.threads
     def steps(self, k: int) -> float:
         """Train k more steps; returns their mean loss. Raises DivergedError when the loss blows up
         (the model is then left where it was before the slice)."""

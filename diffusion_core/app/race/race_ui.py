@@ -16,6 +16,7 @@ from diffusion_core.evaluation.coverage2d import modes_of
 from diffusion_core.evaluation.distance2d import sliced_wasserstein
 from diffusion_core.maths.schedules import make_schedule
 from diffusion_core.evaluation.race_measures import measure_race, race_stability
+from diffusion_core.networks.threads import on_one_thread
 from diffusion_core.training.race_2d import MODELS, Race
 
 N_POINTS = 2000
@@ -63,6 +64,7 @@ def _require(race) -> Race:
     return race
 
 
+@on_one_thread
 @torch.no_grad()
 def _gan_views(race: Race, n_grid: int = 41, n_arrows: int = 120):
     """D's logits on a grid, and the generator's gradient (the direction that raises D) at some samples."""
@@ -78,6 +80,7 @@ def _gan_views(race: Race, n_grid: int = 41, n_arrows: int = 120):
     return grid, logits, (x.detach().numpy(), 0.35 * g / max(float(np.percentile(norms, 95)), 1e-9))
 
 
+@on_one_thread
 @torch.no_grad()
 def _manifold(race: Race, n: int = 13) -> np.ndarray:
     """The VAE decoder's image of a grid of latents in [-2.5, 2.5]^2: (n, n, 2)."""
