@@ -4,7 +4,8 @@
     python benchmarks/race.py --only app           # the app over HTTP: frames, time to 8/8 modes
     python benchmarks/race.py --only seeds --record  # 10 seeds at the default settings -> assets/race_figures.json
 
-- app: a cold `python app.py`, one race on the ring of 8 through `/race_train`: the gap between streamed
+- app: a cold `python app.py`, one race on the ring of 8 through `/race_train` (read as a browser reads it,
+  server-sent events): the gap between streamed
   frames (target at most 500 ms) and the wall time until the diffusion model covers all 8 modes
   (target within 30 s);
 - seeds: at the default settings, for each of 10 seeds, `--steps` training steps of each model on the
@@ -44,22 +45,21 @@ def row(label: str, value: float, unit: str, target: float | None = None) -> Non
 
 
 def app_part(seconds: float) -> None:
-    from gradio_client import Client
-    from server import AppServer
+    import json
+
+    from server import AppServer, stream_frame_times
 
     with AppServer() as server:
-        client = Client(server.url, verbose=False)
-        start = last = time.perf_counter()
-        gaps, full = [], None
-        job = client.submit(RING, 0, 1e-2, 1e-3, 1, False, 0.0, 1e-3, 1.0, seconds, "step", api_name="/race_train")
-        for out in job:
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-            # the samples figure (the state is not among a client's outputs); plotly's JSON writes "/" as \u002f
-            title = str(out[0]).replace("\\\\u002f", "/").replace("\\u002f", "/")
-            if full is None and "diffusion: 8/8 modes" in title:
-                full = now - start
+        times, frames = stream_frame_times(server.url, "race_train",
+                                           [RING, 0, 1e-2, 1e-3, 1, False, 0.0, 1e-3, 1.0, seconds, "step"], "bench-race")
+        gaps = [b - a for a, b in zip(times, times[1:])]  # the first: from the request to the first frame
+        full = None
+        for at, frame in zip(times[1:], frames):
+            # the samples figure's titles; plotly's JSON writes "/" as \u002f
+            text = json.dumps(frame).replace("\\\\u002f", "/").replace("\\u002f", "/")
+            if "diffusion: 8/8 modes" in text:
+                full = at - times[0]
+                break
         row("race: gap between streamed frames (median)", 1000 * statistics.median(gaps[1:]), "ms", 500)
         row("race: gap between streamed frames (95th percentile)", 1000 * float(np.percentile(gaps[1:], 95)), "ms", 500)
         row("race: gap between streamed frames (max, after the first)", 1000 * max(gaps[1:]), "ms", 500)

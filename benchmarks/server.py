@@ -121,3 +121,29 @@ def stream_timed(url: str, api: str, data: list, timeout: float = 600) -> tuple[
                 if event in ("complete", "error"):
                     break
     return (first if first is not None else float("nan")), time.perf_counter() - start, event, payload
+
+
+def stream_frame_times(url: str, api: str, data: list, session: str = "benchmark") -> tuple[list[float], list]:
+    """Call the streamed endpoint `/api` the way a browser reads it (Gradio's server-sent events, read
+    raw: gradio_client's own polling adds up to hundreds of ms per frame on a busy 2-core machine) and
+    return (the arrival time of each frame, perf_counter seconds, the request's time first; the frames'
+    data). `session` ties calls together like one browser tab (a lab or race made by one call is seen
+    by the next)."""
+    import json
+
+    import httpx
+
+    base = url.rstrip("/")
+    start = time.perf_counter()
+    eid = httpx.post(f"{base}/gradio_api/call/{api}", json={"data": data, "session_hash": session}, timeout=60).json()["event_id"]
+    times, frames, event = [start], [], None
+    with httpx.stream("GET", f"{base}/gradio_api/call/{api}/{eid}", timeout=300) as s:
+        for line in s.iter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event in ("generating", "complete"):
+                times.append(time.perf_counter())
+                frames.append(json.loads(line[5:]))
+            elif event == "error" and line.startswith("data:"):
+                raise RuntimeError(f"/{api} failed: {line[5:200]}")
+    return times, frames

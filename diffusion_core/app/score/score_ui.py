@@ -30,7 +30,7 @@ MAX_CENTRES = 1000  # mixture components for the arrows (all of them for trainin
 DENSITY_CENTRES = 300  # and for the heat map, which only needs the shape
 CLASSES = ("all (unconditional)",) + tuple(f"class {k}" for k in range(8))
 SLICE_STEPS = 2  # training steps between checks of the clock
-FRAME_S = 0.13  # a streamed training frame once this long has passed since the last one was sent
+FRAME_S = 0.11  # a streamed training frame once this long has passed since the last one was sent
 # (the target: at most 0.25 s apart; a slice of steps and the figure's building come on top)
 FIELD_S = 1.0  # the field redrawn while training about this often
 FIELD_COST_S = 0.06  # about what drawing the field adds to a frame: such a frame starts that much sooner
