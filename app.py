@@ -9,6 +9,7 @@ Run: `python app.py` (http://127.0.0.1:7860). Set GRADIO_SERVER_NAME=0.0.0.0 to 
 """
 from __future__ import annotations
 
+import gc
 import html
 import json
 import os
@@ -150,6 +151,8 @@ def launch(demo: gr.Blocks, **overrides):
     sys.setswitchinterval(float(os.environ.get("DIFFUSION_CLASSROOM_SWITCH_S", sys.getswitchinterval())))
     reset_work_dir()
     demo.queue(**QUEUE_OPTIONS)
+    gc.collect()
+    gc.freeze()  # the objects of start-up (gradio, torch, the tabs) never garbage: full collections skip them
     options = dict(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), css=CSS, show_error=False,
                    max_threads=100, mcp_server=mcp_available(), **launch_options(demo))
     return demo.launch(**{**options, **overrides})

@@ -55,7 +55,7 @@ def train_until(url: str, data: str, budget: float, slice_s: float = 2.5) -> str
         final_gaps += gaps[-2:]
         trained = float(re.search(r"([0-9.]+) s of training", json.dumps(frames[-1])).group(1))
         times, frames = stream_frame_times(url, "score_sample", [*VIEW, "ddpm", 100, 0, 2000, 0, ALL, 1, False], session)
-        sample_gaps += gaps_of(times)  # the particles stream as they move
+        sample_gaps += gaps_of(times)  # the particles stream as they move (the first: request to first frame)
         sde, sample_s = ratio_of(frames[-1]), times[-1] - times[0]
         ode = ratio_of(stream_frame_times(url, "score_sample", [*VIEW, "ddim", 50, 0, 2000, 0, ALL, 1, False], session)[1][-1])
         print(f"  {data}: {trained:5.1f} s trained: SDE (DDPM 100) {sde:.2f}x the floor, "

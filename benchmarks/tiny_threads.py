@@ -1,5 +1,7 @@
 """Why the tiny networks run on one thread (`diffusion_core/networks/threads.py`): the same work with
-torch's default thread count and inside `one_thread()`, in one run. Prints figures; asserts nothing.
+torch's default thread count and inside `one_thread()`, in one run, first on an idle CPU, then with the
+other core busy (a process multiplying matrices on one thread: what another user's request or a training
+run does on a shared Space). Prints figures; asserts nothing.
 
     python benchmarks/tiny_threads.py
 
@@ -43,7 +45,24 @@ def show(label: str, default: list[float], single: list[float]) -> None:
     print(f"{label:44s} default ({torch.get_num_threads()} threads): {fig(default)}\n{'':44s} one thread:          {fig(single)}", flush=True)
 
 
+BUSY = "import torch\ntorch.set_num_threads(1)\na = torch.randn(512, 512)\nwhile True:\n    a = (a @ a).tanh()\n"
+
+
 def main() -> None:
+    import subprocess
+
+    print("# idle CPU", flush=True)
+    measure()
+    busy = subprocess.Popen([sys.executable, "-c", BUSY])
+    try:
+        time.sleep(1.0)
+        print("# the other core busy", flush=True)
+        measure()
+    finally:
+        busy.kill()
+
+
+def measure() -> None:
     pts, labels = preset_points("two moons", 2000, 0)
     trainer = Trainer2D(make_schedule("cosine", 1000), pts, labels)
     raw_steps = Trainer2D.steps.__wrapped__  # the method without its one-thread wrapper

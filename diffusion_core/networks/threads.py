@@ -1,10 +1,12 @@
 """Tiny networks on one intra-op thread.
 
 The score lab's and the race's MLPs and the text model multiply matrices of at most a few hundred rows
-and columns; splitting such work over two threads costs more in synchronisation than it gains. Measured
-on the project's 2-core CPU in one run (`python benchmarks/tiny_threads.py`): two training steps of the
-score lab's MLP took a median of 15.7 ms and a 95th percentile of 94 ms with torch's default two threads,
-against 6.8 ms and 10.9 ms on one thread; 16 names in 16 steps of the text model 633 ms against 160 ms.
+and columns. On an idle 2-core CPU two threads gain little; with the other core busy (another user's
+request, a training run: the normal case on a shared Space) the second thread waits for a core and every
+op waits for it. Measured in one run (`python benchmarks/tiny_threads.py`): two training steps of the
+score lab's MLP, idle CPU, median 5.6 ms on two threads, 6.2 ms on one; the other core busy, 17.7 ms with a
+95th percentile of 113 ms on two, 6.0 / 7.0 ms on one. 16 names in 16 steps of the text model: idle 123 ms
+on two, 144 ms on one; busy 425 ms on two, 152 ms on one. One thread is the steady choice.
 
 `one_thread()` runs a block on one thread and gives the thread back its count afterwards; `one_thread_steps`
 does the same around each step of a generator (a server may run each step of a stream on a different

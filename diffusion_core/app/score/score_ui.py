@@ -255,7 +255,8 @@ def _kind(sampler: str, eta: float) -> str:
 def sample_particles(lab, schedule_name, T, sampler, steps, eta, particles, seed, label=CLASSES[0], guidance=1.0,
                      use_exact=False):
     """Particles from N(0, I) to the data, streamed: (lab, paths figure, readout, scrubber update dict) about
-    every FRAME_S while the sampler runs, then the whole run with its distance to the data. `use_exact`
+    every FRAME_S while the sampler runs, then the whole run, then its distance to the data (figure None:
+    unchanged). `use_exact`
     runs the sampler on the exact score instead of the network (what a perfectly trained one would do)."""
     lab = _require(lab)
     s = schedule_of(schedule_name, T)
@@ -276,13 +277,15 @@ def sample_particles(lab, schedule_name, T, sampler, steps, eta, particles, seed
             yield lab, fig, f"{sampler}: step {done} of {K}, {kind}, driven by {who}…", {"maximum": K, "value": done}
             last = time.perf_counter()
     run = {name: np.array(a) for name, a in run.items()}
-    m = distance_and_floor(run["paths"][-1], _draw_like(lab, k), seed=int(seed))
-    run.update(metrics=m, who=who, data=pool, kind=kind)
+    run.update(who=who, data=pool, kind=kind)
     lab.run = run
+    yield lab, scrub_particles(lab, K), f"{sampler}, {K} steps: {kind}, driven by {who}. Measuring the distance to the data…", {
+        "maximum": K, "value": K}
+    m = run["metrics"] = distance_and_floor(run["paths"][-1], _draw_like(lab, k), seed=int(seed))
     md = (f"{sampler}, {K} steps: {kind}, driven by {who}. Sliced Wasserstein distance to the data "
           f"**{m['distance']:.3f}**; two draws of the data itself at N = {m['n']}: {m['floor']:.3f} "
           f"(ratio **{m['ratio']:.2f}x**).")
-    yield lab, scrub_particles(lab, K), md, {"maximum": K, "value": K}
+    yield lab, None, md, {"maximum": K, "value": K}
 
 
 def scrub_particles(lab, k):
