@@ -108,8 +108,32 @@ def card(kind: str, meta: dict, measured: dict | None, report: dict | None) -> s
                       f"guidance {s['guidance']}{guided_range(Sampling(**{k: s[k] for k in SAMPLING_KEYS if k in s}))}, x0 clipped to [-1, 1].", ""]
             if meta.get("sampling", {}).get("chosen_by"):  # how the default was picked (a measured sweep)
                 lines += [meta["sampling"]["chosen_by"], ""]
+    if kind == "dit":
+        lines += preset_lines(meta)
     lines += ["Speed figures: `python benchmarks/bench_models.py`. MNIST: LeCun, Cortes & Burges, CC BY-SA 3.0.", ""]
     return "\n".join(lines)
+
+
+def preset_lines(meta: dict) -> list[str]:
+    """The DiT's named presets besides the default, each with the sweep that chose it and its figures
+    (`assets/dit_figures.json`, key "<name>_preset", written by `benchmarks/dit_quality.py --record`)."""
+    path = ASSETS_DIR / "dit_figures.json"
+    figures = json.loads(path.read_text()) if path.exists() else {}
+    lines = []
+    for name, p in meta.get("sampling_presets", {}).items():
+        lines.append(f"Preset \"{name}\" (offered in the reverse tab): {p['sampler']}, {p['steps']} steps, {p['spacing']} spacing, "
+                     f"guidance {p['guidance']}{guided_range(Sampling(**{k: p[k] for k in SAMPLING_KEYS if k in p}))}.")
+        if p.get("chosen_by"):
+            lines.append(p["chosen_by"])
+        measured = figures.get(f"{name}_preset")
+        if measured:
+            rows = [r for r in measured["rows"] if all(r.get(k) == p.get(k) for k in ("sampler", "steps", "spacing"))
+                    and float(r["guidance"]) == float(p["guidance"]) and float(r["guidance_min_t"]) == float(p["guidance_min_t"])]
+            lines.append(f"Measured by `{measured['command']}`: " + "; ".join(
+                f"seed {r['seed']}: {r['passes']} network passes per image, accuracy {100 * r['accuracy']:.1f}%, Frechet distance "
+                f"{r['frechet_ratio_to_floor']:.2f}x the floor, recall {r['recall']:.3f}" for r in rows) + ".")
+        lines.append("")
+    return lines
 
 
 def model_cards_main() -> int:

@@ -62,3 +62,16 @@ def test_the_model_cards_are_written_from_the_shipped_json_and_report():
     s = report["models"]["dit"]["sampling"]  # the setting the table was measured at, named in the card
     text = model_cards.card("dit", json.loads((ASSETS_DIR / "dit_mnist.json").read_text()), report["models"]["dit"], report)
     assert f"{s['sampler']}, {s['steps']} steps, {s['spacing']} spacing, guidance {s['guidance']}" in text
+
+
+def test_the_fast_preset_is_within_ten_passes_and_its_card_quotes_its_measured_rows():
+    from diffusion_core import model_cards
+    from diffusion_core.pipelines.generation import nfe_per_sample
+    from diffusion_core.settings import presets, sampling
+
+    meta = json.loads((ASSETS_DIR / "dit_mnist.json").read_text())
+    assert "fast" in presets(meta)
+    assert nfe_per_sample("dit", meta, sampling(meta, "fast")) <= 10
+    rows = json.loads((ASSETS_DIR / "dit_figures.json").read_text())["fast_preset"]["rows"]
+    text = "\n".join(model_cards.preset_lines(meta))
+    assert all(f"accuracy {100 * r['accuracy']:.1f}%" in text and f"{r['frechet_ratio_to_floor']:.2f}x" in text for r in rows)
