@@ -37,7 +37,7 @@ def _axis_name(kind: str, k: int) -> str:
 
 def panels(titles: list[str], extent: float | None = None, gap: float = 0.04, square: bool = True,
            x_titles: list[str] | None = None, y_titles: list[str] | None = None) -> dict:
-    """Layout entries for len(titles) panels side by side, each with its title above it: axes
+    """Layout entries for len(titles) panels side by side, each with its title above it (none for ""): axes
     (xaxis, yaxis), (xaxis2, yaxis2), ...; with `extent`, each shows [-extent, extent]^2 without grid,
     and `square` keeps its aspect 1:1. Traces go to panel k with xaxis="x{k}", yaxis="y{k}" (see `on`)."""
     n = len(titles)
@@ -58,9 +58,11 @@ def panels(titles: list[str], extent: float | None = None, gap: float = 0.04, sq
         if y_titles:
             y["title"] = dict(text=y_titles[k - 1])
         layout[_axis_name("x", k)], layout[_axis_name("y", k)] = x, y
-        notes.append(dict(text=titles[k - 1], x=lo + width / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
-                          yanchor="bottom", showarrow=False, font=dict(size=13)))
-    layout["annotations"] = notes
+        if titles[k - 1]:
+            notes.append(dict(text=titles[k - 1], x=lo + width / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
+                              yanchor="bottom", showarrow=False, font=dict(size=13)))
+    if notes:
+        layout["annotations"] = notes
     return layout
 
 

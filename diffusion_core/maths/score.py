@@ -40,8 +40,12 @@ def mixture_log_density(x, centres, alpha_bar: float) -> np.ndarray:
     x, c = np.asarray(x, np.float64), np.asarray(centres, np.float64)
     _check(alpha_bar)
     _, lse = _log_weights(x, c, alpha_bar)
-    d = x.shape[1]
-    return lse - np.log(len(c)) - 0.5 * d * np.log(2 * np.pi * (1 - alpha_bar))
+    return _log_density(lse, len(c), x.shape[1], alpha_bar)
+
+
+def _log_density(lse: np.ndarray, m: int, d: int, alpha_bar: float) -> np.ndarray:
+    """log p_t from the log-sum-exp of the mixture's terms: the 1/M weights and the Gaussians' normaliser."""
+    return lse - np.log(m) - 0.5 * d * np.log(2 * np.pi * (1 - alpha_bar))
 
 
 def mixture_score(x, centres, alpha_bar: float) -> np.ndarray:
@@ -56,7 +60,7 @@ def mixture_score_and_log_density(x, centres, alpha_bar: float) -> tuple[np.ndar
     logits, lse = _log_weights(x, c, alpha_bar)
     w = np.exp(logits - lse[:, None])  # (N, M), rows sum to 1
     score = (np.sqrt(alpha_bar) * (w @ c) - x) / (1 - alpha_bar)
-    return score, lse - np.log(len(c)) - 0.5 * x.shape[1] * np.log(2 * np.pi * (1 - alpha_bar))
+    return score, _log_density(lse, len(c), x.shape[1], alpha_bar)
 
 
 def _check(alpha_bar: float) -> None:

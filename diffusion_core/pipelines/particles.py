@@ -34,8 +34,9 @@ def particle_path_steps(model: Callable, schedule: NoiseSchedule, sampler: str =
                         n: int = 500, seed: int = 0, label: int | None = None, guidance: float = 1.0,
                         null_label: int = 8, clip_x0: float | None = 4.0) -> Iterator[dict]:
     """The step-by-step form of `particle_paths` (what the score lab streams; each step on one thread, see
-    `networks.threads`): after each step, the run so far, {"paths": (k + 1, n, 2), "t": the whole grid (K + 1,), "x0_hat": (k, n, 2)}; the last is the whole run.
-    The arrays are views of one buffer filled as it goes: copy what must outlive the next step."""
+    `networks.threads`): after each step, the run so far, {"paths": (k + 1, n, 2), "t": the whole grid
+    (K + 1,), "x0_hat": (k, n, 2)}; the last is the whole run. The arrays are views of one buffer filled
+    as it goes: copy what must outlive the next step."""
     return one_thread_steps(_paths_as_they_go(model, schedule, sampler, steps, eta, n, seed, label, guidance, null_label, clip_x0))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from pathlib import Path
 
 from diffusion_core.maths.schedules import make_schedule
 from diffusion_core.paths import ASSETS_DIR
@@ -18,19 +19,24 @@ def alpha_bar_at(name: str, t: int) -> float:
     return float(make_schedule(name, 1000).alpha_bar(t))
 
 
-@lru_cache(maxsize=4)
-def _read_figures(mtime: float) -> dict:
-    return json.loads(FIGURES.read_text())
+@lru_cache(maxsize=8)
+def _read_json(path: str, mtime: float) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def measured(path: Path) -> dict | None:
+    """A measured JSON of assets/ (read again when the file changes); None when missing or unreadable."""
+    try:
+        return _read_json(str(path), path.stat().st_mtime)
+    except (OSError, ValueError):
+        return None
 
 
 def figures(key: str) -> dict | None:
     """A measurement recorded by `benchmarks/dit_quality.py --record <key>` in assets/dit_figures.json:
     {command, weights_steps, rows: [{sampler, steps, guidance, guidance_min_t, n, accuracy,
     frechet_distance, frechet_distance_real_floor, precision, recall, ...}]}; None when not measured."""
-    try:
-        return _read_figures(FIGURES.stat().st_mtime).get(key)
-    except (OSError, ValueError):
-        return None
+    return (measured(FIGURES) or {}).get(key)
 
 
 def figure_row(key: str, **match) -> dict | None:
@@ -161,10 +167,7 @@ RACE = ASSETS_DIR / "race_figures.json"  # written by benchmarks/race.py --only 
 
 
 def race_figures() -> dict | None:
-    try:
-        return json.loads(RACE.read_text())
-    except (OSError, ValueError):
-        return None
+    return measured(RACE)
 
 
 def race_answer() -> int:
@@ -200,10 +203,7 @@ TEXT = ASSETS_DIR / "text_figures.json"  # written by benchmarks/text_quality.py
 
 
 def text_figures() -> dict | None:
-    try:
-        return json.loads(TEXT.read_text())
-    except (OSError, ValueError):
-        return None
+    return measured(TEXT)
 
 
 def text_answer() -> int:

@@ -78,9 +78,7 @@ def field_figure(grid: np.ndarray, log_density: np.ndarray, cloud: np.ndarray, a
 
 def _plane(title: str, height: int) -> dict:
     """The layout of one square view of the plane, axes x₁ and x₂."""
-    layout = pf.panels([""], extent=EXTENT, x_titles=["x₁"], y_titles=["x₂"])
-    del layout["annotations"]
-    return dict(layout, title=dict(text=title, font=dict(size=14)), height=height, margin=dict(l=40, r=10, t=50, b=40),
+    return dict(pf.panels([""], extent=EXTENT, x_titles=["x₁"], y_titles=["x₂"]), title=dict(text=title, font=dict(size=14)), height=height, margin=dict(l=40, r=10, t=50, b=40),
                 legend=dict(orientation="h", y=-0.08), plot_bgcolor="white")
 
 

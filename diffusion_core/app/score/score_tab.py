@@ -115,8 +115,7 @@ def build_score_tab() -> SimpleNamespace:
     def sample_then_scrub(*values):
         """The particles streamed as they move, the scrubber following them."""
         for state, fig, md, scrub_update in updated_gen(sui.sample_particles)(*values):
-            yield (state, gr.skip() if fig is None else fig, md,
-                   gr.update(**scrub_update) if isinstance(scrub_update, dict) else scrub_update)
+            yield state, gr.skip() if fig is None else fig, md, gr.update(**scrub_update)
     sample_btn.click(sample_then_scrub, [lab, schedule, T, sampler, steps, eta, particles, seed, label, guidance, exact],
                      [lab, paths_plot, sample_md, scrub], api_name="score_sample", concurrency_limit=4, concurrency_id="score_train")
     scrub.input(reading(sui.scrub_particles), [lab, scrub], paths_plot, api_name="score_scrub", trigger_mode="always_last", **fast)

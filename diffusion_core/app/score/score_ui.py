@@ -276,8 +276,7 @@ def sample_particles(lab, schedule_name, T, sampler, steps, eta, particles, seed
             fig = sp.paths_figure(run["paths"], done, pool, f"step {done} of {K} · {kind}")
             yield lab, fig, f"{sampler}: step {done} of {K}, {kind}, driven by {who}…", {"maximum": K, "value": done}
             last = time.perf_counter()
-    run = {name: np.array(a) for name, a in run.items()}
-    run.update(who=who, data=pool, kind=kind)
+    run = dict(run, who=who, data=pool, kind=kind)  # the last step's arrays are the whole run: nothing writes them again
     lab.run = run
     yield lab, scrub_particles(lab, K), f"{sampler}, {K} steps: {kind}, driven by {who}. Measuring the distance to the data…", {
         "maximum": K, "value": K}
