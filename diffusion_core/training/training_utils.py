@@ -37,8 +37,7 @@ class EMA:
     def update(self, model: torch.nn.Module) -> None:
         self.num_updates += 1
         d = min(self.decay, (1 + self.num_updates) / (10 + self.num_updates))
-        for e, p in zip(self.model.parameters(), model.parameters()):
-            e.lerp_(p.detach(), 1.0 - d)
+        torch._foreach_lerp_(list(self.model.parameters()), [p.detach() for p in model.parameters()], 1.0 - d)
 
     def state_dict(self) -> dict:
         return {"model": self.model.state_dict(), "num_updates": self.num_updates, "decay": self.decay}
@@ -169,6 +168,10 @@ class RunClock:
             checkpoint()
         return self.out_of_time(step)
 
+    def fraction_spent(self) -> float:
+        """The fraction of the time limit spent so far (0 without a limit)."""
+        return min(1.0, (time.time() - self.started) / self.limit_s) if self.limit_s else 0.0
+
     def out_of_time(self, step: int) -> bool:
         if self.limit_s and time.time() - self.started > self.limit_s:
             print(f"time limit reached at step {step}")
@@ -229,46 +232,27 @@ PART_BYTES = 15 * 2**20  # a lent GPU machine returns files of at most 16 MiB
 
 
 def split_checkpoint(path: Path, out_dir: Path, max_bytes: int = PART_BYTES) -> list[Path]:
-    """Write a checkpoint as parts of at most `max_bytes` each (one or more of its top-level entries per
-    part; the model, its EMA and the optimizer state go separately): `ckpt.part<k>.pt` in `out_dir`."""
-    import io
-
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    """Cut a checkpoint file into pieces of at most `max_bytes` each, `ckpt.pt.part<k>` in `out_dir` (raw
+    bytes, so any entry may be larger than a piece); `join_checkpoint` puts them back together."""
+    data = Path(path).read_bytes()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    parts, current = [], {}
-
-    def size(obj) -> int:
-        buf = io.BytesIO()
-        torch.save(obj, buf)
-        return buf.tell()
-
-    for key, value in state.items():
-        if current and size({**current, key: value}) > max_bytes:
-            parts.append(current)
-            current = {}
-        current[key] = value
-    parts.append(current)
     paths = []
-    for k, part in enumerate(parts):
-        if size(part) > max_bytes:
-            raise ValueError(f"entry {sorted(part)} alone is over {max_bytes} bytes")
-        paths.append(out_dir / f"ckpt.part{k}.pt")
-        torch.save(part, paths[-1])
+    for k, start in enumerate(range(0, len(data), max_bytes)):
+        paths.append(out_dir / f"ckpt.pt.part{k}")
+        paths[-1].write_bytes(data[start:start + max_bytes])
     return paths
 
 
 def join_checkpoint(run_dir: Path) -> Path | None:
-    """The inverse of `split_checkpoint`: `ckpt.part*.pt` in `run_dir` merged into its `ckpt.pt` (kept when
-    there are no parts); returns the checkpoint's path, or None when there is none."""
+    """The inverse of `split_checkpoint`: the pieces `ckpt.pt.part*` in `run_dir` joined into its `ckpt.pt`
+    (kept when there are none), checked by loading it; returns its path, or None when there is none."""
     run_dir = Path(run_dir)
-    parts = sorted(run_dir.glob("ckpt.part*.pt"), key=lambda p: int(p.stem.split("part")[1]))
+    parts = sorted(run_dir.glob("ckpt.pt.part*"), key=lambda p: int(p.name.rsplit("part", 1)[1]))
     if parts:
-        state = {}
-        for p in parts:
-            state.update(torch.load(p, map_location="cpu", weights_only=False))
         tmp = run_dir / "ckpt.tmp"
-        torch.save(state, tmp)
+        tmp.write_bytes(b"".join(p.read_bytes() for p in parts))
+        torch.load(tmp, map_location="cpu", weights_only=False)  # a missing or broken piece fails here
         os.replace(tmp, run_dir / "ckpt.pt")
         for p in parts:
             p.unlink()

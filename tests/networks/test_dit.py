@@ -115,3 +115,19 @@ def test_bad_configs_are_refused():
         DiT(DiTConfig(image_size=28, patch_size=5))
     with pytest.raises(ValueError):
         DiTConfig.from_dict({"hidden_size": 32, "colour": "red"})
+
+
+def test_a_grown_dit_computes_what_the_smaller_one_did_and_then_learns_in_its_new_blocks(model):
+    from diffusion_core.networks.dit import load_grown
+
+    deeper = DiT(DiTConfig(**{**model.config.to_dict(), "depth": model.config.depth + 2}))
+    load_grown(deeper, model)
+    x, t, y = batch()
+    with torch.no_grad():
+        assert torch.allclose(deeper(x, t, y), model(x, t, y), atol=1e-6)
+    deeper(x, t, y).pow(2).mean().backward()  # the new blocks' zero gates get gradients: they can learn
+    assert deeper.blocks[-1].adaLN_modulation[-1].weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="cannot grow"):
+        load_grown(DiT(DiTConfig(**{**model.config.to_dict(), "hidden_size": 64, "num_heads": 2})), model)
+    with pytest.raises(ValueError, match="cannot grow"):
+        load_grown(model, deeper)

@@ -43,13 +43,26 @@ def test_a_checkpoint_travels_in_parts_and_joins_back(tmp_path):
     state = {"model": {"w": torch.randn(300_000)}, "ema": {"w": torch.randn(300_000)}, "opt": {"m": torch.randn(300_000)},
              "step": 7}
     save_checkpoint(tmp_path / "run" / "ckpt.pt", **state)
-    parts = split_checkpoint(tmp_path / "run" / "ckpt.pt", tmp_path / "back", max_bytes=2_000_000)
-    assert len(parts) == 3 and all(p.stat().st_size <= 2_000_000 for p in parts)
+    size = (tmp_path / "run" / "ckpt.pt").stat().st_size
+    parts = split_checkpoint(tmp_path / "run" / "ckpt.pt", tmp_path / "back", max_bytes=1_000_000)  # each entry ~1.2 MB
+    assert len(parts) == -(-size // 1_000_000) and all(p.stat().st_size <= 1_000_000 for p in parts)
     (tmp_path / "run" / "ckpt.pt").unlink()
-    for p in parts:
+    for p in parts[:-1]:
         p.rename(tmp_path / "run" / p.name)
+    with pytest.raises(Exception):  # a piece missing: the joined file does not load
+        join_checkpoint(tmp_path / "run")
+    parts[-1].rename(tmp_path / "run" / parts[-1].name)
     joined = torch.load(join_checkpoint(tmp_path / "run"), weights_only=False)
     assert joined["step"] == 7 and torch.equal(joined["opt"]["m"], state["opt"]["m"])
-    assert not list((tmp_path / "run").glob("ckpt.part*"))
-    with pytest.raises(ValueError, match="alone is over"):
-        split_checkpoint(tmp_path / "run" / "ckpt.pt", tmp_path / "x", max_bytes=100_000)
+    assert not list((tmp_path / "run").glob("ckpt.pt.part*"))
+
+
+def test_the_learning_rate_can_decay_over_the_time_limit_instead_of_the_steps():
+    from argparse import Namespace
+
+    from diffusion_core.training.train_dit import lr_at
+
+    args = Namespace(lr=1e-3, warmup=10, steps=1000)
+    assert lr_at(0, args, 0.5) == pytest.approx(1e-4)  # warm-up first, whatever the time
+    assert lr_at(500, args) == pytest.approx(lr_at(20, args, 490 / 990))
+    assert lr_at(20, args, 1.0) == pytest.approx(1e-4) and lr_at(20, args, 0.0) == pytest.approx(1e-3)
