@@ -163,13 +163,13 @@ def train_dit(args) -> Path:
         try:
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
                 loss = training_losses(net, schedule, x0, t, y, weights=weights)["loss"].mean()
+            optimise(loss, model, opt, ema)  # the backward is compiled at its first call too
         except Exception as exc:  # torch.compile can fail on another torch or device: go on eagerly
             if net is model:
                 raise
             print(f"torch.compile failed ({type(exc).__name__}: {str(exc)[:300]}); training eagerly")
             net = model
             continue
-        optimise(loss, model, opt, ema)
         step += 1
         bar.update(1)
         if step % 10 == 0:
