@@ -27,7 +27,7 @@ DEVICE=${DEVICE:-cuda}
 QUALITY_N=${QUALITY_N:-1000}
 QUALITY_SECONDS=${QUALITY_SECONDS:-150}
 DATA=${MNIST_DIR:-data/mnist}
-export PYTHONUNBUFFERED=1
+export PYTHONUNBUFFERED=1 MNIST_DIR="$DATA"  # the measurements read the test digits from there too
 mkdir -p "$OUT" runs
 REPORT="$OUT/report.txt"
 python -c "import torch; print('torch', torch.__version__, '| cuda:', torch.cuda.is_available() and torch.cuda.get_device_name(0))" | tee "$REPORT"
@@ -47,8 +47,8 @@ done
 wait
 for name in "${names[@]}"; do
     run="runs/gpu_$name"
-    grep -E "started from|compile failed|time limit|exported|Error" "$run/train.log" | sed "s/^/$name: /" | tee -a "$REPORT"
-    tail -c 300 "$run/train.log" >> "$REPORT"; echo >> "$REPORT"
+    tr '\r' '\n' < "$run/train.log" | grep -E "started from|compile failed|time limit|exported|Error" | sed "s/^/$name: /" | tee -a "$REPORT"
+    tr '\r' '\n' < "$run/train.log" | grep "it/s" | tail -1 >> "$REPORT"
     tar cf "$OUT/$name.tar" -C runs "gpu_$name/export" "gpu_$name/loss.csv" "gpu_$name/train.log" 2>> "$REPORT"
 done
 
