@@ -25,12 +25,12 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from server import AppServer  # noqa: E402
+from server import AppServer, default_generate_args  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = json.dumps({"name": "cosine", "T": 1000, "rescale": False})
 CLOSED, CHAIN = "closed form q(x_t | x_0)", "chain of single steps q(x_t | x_{t-1})"
-DEFAULT_GEN = ["mixed 0-9", 2.0, "ddpm", 0.0, 20, 0, 16, "leading", 700]  # the app's default setting
+DEFAULT_GEN = default_generate_args()  # the app's default setting, 16 digits
 MAXIMAL_GEN = ["mixed 0-9", 2.0, "heun", 0.0, 250, 0, 16, "leading", 0]  # all values the UI allows
 
 

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from server import AppServer, stream_timed  # noqa: E402
+from server import AppServer, default_generate_args, stream_timed  # noqa: E402
 
-DEFAULT = ["mixed 0-9", 2.0, "ddpm", 0.0, 20, 0, 16, "leading", 700]  # the app's default setting, 16 digits
+DEFAULT = default_generate_args()  # the app's default setting, 16 digits
 
 
 def one_alone(url: str, seed: int) -> tuple[float, float]:

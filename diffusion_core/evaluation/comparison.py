@@ -108,7 +108,15 @@ def verdict(models: dict) -> str:
             f"{names[best_recall]} covers the most of the real variety (recall {models[best_recall]['recall']:.2f}), "
             f"and {names[fastest]} is the fastest, {ratio:.0f}x quicker per sample than {names[slowest]}. "
             f"Not a like-for-like race: {names[best_fd]} trained {models[best_fd]['training_time_s'] / 60:.0f} minutes "
-            f"against {cost}, on the same kind of CPU.")
+            f"against {cost}, {where_trained(models, names)}.")
+
+
+def where_trained(models: dict, names: dict) -> str:
+    """'on the same kind of CPU', or each model's training hardware where they differ (a GPU stage, say)."""
+    hardware = {k: str(v.get("training_hardware") or "") for k, v in models.items()}
+    if all("cpu" in h.lower() and not any(g in h.lower() for g in ("gpu", "cuda", "nvidia")) for h in hardware.values()):
+        return "on the same kind of CPU"
+    return "on different hardware (" + " | ".join(f"{names[k]}: {h or 'not recorded'}" for k, h in hardware.items()) + ")"
 
 
 def run_comparison(n: int = 1000, seed: int = 0, kinds=KINDS) -> dict:

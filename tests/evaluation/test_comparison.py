@@ -75,3 +75,30 @@ def test_the_fast_preset_is_within_ten_passes_and_its_card_quotes_its_measured_r
     rows = json.loads((ASSETS_DIR / "dit_figures.json").read_text())["fast_preset"]["rows"]
     text = "\n".join(model_cards.preset_lines(meta))
     assert all(f"accuracy {100 * r['accuracy']:.1f}%" in text and f"{r['frechet_ratio_to_floor']:.2f}x" in text for r in rows)
+
+
+def test_the_card_judges_the_default_against_the_stronger_dit_targets_from_its_measured_rows(monkeypatch):
+    from diffusion_core import model_cards
+
+    rows = [{"seed": 0, "accuracy": 0.992, "frechet_ratio_to_floor": 2.09, "recall": 0.878},
+            {"seed": 1, "accuracy": 0.983, "frechet_ratio_to_floor": 1.76, "recall": 0.895}]
+    monkeypatch.setattr(model_cards, "figures_json", lambda: {"default_preset": {"command": "cmd", "rows": rows}})
+    text = " ".join(model_cards.target_lines())
+    assert "accuracy >= 99% at every seed: MISSED" in text and "<= 2x the real floor: MISSED" in text
+    assert "recall >= 0.85: met" in text and "seed 1: 98.3%, 1.76x, 0.895" in text
+    rows[1].update(accuracy=0.995, frechet_ratio_to_floor=1.5)
+    rows[0].update(frechet_ratio_to_floor=1.9)
+    assert "MISSED" not in " ".join(model_cards.target_lines())
+    monkeypatch.setattr(model_cards, "figures_json", lambda: {})
+    assert "not measured yet" in " ".join(model_cards.target_lines())
+
+
+def test_the_verdict_says_so_when_the_models_trained_on_different_hardware():
+    def model(name, fd, hardware):
+        return {"model": name, "frechet_distance": fd, "recall": 0.8, "ms_per_sample_cpu": 1.0, "training_time_s": 60.0,
+                "training_hardware": hardware}
+
+    same = {"gan": model("GAN", 2.0, "cpu"), "vae": model("VAE", 3.0, "CPU (x86_64, 2 threads)")}
+    assert comparison.verdict(same).endswith("on the same kind of CPU.")
+    mixed = {**same, "dit": model("Diffusion", 1.0, "CPU for stages 1-8; NVIDIA H200 for stage 10")}
+    assert "different hardware (" in comparison.verdict(mixed) and "NVIDIA H200" in comparison.verdict(mixed)
