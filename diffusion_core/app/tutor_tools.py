@@ -115,7 +115,8 @@ def compare_models(digit: int = 7, seed: int = 0, n: int = 8):
     """
     grids, costs = cui.samples_and_costs(str(digit), seed, n)
     cells = [[rgb(g) for g in grids]]
-    names = [[f"{cui.NAMES[k]}: {ms:.1f} ms, {nfe} passes per sample" for k, (ms, nfe) in costs.items()]]
+    names = [[f"{cui.NAMES[k]}: {ms:.1f} ms{' (cached)' if reused >= 0.05 else ''}, {nfe} passes per sample"
+              for k, (ms, nfe, reused) in costs.items()]]
     return labelled_grid(cells, names, pad=8, size=14)
 
 

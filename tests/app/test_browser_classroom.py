@@ -103,6 +103,7 @@ def test_5_a_one_step_ddpm_run_is_explained(reverse):
     reverse.locator("#rev-sampler input").fill("ddpm")
     reverse.locator("#rev-sampler input").press("Enter")
     set_number(reverse, "rev-steps", 1)
+    reverse.locator("#rev-spacing").get_by_label("leading").check()  # not the default's spacing (karras)
     reverse.locator("#generate").click()
     expect(reverse.locator("#rev-status")).to_contain_text("starts at t = 0")
     reverse.locator("#rev-spacing").get_by_label("trailing").check()

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from diffusion_core.evaluation.comparison import KINDS, read_loss_log, read_report
-from diffusion_core.pipelines.generation import generate, guided_range, nfe_per_sample
+from diffusion_core.pipelines.generation import app_batcher, generate, guided_range, nfe_per_sample
 from diffusion_core.settings import sampling
 from diffusion_core.pipelines.interpolation import interpolate
 from diffusion_core.networks.loaded import loaded
@@ -63,26 +63,42 @@ def _seed(value, name: str = "Seed") -> int:
 
 def samples_and_costs(label, seed, n=8) -> tuple[list[np.ndarray], dict]:
     """n samples of one digit from each model, timed: ([DiT grid, GAN grid, VAE grid], {kind: (ms per
-    sample now, network evaluations per sample)}). The DiT samples at its recommended setting."""
+    sample now, network evaluations per sample, share of the DiT's network rows served by the shared
+    batcher's cache of recent identical rows: 0 .. 1, 0 for the others)}). The DiT samples at its
+    recommended setting."""
     d, n, seed = _digit(label), int(n), _seed(seed)
     if not 1 <= n <= 16:
         raise ValueError("Use between 1 and 16 samples.")
     images, costs = [], {}
     for kind in KINDS:
         pre = loaded(kind)
+        device = next(pre.model.parameters()).device
+        batcher = app_batcher(pre, device) if kind == "dit" else None
+        before = (batcher.rows_asked, batcher.rows_evaluated) if batcher else (0, 0)
         start = time.perf_counter()
-        x = generate(kind, np.full(n, d), seed=seed, pretrained=pre, device=next(pre.model.parameters()).device,
+        x = generate(kind, np.full(n, d), seed=seed, pretrained=pre, device=device,
                      app_precision=kind == "dit")  # the DiT shares the reverse tab's batched network calls
-        costs[kind] = ((time.perf_counter() - start) * 1000 / n, nfe_per_sample(kind, pre.meta))
+        ms = (time.perf_counter() - start) * 1000 / n
+        asked = batcher.rows_asked - before[0] if batcher else 0
+        reused = 1 - (batcher.rows_evaluated - before[1]) / asked if asked else 0.0
+        costs[kind] = (ms, nfe_per_sample(kind, pre.meta), min(1.0, max(0.0, reused)))
         images.append(digit_grid(x[:, 0].numpy()))
     return images, costs
+
+
+def reused_note(reused: float) -> str:
+    """What a timing is worth when the shared batcher's cache served part of the work."""
+    if reused < 0.05:
+        return ""
+    return (f" ({reused:.0%} of its network rows came from the cache of a recent identical run, "
+            "so this is not its cost: try another seed)")
 
 
 def side_by_side(label, seed, n=8):
     """(DiT grid, GAN grid, VAE grid, timing table): `samples_and_costs` for the compare tab."""
     images, costs = samples_and_costs(label, seed, n)
     rows = ["| model | ms per sample (measured now) | network evaluations per sample |", "| --- | --- | --- |"]
-    rows += [f"| {NAMES[kind]} | {ms:.2f} | {nfe} |" for kind, (ms, nfe) in costs.items()]
+    rows += [f"| {NAMES[kind]} | {ms:.2f}{reused_note(reused)} | {nfe} |" for kind, (ms, nfe, reused) in costs.items()]
     s = sampling(loaded("dit").meta)
     rows.append(f"\nDiT setting: {s.sampler}, {s.steps} steps, guidance {s.guidance:g}{guided_range(s)}, {s.spacing} spacing.")
     return (*images, "\n".join(rows))
