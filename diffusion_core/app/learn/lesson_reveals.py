@@ -137,6 +137,9 @@ def explain_guidance() -> str:
                  f"{default['frechet_distance']:.1f}, {default['recall']:.2f}. Real against real at N = {n}: "
                  f"{every['frechet_distance_real_floor']:.1f}. (The Compare tab's table is measured at N = 1000, where "
                  "the same distance is smaller: it shrinks with N.)")
+        if float(default["guidance_min_t"]) <= 0:
+            text += (" The default guides at every step, but gently: for this model a small w everywhere did as well as "
+                     "a larger w kept to the noisiest steps (the sweep is in the model card).")
     return text + researchers("guidance_interval", "guidance_default")
 
 
