@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 from diffusion_core.pipelines.generation import guided_range
-from diffusion_core.settings import SAMPLING_KEYS, Sampling
 from diffusion_core.networks.pretrained import ASSETS_DIR
 
 ABOUT = {
@@ -103,7 +102,7 @@ def card(kind: str, meta: dict, measured: dict | None, report: dict | None) -> s
         if kind == "dit" and "sampling" in m:
             s = m["sampling"]
             lines += [f"Sampling setting of these figures: {s['sampler']}, {s['steps']} steps, {s['spacing']} spacing, "
-                      f"guidance {s['guidance']}{guided_range(Sampling(**{k: s[k] for k in SAMPLING_KEYS if k in s}))}, x0 clipped to [-1, 1].", ""]
+                      f"guidance {s['guidance']}{guided_range(s)}, x0 clipped to [-1, 1].", ""]
             if meta.get("sampling", {}).get("chosen_by"):  # how the default was picked (a measured sweep)
                 lines += [meta["sampling"]["chosen_by"], ""]
     if kind == "dit":
@@ -115,14 +114,15 @@ def card(kind: str, meta: dict, measured: dict | None, report: dict | None) -> s
 def target_lines() -> list[str]:
     """The default setting against the stronger-DiT targets (>= 99% requested-label accuracy, Frechet distance
     <= 2x the floor, recall >= 0.85, at N = 1000 and two seeds), from `assets/dit_figures.json` "default_preset"."""
-    rows = (figures_json().get("default_preset") or {}).get("rows", [])
+    measured = figures_json().get("default_preset") or {}
+    rows = measured.get("rows", [])
     if not rows:
         return ["Quality targets: not measured yet (`python benchmarks/dit_quality.py --seeds 0,1 --record default_preset`).", ""]
     verdict = lambda ok: "met" if ok else "MISSED"  # noqa: E731
     per_seed = "; ".join(f"seed {r['seed']}: {100 * r['accuracy']:.1f}%, {r['frechet_ratio_to_floor']:.2f}x, {r['recall']:.3f}"
                          for r in rows)
     return [f"**Quality targets at the default, N = 1000, seeds {', '.join(str(r['seed']) for r in rows)}** "
-            f"(`{figures_json()['default_preset']['command']}`): requested-label accuracy >= 99% at every seed: "
+            f"(`{measured['command']}`): requested-label accuracy >= 99% at every seed: "
             f"{verdict(all(r['accuracy'] >= 0.99 for r in rows))}; Frechet distance <= 2x the real floor: "
             f"{verdict(all(r['frechet_ratio_to_floor'] <= 2 for r in rows))}; recall >= 0.85: "
             f"{verdict(all(r['recall'] >= 0.85 for r in rows))} ({per_seed}).", ""]
@@ -140,7 +140,7 @@ def preset_lines(meta: dict) -> list[str]:
     lines = []
     for name, p in meta.get("sampling_presets", {}).items():
         lines.append(f"Preset \"{name}\" (offered in the reverse tab): {p['sampler']}, {p['steps']} steps, {p['spacing']} spacing, "
-                     f"guidance {p['guidance']}{guided_range(Sampling(**{k: p[k] for k in SAMPLING_KEYS if k in p}))}.")
+                     f"guidance {p['guidance']}{guided_range(p)}.")
         if p.get("chosen_by"):
             lines.append(p["chosen_by"])
         measured = figures.get(f"{name}_preset")

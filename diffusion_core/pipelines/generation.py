@@ -7,6 +7,7 @@ the model card's figures were measured at).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 import functools
 
 import numpy as np
@@ -40,9 +41,10 @@ def parse_labels(spec, n: int) -> np.ndarray:
     return np.resize(np.asarray(digits, dtype=np.int64), n)
 
 
-def guided_range(s: Sampling) -> str:
-    """Where a DiT setting guides, for captions: ' at every step' or ' only where t >= 700'."""
-    min_t = float(s.guidance_min_t)
+def guided_range(s: Sampling | Mapping) -> str:
+    """Where a DiT setting guides, for captions: ' at every step' or ' only where t >= 700'. `s`: a `Sampling`
+    or a setting as a dict (a model's JSON "sampling", a preset, a measured row)."""
+    min_t = float(s["guidance_min_t"] if isinstance(s, Mapping) else s.guidance_min_t)
     return " at every step" if min_t <= 0 else f" only where t >= {min_t:g}"
 
 

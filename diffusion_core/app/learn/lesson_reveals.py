@@ -10,6 +10,7 @@ from pathlib import Path
 
 from diffusion_core.maths.schedules import make_schedule
 from diffusion_core.paths import ASSETS_DIR
+from diffusion_core.pipelines.generation import guided_range
 from diffusion_core.settings import SAMPLING_KEYS, check
 
 FIGURES = ASSETS_DIR / "dit_figures.json"  # written by benchmarks/dit_quality.py --record
@@ -114,12 +115,6 @@ def explain_samplers() -> str:
             "an imperfect denoiser's errors (the 'churn' of Karras et al. 2022)." + researchers("samplers_10_steps"))
 
 
-def where_guided(row: dict) -> str:
-    """'at every step' or 'where t ≥ 700', for a measured row's guidance_min_t."""
-    min_t = float(row["guidance_min_t"])
-    return "at every step" if min_t <= 0 else f"where t ≥ {min_t:g}"
-
-
 def explain_guidance() -> str:
     every, limited = figure_row("guidance_interval", guidance_min_t=0), figure_row("guidance_interval", guidance_min_t=500)
     default = (figures("guidance_default") or {}).get("rows", [None])[0]
@@ -133,7 +128,7 @@ def explain_guidance() -> str:
                  f"{every['accuracy']:.0%} recognised, Fréchet distance {every['frechet_distance']:.1f}, recall "
                  f"{every['recall']:.2f}; only where t ≥ 500, {limited['accuracy']:.1%}, {limited['frechet_distance']:.1f}, "
                  f"{limited['recall']:.2f}; the shipped default ({default['sampler'].upper()}, {default['steps']} steps, "
-                 f"w = {default['guidance']:g} {where_guided(default)}, also N = {default['n']}), {default['accuracy']:.1%}, "
+                 f"w = {default['guidance']:g}{guided_range(default)}, also N = {default['n']}), {default['accuracy']:.1%}, "
                  f"{default['frechet_distance']:.1f}, {default['recall']:.2f}. Real against real at N = {n}: "
                  f"{every['frechet_distance_real_floor']:.1f}. (The Compare tab's table is measured at N = 1000, where "
                  "the same distance is smaller: it shrinks with N.)")

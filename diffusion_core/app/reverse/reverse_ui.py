@@ -270,7 +270,7 @@ def preset_label(name: str, s: dict) -> str:
     """How a preset is offered: its name and what it runs."""
     from diffusion_core.pipelines.generation import guided_range
 
-    return f"{name}: {s['sampler']}, {s['steps']} steps, w = {s['guidance']:g}{guided_range(Sampling(**s))}"
+    return f"{name}: {s['sampler']}, {s['steps']} steps, w = {s['guidance']:g}{guided_range(s)}"
 
 
 def preset_of(**values) -> str | None:
