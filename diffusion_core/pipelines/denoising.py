@@ -73,14 +73,17 @@ class Trajectory:
     x_next: list = field(default_factory=list)  # the step's output
     x_T: np.ndarray | None = None  # (N, 28, 28) the starting noise
     done: bool = False
+    reused: float = 0.0  # share of its network rows so far answered from the batcher's cache (an identical recent run)
 
     @property
     def num_steps(self) -> int:
         return len(self.t)
 
-    def record(self, rec, ms: float, passes: int) -> None:
-        """Append one sampler `StepRecord` (network passes so far: `passes`)."""
+    def record(self, rec, ms: float, passes: int, reused: float = 0.0) -> None:
+        """Append one sampler `StepRecord` (network passes so far: `passes`; `reused`: the share of the
+        run's network rows so far that the batcher's cache answered)."""
         self.ms.append(ms)
+        self.reused = float(reused)
         self.t.append(float(rec.t))
         self.t_next.append(float(rec.t_next))
         self.alpha_bar.append(float(rec.alpha_bar))
@@ -144,7 +147,7 @@ def denoise(settings: Sampling, pre: Pretrained | None = None, device: torch.dev
                 if rec is None:
                     break
                 runtime.synchronize(device)
-                traj.record(rec, (time.perf_counter() - start) * 1000, guided.passes)
+                traj.record(rec, (time.perf_counter() - start) * 1000, guided.passes, guided.reused_share)
                 yield traj
     finally:
         with _lock:

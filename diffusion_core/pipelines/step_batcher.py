@@ -43,9 +43,12 @@ CUDA_CHUNK = 128
 
 @dataclass(eq=False)
 class Member:
-    """One generation taking part; `served` counts the distinct rows evaluated for it."""
+    """One generation taking part; `served` counts the distinct rows evaluated for it, `asked` the rows it
+    asked for and `reused` those answered from the cache of earlier rounds (an identical recent run's)."""
 
     served: int = 0
+    asked: int = 0
+    reused: int = 0
     closed: bool = False
 
 
@@ -200,6 +203,8 @@ class StepBatcher:
         unique: dict[tuple, int] = {}
         rows: list[tuple[torch.Tensor, float, int]] = []
         for req in requests:
+            req.member.asked += len(req.keys)
+            req.member.reused += sum(k in self._cache for k in req.keys)  # before this round adds its own
             for row, k in zip(req.rows, req.keys):
                 if k not in unique and k not in self._cache:
                     unique[k] = len(rows)
@@ -256,6 +261,12 @@ class BatchedDenoiser:
         self.null_label = batcher.null_label
         self.calls = 0
         self.passes = 0
+
+    @property
+    def reused_share(self) -> float:
+        """The share of this generation's network rows answered from the cache of an identical recent run
+        (0 .. 1): where it is high, its timings are the cache's, not the network's."""
+        return self.member.reused / self.member.asked if self.member.asked else 0.0
 
     def __call__(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None, **_) -> torch.Tensor:
         self.calls += 1

@@ -148,3 +148,14 @@ def test_larger_calls_are_used_only_where_they_give_the_same_bits(model):
     strict = StepBatcher(shape_dependent, null_label=10, chunk=4, max_chunk=16)
     strict.evaluate(strict.join(), x, t, y)
     assert strict.sizes == (4,)
+
+
+def test_a_run_repeated_from_the_cache_says_so_in_its_summary(pre):
+    from diffusion_core.app.reverse.reverse_views import run_summary
+
+    s = sampling(label="mixed 0-9", guidance=2.0, sampler="ddim", eta=0, steps=4, seed=987654, images=3, spacing="leading",
+                 guidance_min_t=0)
+    first = rl.run_trajectory(s, pre)
+    again = rl.run_trajectory(s, pre)
+    assert first.reused == 0.0 and again.reused == 1.0  # every row of the repeat came from the cache
+    assert "cache" not in run_summary(first) and "100% of its network rows came from the cache" in run_summary(again)

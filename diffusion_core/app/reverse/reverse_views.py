@@ -95,8 +95,10 @@ def run_summary(traj: Trajectory, device: bool = True) -> str:
         return "no steps yet"
     ms, s = np.asarray(traj.ms), traj.settings
     where = f" · {traj.device}" if device else ""
+    cached = (f" ({traj.reused:.0%} of its network rows came from the cache of an identical recent run: not its cost)"
+              if traj.reused >= 0.05 else "")
     return (f"{plural(traj.num_steps, 'step')} · {plural(traj.nfe[-1], 'network pass', 'network passes')} · "
-            f"{ms.mean():.1f} ms per step ({ms.sum() / 1000:.2f} s in all){where} · {s['label']}, seed {s['seed']}, "
+            f"{ms.mean():.1f} ms per step ({ms.sum() / 1000:.2f} s in all){cached}{where} · {s['label']}, seed {s['seed']}, "
             f"{s['sampler']}")
 
 
