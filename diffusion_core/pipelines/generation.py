@@ -97,8 +97,10 @@ def app_denoiser(pre: Pretrained, guidance: float, device, min_t: float = 0.0):
 
 @torch.no_grad()
 def generate_dit(pre: Pretrained, labels: np.ndarray, seed: int, s: Sampling, device="cpu", app_precision: bool = False,
-                 batch_size: int = 250) -> torch.Tensor:
-    """`app_precision`: sample as the reverse tab does (`app_denoiser`) instead of in float32."""
+                 batch_size: int = 250, stats: dict | None = None) -> torch.Tensor:
+    """`app_precision`: sample as the reverse tab does (`app_denoiser`) instead of in float32. `stats`, when
+    given, receives "reused_share": the share of this generation's network rows that the shared batcher's
+    cache of an identical recent run answered (0 .. 1; 0 in float32, which has no cache)."""
     plain = contextlib.nullcontext(dit_denoiser(pre, s.guidance, min_t=s.guidance_min_t))
     with app_denoiser(pre, s.guidance, device, s.guidance_min_t) if app_precision else plain as (schedule, den):
         g = torch.Generator().manual_seed(int(seed))
@@ -108,6 +110,8 @@ def generate_dit(pre: Pretrained, labels: np.ndarray, seed: int, s: Sampling, de
             x = torch.randn(len(y), 1, 28, 28, generator=g).to(device)
             out.append(sample(s.sampler, den, x, step_grid(s.sampler, schedule, s.steps, s.spacing), {"y": y},
                               generator=g, eta=s.eta, clip_x0=1.0).float().cpu())
+        if stats is not None:
+            stats["reused_share"] = float(getattr(den, "reused_share", 0.0))
     return torch.cat(out).clamp(-1, 1)
 
 
@@ -122,13 +126,14 @@ def generate_rival(pre: Pretrained, labels: np.ndarray, seed: int, device="cpu",
 
 
 def generate(kind: str, labels, seed: int = 0, s: Sampling | None = None, device="cpu",
-             pretrained: Pretrained | None = None, app_precision: bool = False, batch_size: int = 250) -> torch.Tensor:
+             pretrained: Pretrained | None = None, app_precision: bool = False, batch_size: int = 250,
+             stats: dict | None = None) -> torch.Tensor:
     """Images (N, 1, 28, 28) in [-1, 1] for the given labels (N,) from model `kind`; the DiT samples with
-    `s` (its recommended setting when None)."""
+    `s` (its recommended setting when None) and reports into `stats` as `generate_dit` says."""
     pre = pretrained or load_pretrained(kind, device=device)
     labels = np.asarray(labels, dtype=np.int64)
     if kind == "dit":
-        return generate_dit(pre, labels, seed, s or sampling(pre.meta), device, app_precision, batch_size)
+        return generate_dit(pre, labels, seed, s or sampling(pre.meta), device, app_precision, batch_size, stats)
     return generate_rival(pre, labels, seed, device, batch_size)
 
 

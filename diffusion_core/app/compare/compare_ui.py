@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from diffusion_core.evaluation.comparison import KINDS, read_loss_log, read_report
-from diffusion_core.pipelines.generation import app_batcher, generate, guided_range, nfe_per_sample
+from diffusion_core.pipelines.generation import generate, guided_range, nfe_per_sample
 from diffusion_core.settings import sampling
 from diffusion_core.pipelines.interpolation import interpolate
 from diffusion_core.networks.loaded import loaded
@@ -73,15 +73,13 @@ def samples_and_costs(label, seed, n=8) -> tuple[list[np.ndarray], dict]:
     for kind in KINDS:
         pre = loaded(kind)
         device = next(pre.model.parameters()).device
-        batcher = app_batcher(pre, device) if kind == "dit" else None
-        before = (batcher.rows_asked, batcher.rows_evaluated) if batcher else (0, 0)
+        stats = {}
         start = time.perf_counter()
-        x = generate(kind, np.full(n, d), seed=seed, pretrained=pre, device=device,
-                     app_precision=kind == "dit")  # the DiT shares the reverse tab's batched network calls
+        x = generate(kind, np.full(n, d), seed=seed, pretrained=pre, device=device, app_precision=kind == "dit",
+                     stats=stats)  # the DiT shares the reverse tab's batched network calls
         ms = (time.perf_counter() - start) * 1000 / n
-        asked = batcher.rows_asked - before[0] if batcher else 0
-        reused = 1 - (batcher.rows_evaluated - before[1]) / asked if asked else 0.0
-        costs[kind] = (ms, nfe_per_sample(kind, pre.meta), min(1.0, max(0.0, reused)))
+        reused = stats.get("reused_share", 0.0)
+        costs[kind] = (ms, nfe_per_sample(kind, pre.meta), reused)
         images.append(digit_grid(x[:, 0].numpy()))
     return images, costs
 
