@@ -11,6 +11,7 @@ network passes per image) >= 98% and within 3x.
     python benchmarks/dit_quality.py --guidance 1,2,3,4        # a sweep
     python benchmarks/dit_quality.py --guidance 3,4 --guidance-min-t 0,400,500   # guidance only where t >= ...
     python benchmarks/dit_quality.py --weights-dir runs/dit2/export   # a run's exported weights, not the shipped ones
+                                    # (at the shipped weights' named settings when the run's JSON has none)
     python benchmarks/dit_quality.py --device cuda             # sample on a GPU (scripts/gpu_train.sh does)
     python benchmarks/dit_quality.py --precision app           # as the reverse tab samples (bf16 where the CPU has it)
     python benchmarks/dit_quality.py --n 300 --guidance 4 --guidance-min-t 0,500 --record guidance_interval
@@ -48,6 +49,16 @@ def record(key: str, rows: list[dict], argv: list[str], pre) -> None:
                     "created": time.strftime("%Y-%m-%d %H:%M:%S"), "rows": rows}
     FIGURES.write_text(json.dumps(figures, indent=2) + "\n")
     print(f"recorded under {key!r} in {FIGURES.name}")
+
+
+def settings_meta(pre) -> dict:
+    """Whose named settings (--preset) to use: the weights' own JSON's, or, for a run's export that
+    recommends none, the shipped weights' (so candidates are measured at the setting they would replace)."""
+    if "sampling" in pre.meta:
+        return pre.meta
+    shipped = json.loads((ASSETS_DIR / "dit_mnist.json").read_text())
+    print("these weights name no settings: --preset reads the shipped weights' (assets/dit_mnist.json)")
+    return shipped
 
 
 def parse_list(text, kind=float):
@@ -89,11 +100,12 @@ def main() -> None:
     if app:
         print(f"precision: as the app runs it on {runtime.device_name(torch.device('cpu'))}")
     labels = parse_labels("balanced", args.n)
+    named = settings_meta(pre)
     grid = [(sm, st, sp, g, m) for sm in parse_list(args.sampler, str) for st in parse_list(args.steps, int)
             for sp in parse_list(args.spacing, str) for m in parse_list(args.guidance_min_t) for g in parse_list(args.guidance)]
     rows = []
     for sampler, steps, spacing, g, min_t in grid:
-        opts = sampling(pre.meta, args.preset, sampler=sampler, steps=steps, spacing=spacing, guidance=g, guidance_min_t=min_t)
+        opts = sampling(named, args.preset, sampler=sampler, steps=steps, spacing=spacing, guidance=g, guidance_min_t=min_t)
         cfg = opts.recipe()
         passes = nfe_per_sample("dit", pre.meta, opts)
         if args.max_passes and passes > args.max_passes:

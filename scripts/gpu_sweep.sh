@@ -24,6 +24,7 @@ DEVICE=${DEVICE:-cuda}
 CONTINUE=${CONTINUE:-}
 MINUTES=${MINUTES:-3}
 export PYTHONUNBUFFERED=1 MNIST_DIR=${MNIST_DIR:-data/mnist}
+source scripts/gpu_common.sh
 mkdir -p "$OUT" runs
 
 sweep() {  # sweep FOLDER: the grid at FOLDER's weights, into $OUT/sweep_<folder>.txt
@@ -36,11 +37,8 @@ sweep() {  # sweep FOLDER: the grid at FOLDER's weights, into $OUT/sweep_<folder
 
 if [ -n "$CONTINUE" ]; then
     run=runs/gpu_continued
-    mkdir -p "$run"
-    python -m diffusion_core.train dit --out "$run" --preset "${PRESET:-medium}" --init-from "$CONTINUE/dit_mnist" \
-        --data-dir "$MNIST_DIR" --device "$DEVICE" --steps 1000000 --lr "${LR:-1e-4}" --batch-size "${BATCH:-512}" --warmup 300 \
-        --ema-decay "${EMA:-0.9995}" --loss-weighting "${WEIGHTING:-none}" --time-limit "$MINUTES" --lr-by-time \
-        --ckpt-minutes 10 --sample-every 0 --compile --export "$run/export/dit_mnist" > "$run/train.log" 2>&1 &
+    train_stage "$run" "${PRESET:-medium}" "$CONTINUE/dit_mnist" "${WEIGHTING:-none}" "$MINUTES" "${LR:-1e-4}" "${BATCH:-512}" \
+        "${EMA:-0.9995}" 10
     trainer=$!
 fi
 for w in $WEIGHTS; do

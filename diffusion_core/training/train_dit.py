@@ -139,7 +139,7 @@ def train_dit(args) -> Path:
         return out
     log = LossLog(out / "loss.csv", ["step", "loss", "lr", "wall_time"])
     timer = Timer(previous_time)
-    batches = infinite_batches(data.shape[0], args.batch_size, data_gen)
+    batches = infinite_batches(data.shape[0], args.batch_size, data_gen, device)
     use_bf16 = device.type == "cuda"
     clock = RunClock(args.ckpt_minutes, args.time_limit)
 
@@ -154,7 +154,7 @@ def train_dit(args) -> Path:
     net = torch.compile(model) if args.compile else model  # same parameters; state dicts come from `model`
     bar = tqdm(total=args.steps, initial=step, desc="dit", dynamic_ncols=True, mininterval=5)
     while step < args.steps:
-        idx = next(batches).to(device)
+        idx = next(batches)  # (B,) on the device already
         x0, y = data[idx], model.y_embedder.drop(targets[idx])
         t = torch.randint(0, schedule.num_timesteps, (x0.shape[0],), device=device)
         lr = lr_at(step, args, clock.fraction_spent() if getattr(args, "lr_by_time", False) else None)

@@ -115,10 +115,12 @@ class Timer:
         return self.previous + time.time() - self.start
 
 
-def infinite_batches(n: int, batch_size: int, generator: torch.Generator):
-    """Endless shuffled index batches over range(n), one permutation per epoch."""
+def infinite_batches(n: int, batch_size: int, generator: torch.Generator, device=None):
+    """Endless shuffled index batches over range(n), one permutation per epoch, drawn by the CPU `generator`
+    and moved to `device` once per epoch: on a GPU a host-to-device copy waits for the queued work, so one
+    copy per step would hold a small model's launches back to the host's pace."""
     while True:
-        perm = torch.randperm(n, generator=generator)
+        perm = torch.randperm(n, generator=generator).to(device or "cpu")
         for k in range(0, n - batch_size + 1, batch_size):
             yield perm[k : k + batch_size]
 
