@@ -37,7 +37,7 @@ from diffusion_core.pipelines.generation import generate, nfe_per_sample, parse_
 from diffusion_core.settings import SAMPLING_KEYS, sampling  # noqa: E402
 from diffusion_core.data.mnist import to_uint8  # noqa: E402
 from diffusion_core.paths import ASSETS_DIR  # noqa: E402
-from diffusion_core.networks.pretrained import load_pretrained  # noqa: E402
+from diffusion_core.networks.pretrained import load_pretrained, read_meta  # noqa: E402
 
 FIGURES = ASSETS_DIR / "dit_figures.json"
 
@@ -56,7 +56,7 @@ def settings_meta(pre) -> dict:
     recommends none, the shipped weights' (so candidates are measured at the setting they would replace)."""
     if "sampling" in pre.meta:
         return pre.meta
-    shipped = json.loads((ASSETS_DIR / "dit_mnist.json").read_text())
+    shipped = read_meta(ASSETS_DIR / "dit_mnist.json", "dit")
     print("these weights name no settings: --preset reads the shipped weights' (assets/dit_mnist.json)")
     return shipped
 

@@ -16,6 +16,7 @@ from diffusion_core.app.forward import forward_lab as lab
 from diffusion_core.app.forward import forward_ui as fui
 from diffusion_core.pipelines import denoising as rl
 from diffusion_core.app.reverse import reverse_views as rv
+from diffusion_core.app.wording import CACHED_SHARE
 from diffusion_core.data.images import caption_below, digit_grid, labelled_grid, rgb
 from diffusion_core.data.images_io import image_choices, display_image
 from diffusion_core.maths.schedule_checks import check_schedule
@@ -115,7 +116,7 @@ def compare_models(digit: int = 7, seed: int = 0, n: int = 8):
     """
     grids, costs = cui.samples_and_costs(str(digit), seed, n)
     cells = [[rgb(g) for g in grids]]
-    names = [[f"{cui.NAMES[k]}: {ms:.1f} ms{' (cached)' if reused >= 0.05 else ''}, {nfe} passes per sample"
+    names = [[f"{cui.NAMES[k]}: {ms:.1f} ms{' (cached)' if reused >= CACHED_SHARE else ''}, {nfe} passes per sample"
               for k, (ms, nfe, reused) in costs.items()]]
     return labelled_grid(cells, names, pad=8, size=14)
 

@@ -1,4 +1,4 @@
-"""Small pieces of English for the text the app writes: plurals and articles."""
+"""Small pieces of English for the text the app writes: plurals, articles, and what a cached timing is worth."""
 from __future__ import annotations
 
 
@@ -12,3 +12,15 @@ def article(word) -> str:
     w = str(word).strip().lower()
     spoken_vowel = w[:1] in "aeio" or w.startswith(("8", "11", "18")) or (w[:1] == "u" and not w.startswith("uni"))
     return "an" if spoken_vowel else "a"
+
+
+CACHED_SHARE = 0.05  # from this share of a generation's rows served by the cache on, its timing is the cache's
+
+
+def cache_note(reused: float) -> str:
+    """What a generation's timing is worth when the shared batcher's cache of an identical recent run answered
+    a share `reused` (0 .. 1) of its network rows: '' under CACHED_SHARE, else a note that the time is not its cost."""
+    if reused < CACHED_SHARE:
+        return ""
+    return (f" ({reused:.0%} of its network rows came from the cache of an identical recent run, "
+            "so this is not its cost: try another seed)")

@@ -15,6 +15,7 @@ from plotly.subplots import make_subplots
 
 from diffusion_core.evaluation.comparison import KINDS, read_loss_log, read_report
 from diffusion_core.pipelines.generation import generate, guided_range, nfe_per_sample
+from diffusion_core.app.wording import cache_note
 from diffusion_core.settings import sampling
 from diffusion_core.pipelines.interpolation import interpolate
 from diffusion_core.networks.loaded import loaded
@@ -84,19 +85,11 @@ def samples_and_costs(label, seed, n=8) -> tuple[list[np.ndarray], dict]:
     return images, costs
 
 
-def reused_note(reused: float) -> str:
-    """What a timing is worth when the shared batcher's cache served part of the work."""
-    if reused < 0.05:
-        return ""
-    return (f" ({reused:.0%} of its network rows came from the cache of a recent identical run, "
-            "so this is not its cost: try another seed)")
-
-
 def side_by_side(label, seed, n=8):
     """(DiT grid, GAN grid, VAE grid, timing table): `samples_and_costs` for the compare tab."""
     images, costs = samples_and_costs(label, seed, n)
     rows = ["| model | ms per sample (measured now) | network evaluations per sample |", "| --- | --- | --- |"]
-    rows += [f"| {NAMES[kind]} | {ms:.2f}{reused_note(reused)} | {nfe} |" for kind, (ms, nfe, reused) in costs.items()]
+    rows += [f"| {NAMES[kind]} | {ms:.2f}{cache_note(reused)} | {nfe} |" for kind, (ms, nfe, reused) in costs.items()]
     s = sampling(loaded("dit").meta)
     rows.append(f"\nDiT setting: {s.sampler}, {s.steps} steps, guidance {s.guidance:g}{guided_range(s)}, {s.spacing} spacing.")
     return (*images, "\n".join(rows))

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from diffusion_core.data.images import caption_below, digit_grid, rgb
-from diffusion_core.app.wording import plural
+from diffusion_core.app.wording import cache_note, plural
 from diffusion_core.pipelines.denoising import Trajectory, predicted_moments
 
 if TYPE_CHECKING:  # plotly is imported where a figure is made: the library runs without it
@@ -95,10 +95,8 @@ def run_summary(traj: Trajectory, device: bool = True) -> str:
         return "no steps yet"
     ms, s = np.asarray(traj.ms), traj.settings
     where = f" · {traj.device}" if device else ""
-    cached = (f" ({traj.reused:.0%} of its network rows came from the cache of an identical recent run: not its cost)"
-              if traj.reused >= 0.05 else "")
     return (f"{plural(traj.num_steps, 'step')} · {plural(traj.nfe[-1], 'network pass', 'network passes')} · "
-            f"{ms.mean():.1f} ms per step ({ms.sum() / 1000:.2f} s in all){cached}{where} · {s['label']}, seed {s['seed']}, "
+            f"{ms.mean():.1f} ms per step ({ms.sum() / 1000:.2f} s in all){cache_note(traj.reused)}{where} · {s['label']}, seed {s['seed']}, "
             f"{s['sampler']}")
 
 
