@@ -3,7 +3,7 @@ deployments"). One command for a lent GPU machine: it imports no gradio and no p
 and reads MNIST from a folder inside the working tree.
 
     python benchmarks/gpu_check.py                     # CUDA when present, and the CPU beside it
-    python benchmarks/gpu_check.py --device cpu --quick  # what the test suite runs (a smoke test)
+    python benchmarks/gpu_check.py --device cpu --quick  # fewer repeats and users: a smoke test of the script
     python benchmarks/gpu_check.py --out $OUT          # also write the figures as JSON there
 
 Checks, each printed with its time on the device and on the CPU: the forward process; a streamed reverse

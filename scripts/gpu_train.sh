@@ -16,7 +16,9 @@
 # time to compile, export and measure), VARIANTS, LR, BATCH, EMA, DEVICE (cuda; cpu to try the recipe here),
 # QUALITY_N (1000), QUALITY_SECONDS (a cap on the measuring, 150), RESUME (a folder of ckpt.pt.part* pieces
 # that an earlier lease sent back, carried in the working tree: the first variant resumes from that
-# checkpoint, optimiser state included, instead of starting from assets/).
+# checkpoint, optimiser state included, instead of starting from assets/), COMPILE_MODE (torch.compile's mode,
+# default; reduce-overhead replays CUDA graphs). To choose it, first measure each mode's steps per second:
+#   run(command="python benchmarks/train_speed.py --steps 100", timeout_s=300)
 # The measurements use the model's own named settings (--preset default / fast: its JSON's), so they follow
 # whatever default the shipped weights recommend.
 set -uo pipefail

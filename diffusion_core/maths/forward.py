@@ -6,6 +6,11 @@ Timesteps are the schedule's index t in 0 .. T-1 (see `schedules`), with t = -1 
 torch tensors (any float dtype, any device) and on numpy arrays; coefficients are computed in float64,
 then cast to the input's dtype and broadcast per sample (`_coef`, DiT's `_extract_into_tensor`).
 
+Timesteps given as a torch tensor are looked up on their own device (`alpha_bar_of`): a training step on a
+GPU then never copies to or from the host, since such a copy waits for every kernel queued before it and
+would hold the GPU to the pace of Python (one of the trainer's waits per step before). Checks that would
+need the values on the host are made there only for CPU tensors; on a GPU they become device-side asserts.
+
 - q(x_t | x_0)     = N(sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I)                 Ho et al. 2020, eq. 4
 - q(x_t | x_{t-1}) = N(sqrt(alpha_t) x_{t-1}, (1 - alpha_t) I)                       Ho et al. 2020, eq. 2
 - q(x_{t-1} | x_t, x_0) = N(mu_tilde, beta_tilde I)                                   Ho et al. 2020, eq. 6-7
@@ -14,18 +19,32 @@ then cast to the input's dtype and broadcast per sample (`_coef`, DiT's `_extrac
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
 from diffusion_core.maths.schedules import CLEAN, NoiseSchedule
 
 
-def _coef(values: np.ndarray, like):
-    """Per-sample coefficients broadcast against `like` (N, ...) or a scalar t."""
-    values = np.asarray(values, dtype=np.float64)
+def _f64(values):
+    """A number, array or tensor of coefficients in float64: a tensor stays a tensor on its device (float32
+    on a device without float64, such as Apple's MPS); anything else becomes a numpy array."""
+    if isinstance(values, torch.Tensor):
+        return values.to(torch.float32 if values.device.type == "mps" else torch.float64)
+    return np.asarray(values, dtype=np.float64)
+
+
+def _sqrt(values):
+    return torch.sqrt(values) if isinstance(values, torch.Tensor) else np.sqrt(values)
+
+
+def _coef(values, like):
+    """Per-sample coefficients (float64, from `_f64`) broadcast against `like` (N, ...) or a scalar t."""
     if isinstance(like, torch.Tensor):
         c = torch.as_tensor(values, dtype=like.dtype, device=like.device)
     else:
+        values = values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else values
         c = values.astype(np.asarray(like).dtype if np.asarray(like).dtype.kind == "f" else np.float64)
     if c.ndim == 1:
         c = c.reshape((-1,) + (1,) * (like.ndim - 1))
@@ -45,8 +64,32 @@ def _steps(schedule: NoiseSchedule, t, low: int = CLEAN) -> np.ndarray:
     return t
 
 
-def alpha_bar_of(schedule: NoiseSchedule, t) -> np.ndarray:
-    """alpha_bar at integer timesteps t (-1 .. T-1; alpha_bar = 1 at t = -1, the clean data)."""
+def _device_steps(schedule: NoiseSchedule, t: torch.Tensor, low: int = CLEAN) -> torch.Tensor:
+    """`_steps` for a tensor: int64 on its device. Checked with `_steps`'s messages on a CPU; elsewhere by a
+    device-side assert, which reads nothing back to the host."""
+    if t.device.type == "cpu":
+        _steps(schedule, t, low)  # raises with the message that says what is wrong
+    else:
+        ok = (t >= low) & (t <= schedule.num_timesteps - 1)
+        if t.is_floating_point():
+            ok &= t == t.round()  # NaN fails every comparison
+        torch._assert_async(ok.all())
+    return t.long()
+
+
+@functools.lru_cache(maxsize=16)
+def _alpha_bar_table(schedule: NoiseSchedule, device: torch.device) -> torch.Tensor:
+    """(T + 1,) alpha_bar at t = -1 .. T-1 (position t + 1) on `device`, copied there once per schedule
+    (schedules are immutable and compare by identity)."""
+    table = torch.from_numpy(np.concatenate([[1.0], schedule.alphas_cumprod]))
+    return table.to(torch.float32 if device.type == "mps" else torch.float64).to(device)
+
+
+def alpha_bar_of(schedule: NoiseSchedule, t):
+    """alpha_bar at integer timesteps t (-1 .. T-1; alpha_bar = 1 at t = -1, the clean data): a float64 numpy
+    array, or for a tensor t a float64 tensor on t's device, looked up there (see the module docstring)."""
+    if isinstance(t, torch.Tensor):
+        return _alpha_bar_table(schedule, t.device)[_device_steps(schedule, t) + 1]
     full = np.concatenate([[1.0], schedule.alphas_cumprod])
     return full[_steps(schedule, t) + 1]
 
@@ -54,21 +97,21 @@ def alpha_bar_of(schedule: NoiseSchedule, t) -> np.ndarray:
 def noised(x0, noise, alpha_bar):
     """sqrt(alpha_bar) x0 + sqrt(1 - alpha_bar) noise, for alpha_bar a number or one per sample (N,)
     (Ho et al. 2020, eq. 4)."""
-    ab = np.asarray(alpha_bar, dtype=np.float64)
-    return _coef(np.sqrt(ab), x0) * x0 + _coef(np.sqrt(1 - ab), x0) * noise  # the forward formula
+    ab = _f64(alpha_bar)
+    return _coef(_sqrt(ab), x0) * x0 + _coef(_sqrt(1 - ab), x0) * noise  # the forward formula
 
 
 def x0_from_eps(x_t, eps, alpha_bar):
     """(x_t - sqrt(1 - alpha_bar) eps) / sqrt(alpha_bar): eq. 4 solved for x_0, for alpha_bar a number
     or one per sample (N,)."""
-    ab = np.asarray(alpha_bar, dtype=np.float64)
-    return (x_t - _coef(np.sqrt(1 - ab), x_t) * eps) / _coef(np.sqrt(ab), x_t)  # the same, solved for x_0
+    ab = _f64(alpha_bar)
+    return (x_t - _coef(_sqrt(1 - ab), x_t) * eps) / _coef(_sqrt(ab), x_t)  # the same, solved for x_0
 
 
 def eps_from_x0(x_t, x0, alpha_bar):
     """(x_t - sqrt(alpha_bar) x0) / sqrt(1 - alpha_bar): eq. 4 solved for the noise."""
-    ab = np.asarray(alpha_bar, dtype=np.float64)
-    return (x_t - _coef(np.sqrt(ab), x_t) * x0) / _coef(np.sqrt(1.0 - ab), x_t)
+    ab = _f64(alpha_bar)
+    return (x_t - _coef(_sqrt(ab), x_t) * x0) / _coef(_sqrt(1.0 - ab), x_t)
 
 
 def q_sample(schedule: NoiseSchedule, x0, t, noise):
@@ -81,7 +124,7 @@ def q_step(schedule: NoiseSchedule, x_prev, t, noise):
     """One forward step x_{t-1} -> x_t ~ q(x_t | x_{t-1}) = N(sqrt(alpha_t) x_{t-1}, beta_t I), t in 0 .. T-1
     (x_{-1} is the clean data)."""
     a = schedule.alphas[_steps(schedule, t, low=0)]
-    return _coef(np.sqrt(a), x_prev) * x_prev + _coef(np.sqrt(1.0 - a), x_prev) * noise
+    return _coef(_sqrt(a), x_prev) * x_prev + _coef(_sqrt(1.0 - a), x_prev) * noise
 
 
 def q_step_alpha(x_prev, alpha: float, noise):
@@ -102,7 +145,7 @@ def q_posterior(schedule: NoiseSchedule, x0, x_t, t):
 def predict_x0_from_eps(schedule: NoiseSchedule, x_t, t, eps):
     """x_0 = (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t). Undefined where alpha_bar_t = 0."""
     ab = alpha_bar_of(schedule, t)
-    if np.any(ab <= 0):
+    if bool((ab <= 0).any()):
         raise ValueError("alpha_bar_t is 0 here (zero terminal SNR): x0 cannot be recovered from eps.")
     return x0_from_eps(x_t, eps, ab)
 
@@ -115,16 +158,16 @@ def predict_eps_from_x0(schedule: NoiseSchedule, x_t, t, x0):
 def v_from_eps_x0(schedule: NoiseSchedule, t, eps, x0):
     """v = sqrt(alpha_bar_t) eps - sqrt(1 - alpha_bar_t) x0 (Salimans & Ho 2022)."""
     ab = alpha_bar_of(schedule, t)
-    return _coef(np.sqrt(ab), eps) * eps - _coef(np.sqrt(1.0 - ab), eps) * x0
+    return _coef(_sqrt(ab), eps) * eps - _coef(_sqrt(1.0 - ab), eps) * x0
 
 
 def x0_from_v(schedule: NoiseSchedule, x_t, t, v):
     """x_0 = sqrt(alpha_bar_t) x_t - sqrt(1 - alpha_bar_t) v."""
     ab = alpha_bar_of(schedule, t)
-    return _coef(np.sqrt(ab), x_t) * x_t - _coef(np.sqrt(1.0 - ab), x_t) * v
+    return _coef(_sqrt(ab), x_t) * x_t - _coef(_sqrt(1.0 - ab), x_t) * v
 
 
 def eps_from_v(schedule: NoiseSchedule, x_t, t, v):
     """eps = sqrt(1 - alpha_bar_t) x_t + sqrt(alpha_bar_t) v."""
     ab = alpha_bar_of(schedule, t)
-    return _coef(np.sqrt(1.0 - ab), x_t) * x_t + _coef(np.sqrt(ab), x_t) * v
+    return _coef(_sqrt(1.0 - ab), x_t) * x_t + _coef(_sqrt(ab), x_t) * v

@@ -9,6 +9,7 @@ continues where it stopped.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import platform
 from pathlib import Path
@@ -24,6 +25,9 @@ from diffusion_core.training.training_utils import (
     EMA, LossLog, optimise, resume, RunClock, Timer, infinite_batches, training_device, save_checkpoint, seed_everything,
     truncate_log,
 )
+
+
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs")
 
 
 def add_dit_args(p: argparse.ArgumentParser) -> None:
@@ -61,6 +65,9 @@ def add_dit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the training forward (measured 1.36x per step on the 2-core CPU, ~30 s cold)")
+    p.add_argument("--compile-mode", default="default", choices=COMPILE_MODES,
+                   help="torch.compile's mode with --compile: reduce-overhead replays CUDA graphs, for a small model "
+                        "whose GPU steps are bound by kernel launches (`benchmarks/train_speed.py` measures each)")
 
 
 def lr_at(step: int, args, time_fraction: float | None = None) -> float:
@@ -70,6 +77,27 @@ def lr_at(step: int, args, time_fraction: float | None = None) -> float:
         return args.lr * (step + 1) / args.warmup
     progress = (step - args.warmup) / max(1, args.steps - args.warmup) if time_fraction is None else time_fraction
     return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def train_step(net, model: DiT, opt: torch.optim.Optimizer, ema: EMA, schedule, weights: torch.Tensor,
+               x0: torch.Tensor, y: torch.Tensor, lr: float, use_bf16: bool) -> torch.Tensor:
+    """One optimiser step of the objective on a batch: x0 (B, 1, 28, 28) in [-1, 1] and labels y (B,) (some
+    already dropped to the null class), on one device; t is drawn uniformly there. `net` is `model` or its
+    compiled form. Returns the loss, a 0-d tensor left on the device: nothing in the step reads back to the
+    host, so a GPU never waits for Python between steps (`tests/maths/test_forward.py` checks it)."""
+    torch.compiler.cudagraph_mark_step_begin()  # under reduce-overhead: last step's graph outputs may be reused
+    t = torch.randint(0, schedule.num_timesteps, (x0.shape[0],), device=x0.device)
+    for group in opt.param_groups:
+        group["lr"] = lr
+    with torch.autocast(x0.device.type, dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext():
+        loss = training_losses(net, schedule, x0, t, y, weights=weights)["loss"].mean()
+    optimise(loss, model, opt, ema)  # the backward is compiled at its first call too
+    return loss
+
+
+def compiled(model: DiT, mode: str = "default"):
+    """`model` under torch.compile in `mode` (one of COMPILE_MODES); the same parameters."""
+    return torch.compile(model, mode=None if mode == "default" else mode)
 
 
 def save_grid(model, schedule, path: Path, device) -> None:
@@ -151,19 +179,14 @@ def train_dit(args) -> Path:
         )
 
     model.train()
-    net = torch.compile(model) if args.compile else model  # same parameters; state dicts come from `model`
+    net = compiled(model, getattr(args, "compile_mode", "default")) if args.compile else model  # state dicts: `model`'s
     bar = tqdm(total=args.steps, initial=step, desc="dit", dynamic_ncols=True, mininterval=5)
     while step < args.steps:
         idx = next(batches)  # (B,) on the device already
         x0, y = data[idx], model.y_embedder.drop(targets[idx])
-        t = torch.randint(0, schedule.num_timesteps, (x0.shape[0],), device=device)
         lr = lr_at(step, args, clock.fraction_spent() if getattr(args, "lr_by_time", False) else None)
-        for group in opt.param_groups:
-            group["lr"] = lr
         try:
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                loss = training_losses(net, schedule, x0, t, y, weights=weights)["loss"].mean()
-            optimise(loss, model, opt, ema)  # the backward is compiled at its first call too
+            loss = train_step(net, model, opt, ema, schedule, weights, x0, y, lr, use_bf16)
         except Exception as exc:  # torch.compile can fail on another torch or device: go on eagerly
             if net is model:
                 raise

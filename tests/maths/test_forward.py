@@ -97,3 +97,25 @@ def test_x0_from_eps_refuses_zero_terminal_snr():
     s = make_schedule("linear", 100, rescale_zero_snr=True)
     with pytest.raises(ValueError, match="zero terminal SNR"):
         predict_x0_from_eps(s, torch.zeros(2), 99, torch.zeros(2))
+
+
+def test_tensor_timesteps_give_the_host_paths_values(schedule):
+    """A tensor t is looked up on its own device (the training path), a list on the host with numpy. In
+    float32, what the DiT trains in, the two agree to the bit; in float64 to an ulp or two (torch's float64
+    square root is not numpy's in the last bit)."""
+    g = torch.Generator().manual_seed(3)
+    x0 = torch.rand(256, 1, 4, 4, generator=g, dtype=torch.float64) * 2 - 1
+    noise = torch.randn(x0.shape, generator=g, dtype=torch.float64)
+    t = torch.randint(CLEAN, schedule.num_timesteps, (256,), generator=g)
+    x32, n32 = x0.float(), noise.float()
+    assert torch.equal(q_sample(schedule, x32, t, n32), q_sample(schedule, x32, t.tolist(), n32))
+    assert torch.equal(q_sample(schedule, x32, t.float(), n32), q_sample(schedule, x32, t.numpy(), n32))
+    torch.testing.assert_close(q_sample(schedule, x0, t, noise), q_sample(schedule, x0, t.tolist(), noise),
+                               rtol=1e-15, atol=1e-15)
+
+
+@pytest.mark.parametrize("t", [torch.tensor([0, 1000]), torch.tensor([0.5, 3.0]), torch.tensor([float("nan")])])
+def test_bad_tensor_timesteps_on_the_cpu_raise_a_clear_message(schedule, t):
+    with pytest.raises(ValueError, match="Timestep"):
+        q_sample(schedule, torch.zeros(len(t), 1, 2, 2), t, torch.zeros(len(t), 1, 2, 2))
+

@@ -66,3 +66,42 @@ def test_the_learning_rate_can_decay_over_the_time_limit_instead_of_the_steps():
     assert lr_at(0, args, 0.5) == pytest.approx(1e-4)  # warm-up first, whatever the time
     assert lr_at(500, args) == pytest.approx(lr_at(20, args, 490 / 990))
     assert lr_at(20, args, 1.0) == pytest.approx(1e-4) and lr_at(20, args, 0.0) == pytest.approx(1e-3)
+
+
+def test_a_training_step_reads_nothing_back_from_its_device():
+    """On a GPU, every copy to or from the host waits for the kernels queued before it. The "meta" device
+    holds no data, so any such copy raises there: the trainer's whole step (t drawn, noising, Min-SNR
+    weights, backward, clipping, AdamW, EMA) runs on it only if it never copies to the host. It did not
+    before (the forward process looked its alpha_bar up in numpy)."""
+    import torch
+
+    from diffusion_core.maths.objective import loss_weights
+    from diffusion_core.maths.schedules import make_schedule
+    from diffusion_core.networks.dit import DiT, PRESETS
+    from diffusion_core.training.train_dit import train_step
+    from diffusion_core.training.training_utils import EMA
+
+    schedule = make_schedule("cosine", 1000)
+    model = DiT(PRESETS["test"]).to("meta")
+    ema = EMA(model, 0.999)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, foreach=True)
+    x0 = torch.empty(8, 1, 28, 28, device="meta")
+    y = model.y_embedder.drop(torch.zeros(8, dtype=torch.long, device="meta"))
+    loss = train_step(model, model, opt, ema, schedule, loss_weights(schedule, "min-snr").to("meta"), x0, y, 1e-4, False)
+    assert loss.device.type == "meta" and next(ema.model.parameters()).device.type == "meta"
+
+
+def test_the_training_speed_benchmark_times_the_trainers_own_step():
+    """`benchmarks/train_speed.py` runs `train_step` as the trainer does (a smoke test of the script: its
+    figures are positive and agree with each other)."""
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import train_speed
+
+    r = train_speed.measure("eager", "test", batch=8, steps=2, warmup=1, device=torch.device("cpu"))
+    assert r["ms_per_step"] > 0 and r["digits_per_s"] == pytest.approx(8 * r["steps_per_s"])
+    assert r["host_waits_per_step"] is None  # counted on CUDA only
