@@ -165,13 +165,14 @@ def train_dit(args) -> Path:
             raise SystemExit("--export-only needs an existing checkpoint in --out and an --export path")
         export(ema.model, schedule, argparse.Namespace(**{**state["args"], "export": args.export}), step, previous_time, device)
         return out
-    log = LossLog(out / "loss.csv", ["step", "loss", "lr", "wall_time"])
+    log = LossLog(out / "loss.csv", ["step", "loss", "lr", "wall_time"], hold=10)  # a row every 10 steps, read back per 100
     timer = Timer(previous_time)
     batches = infinite_batches(data.shape[0], args.batch_size, data_gen, device)
     use_bf16 = device.type == "cuda"
     clock = RunClock(args.ckpt_minutes, args.time_limit)
 
     def checkpoint():
+        log.flush()
         save_checkpoint(
             out / "ckpt.pt", model=model.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), step=step,
             wall_time=timer.elapsed, data_gen=data_gen.get_state(), args=vars(args), config=config.to_dict(),
@@ -196,8 +197,8 @@ def train_dit(args) -> Path:
         step += 1
         bar.update(1)
         if step % 10 == 0:
-            log.write(step=step, loss=f"{loss.item():.6f}", lr=f"{lr:.3g}", wall_time=f"{timer.elapsed:.1f}")
-            bar.set_postfix(loss=f"{loss.item():.4f}")
+            log.write(step=step, loss=loss.detach(), lr=f"{lr:.3g}", wall_time=f"{timer.elapsed:.1f}")
+            bar.set_postfix(loss=log.last.get("loss"), refresh=False)
         if args.sample_every and step % args.sample_every == 0:
             try:
                 save_grid(ema.model, schedule, out / f"samples_{step:06d}.png", device)

@@ -76,19 +76,39 @@ def load_checkpoint(path: Path) -> dict | None:
 
 
 class LossLog:
-    """Appends rows to a CSV (creating it with a header), so resumed runs continue one file."""
+    """Appends rows to a CSV (creating it with a header), so resumed runs continue one file.
 
-    def __init__(self, path: Path, fields: list[str]):
+    A value may be a 0-d tensor still on the GPU: rows are then held until `hold` of them have come (or
+    `flush`), and all their tensors are read back in one copy, written with 6 decimals. Reading one loss
+    back makes the host wait for every kernel queued before it; one wait per `hold` rows keeps the GPU fed.
+    """
+
+    def __init__(self, path: Path, fields: list[str], hold: int = 1):
         self.path = Path(path)
         self.fields = fields
+        self.hold = max(1, int(hold))
+        self.pending: list[dict] = []
+        self.last: dict = {}  # the last row written, as text
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.path.exists():
             with open(self.path, "w", newline="") as f:
                 csv.writer(f).writerow(fields)
 
     def write(self, **row) -> None:
+        self.pending.append(row)
+        if len(self.pending) >= self.hold:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the held rows (their tensors read back together)."""
+        if not self.pending:
+            return
+        held = [v for row in self.pending for v in row.values() if isinstance(v, torch.Tensor)]
+        values = iter(torch.stack([v.detach().float().reshape(()) for v in held]).tolist() if held else [])
+        text = [{k: f"{next(values):.6f}" if isinstance(v, torch.Tensor) else v for k, v in row.items()} for row in self.pending]
         with open(self.path, "a", newline="") as f:
-            csv.writer(f).writerow([row.get(k, "") for k in self.fields])
+            csv.writer(f).writerows([[row.get(k, "") for k in self.fields] for row in text])
+        self.pending, self.last = [], text[-1]
 
 
 def truncate_log(path: Path, max_step: int) -> None:

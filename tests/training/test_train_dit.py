@@ -105,3 +105,21 @@ def test_the_training_speed_benchmark_times_the_trainers_own_step():
     r = train_speed.measure("eager", "test", batch=8, steps=2, warmup=1, device=torch.device("cpu"))
     assert r["ms_per_step"] > 0 and r["digits_per_s"] == pytest.approx(8 * r["steps_per_s"])
     assert r["host_waits_per_step"] is None  # counted on CUDA only
+
+
+def test_the_loss_log_holds_device_losses_and_writes_them_in_order(tmp_path):
+    """The DiT trainer logs a loss tensor every 10 steps without reading it back; the log reads `hold` rows'
+    tensors back in one copy, and a flush (at each checkpoint) writes what is held."""
+    from diffusion_core.training.training_utils import LossLog
+
+    path = tmp_path / "loss.csv"
+    log = LossLog(path, ["step", "loss", "lr"], hold=3)
+    read = lambda: list(csv.reader(open(path)))[1:]
+    log.write(step=10, loss=torch.tensor(0.5), lr="1e-4")
+    log.write(step=20, loss=torch.tensor([0.25]), lr="1e-4")
+    assert read() == []
+    log.write(step=30, loss=torch.tensor(0.125, dtype=torch.float64), lr="9e-5")
+    assert read() == [["10", "0.500000", "1e-4"], ["20", "0.250000", "1e-4"], ["30", "0.125000", "9e-5"]]
+    log.write(step=40, loss="0.1")
+    log.flush()
+    assert read()[-1] == ["40", "0.1", ""] and log.last["step"] == 40
