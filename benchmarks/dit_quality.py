@@ -36,19 +36,14 @@ from diffusion_core.evaluation.quality import evaluate_samples  # noqa: E402
 from diffusion_core.pipelines.generation import generate, nfe_per_sample, parse_labels  # noqa: E402
 from diffusion_core.settings import SAMPLING_KEYS, sampling  # noqa: E402
 from diffusion_core.data.mnist import to_uint8  # noqa: E402
+from diffusion_core.evaluation.measured_figures import DIT_FIGURES, record_dit_figures  # noqa: E402
 from diffusion_core.paths import ASSETS_DIR  # noqa: E402
 from diffusion_core.networks.pretrained import load_pretrained, read_meta  # noqa: E402
 
-FIGURES = ASSETS_DIR / "dit_figures.json"
-
-
 def record(key: str, rows: list[dict], argv: list[str], pre) -> None:
     """Store a run's rows under `key` in assets/dit_figures.json, with the command and the weights' step."""
-    figures = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
-    figures[key] = {"command": "python benchmarks/dit_quality.py " + " ".join(argv), "weights_steps": pre.meta["training"]["steps"],
-                    "created": time.strftime("%Y-%m-%d %H:%M:%S"), "rows": rows}
-    FIGURES.write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"recorded under {key!r} in {FIGURES.name}")
+    record_dit_figures(key, rows, "python benchmarks/dit_quality.py " + " ".join(argv), pre.meta["training"]["steps"])
+    print(f"recorded under {key!r} in {DIT_FIGURES.name}")
 
 
 def settings_meta(pre) -> dict:

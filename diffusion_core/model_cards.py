@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from diffusion_core.evaluation.measured_figures import dit_figures
 from diffusion_core.pipelines.generation import guided_range
 from diffusion_core.networks.pretrained import ASSETS_DIR
 
@@ -114,7 +115,7 @@ def card(kind: str, meta: dict, measured: dict | None, report: dict | None) -> s
 def target_lines() -> list[str]:
     """The default setting against the stronger-DiT targets (>= 99% requested-label accuracy, Frechet distance
     <= 2x the floor, recall >= 0.85, at N = 1000 and two seeds), from `assets/dit_figures.json` "default_preset"."""
-    measured = figures_json().get("default_preset") or {}
+    measured = dit_figures("default_preset") or {}
     rows = measured.get("rows", [])
     if not rows:
         return ["Quality targets: not measured yet (`python benchmarks/dit_quality.py --seeds 0,1 --record default_preset`).", ""]
@@ -128,15 +129,10 @@ def target_lines() -> list[str]:
             f"{verdict(all(r['recall'] >= 0.85 for r in rows))} ({per_seed}).", ""]
 
 
-def figures_json() -> dict:
-    path = ASSETS_DIR / "dit_figures.json"
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
 def preset_lines(meta: dict) -> list[str]:
     """The DiT's named presets besides the default, each with the sweep that chose it and its figures
     (`assets/dit_figures.json`, key "<name>_preset", written by `benchmarks/dit_quality.py --record`)."""
-    figures = figures_json()
+    figures = dit_figures()
     lines = []
     for name, p in meta.get("sampling_presets", {}).items():
         lines.append(f"Preset \"{name}\" (offered in the reverse tab): {p['sampler']}, {p['steps']} steps, {p['spacing']} spacing, "

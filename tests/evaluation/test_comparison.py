@@ -82,14 +82,14 @@ def test_the_card_judges_the_default_against_the_stronger_dit_targets_from_its_m
 
     rows = [{"seed": 0, "accuracy": 0.992, "frechet_ratio_to_floor": 2.09, "recall": 0.878},
             {"seed": 1, "accuracy": 0.983, "frechet_ratio_to_floor": 1.76, "recall": 0.895}]
-    monkeypatch.setattr(model_cards, "figures_json", lambda: {"default_preset": {"command": "cmd", "rows": rows}})
+    monkeypatch.setattr(model_cards, "dit_figures", lambda key=None: {"default_preset": {"command": "cmd", "rows": rows}}.get(key))
     text = " ".join(model_cards.target_lines())
     assert "accuracy >= 99% at every seed: MISSED" in text and "<= 2x the real floor: MISSED" in text
     assert "recall >= 0.85: met" in text and "seed 1: 98.3%, 1.76x, 0.895" in text
     rows[1].update(accuracy=0.995, frechet_ratio_to_floor=1.5)
     rows[0].update(frechet_ratio_to_floor=1.9)
     assert "MISSED" not in " ".join(model_cards.target_lines())
-    monkeypatch.setattr(model_cards, "figures_json", lambda: {})
+    monkeypatch.setattr(model_cards, "dit_figures", lambda key=None: None if key else {})
     assert "not measured yet" in " ".join(model_cards.target_lines())
 
 

@@ -5,60 +5,30 @@ setting its figures were measured at."""
 from __future__ import annotations
 
 import json
-from functools import lru_cache
-from pathlib import Path
 
+from diffusion_core.evaluation.measured_figures import (RACE_FIGURES, TEXT_FIGURES, dit_figure_row, dit_figures,
+                                                       read_measured)
 from diffusion_core.maths.schedules import make_schedule
 from diffusion_core.paths import ASSETS_DIR
 from diffusion_core.pipelines.generation import guided_range
 from diffusion_core.settings import SAMPLING_KEYS, check
-
-FIGURES = ASSETS_DIR / "dit_figures.json"  # written by benchmarks/dit_quality.py --record
 
 
 def alpha_bar_at(name: str, t: int) -> float:
     return float(make_schedule(name, 1000).alpha_bar(t))
 
 
-@lru_cache(maxsize=8)
-def _read_json(path: str, mtime: float) -> dict:
-    return json.loads(Path(path).read_text())
-
-
-def measured(path: Path) -> dict | None:
-    """A measured JSON of assets/ (read again when the file changes); None when missing or unreadable."""
-    try:
-        return _read_json(str(path), path.stat().st_mtime)
-    except (OSError, ValueError):
-        return None
-
-
-def figures(key: str) -> dict | None:
-    """A measurement recorded by `benchmarks/dit_quality.py --record <key>` in assets/dit_figures.json:
-    {command, weights_steps, rows: [{sampler, steps, guidance, guidance_min_t, n, accuracy,
-    frechet_distance, frechet_distance_real_floor, precision, recall, ...}]}; None when not measured."""
-    return (measured(FIGURES) or {}).get(key)
-
-
-def figure_row(key: str, **match) -> dict | None:
-    rec = figures(key)
-    for row in (rec or {}).get("rows", []):
-        if all(row.get(k) == v for k, v in match.items()):
-            return row
-    return None
-
-
 def measured_view(key: str, **view) -> dict:
     """What a lesson's Show me sets: the sampling setting of the first row measured under `key` (so the
     page shows what the quoted figures measured), over the given view (used as is when not measured)."""
-    row = ((figures(key) or {}).get("rows") or [{}])[0]
+    row = ((dit_figures(key) or {}).get("rows") or [{}])[0]
     setting = {k: check(k, row[k]) for k in SAMPLING_KEYS if k in row}
     return {**view, **setting}
 
 
 def researchers(*keys: str) -> str:
     """A fold with the commands that measured the figures (for researchers; students can skip it)."""
-    cmds = [f"`{figures(k)['command']}` (weights at step {figures(k)['weights_steps']})" for k in keys if figures(k)]
+    cmds = [f"`{dit_figures(k)['command']}` (weights at step {dit_figures(k)['weights_steps']})" for k in keys if dit_figures(k)]
     if not cmds:
         return ""
     return ("\n\n<details><summary>For researchers: how these figures were measured</summary>\n\n"
@@ -91,7 +61,7 @@ def explain_attention() -> str:
 
 
 def sampler_rows() -> tuple[dict | None, dict | None]:
-    return figure_row("samplers_10_steps", sampler="ddpm"), figure_row("samplers_10_steps", sampler="ddim")
+    return dit_figure_row("samplers_10_steps", sampler="ddpm"), dit_figure_row("samplers_10_steps", sampler="ddim")
 
 
 def samplers_answer() -> int:
@@ -116,8 +86,8 @@ def explain_samplers() -> str:
 
 
 def explain_guidance() -> str:
-    every, limited = figure_row("guidance_interval", guidance_min_t=0), figure_row("guidance_interval", guidance_min_t=500)
-    default = (figures("guidance_default") or {}).get("rows", [None])[0]
+    every, limited = dit_figure_row("guidance_interval", guidance_min_t=0), dit_figure_row("guidance_interval", guidance_min_t=500)
+    default = (dit_figures("guidance_default") or {}).get("rows", [None])[0]
     text = ("Less varied. Guidance pushes every sample toward what the classifier-free difference says is most "
             "'seven-like': cleaner, bolder, more alike. At w = 1 the samples follow the learnt distribution. "
             "Guidance need not act at every step (Kynkäänniemi et al. 2024): the digit's class is settled while x_t "
@@ -167,11 +137,8 @@ def explain_score() -> str:
             "than DDIM at many steps.")
 
 
-RACE = ASSETS_DIR / "race_figures.json"  # written by benchmarks/race.py --only seeds --record
-
-
 def race_figures() -> dict | None:
-    return measured(RACE)
+    return read_measured(RACE_FIGURES)
 
 
 def race_answer() -> int:
@@ -203,11 +170,8 @@ def researchers_race(fig: dict) -> str:
             "(3 standard deviations); distance: sliced Wasserstein over 1000 samples.\n\n</details>")
 
 
-TEXT = ASSETS_DIR / "text_figures.json"  # written by benchmarks/text_quality.py --record
-
-
 def text_figures() -> dict | None:
-    return measured(TEXT)
+    return read_measured(TEXT_FIGURES)
 
 
 def text_answer() -> int:

@@ -1,0 +1,67 @@
+"""The measured figures in assets/, written by the benchmarks and read by the lessons and the model cards:
+one reader, one writer of the DiT's, so a figure is quoted only as it was recorded.
+
+- `DIT_FIGURES`: `benchmarks/dit_quality.py --record <key>` stores one run's rows under a key:
+  {command, weights_steps, created, rows: [{sampler, steps, guidance, guidance_min_t, spacing, eta, n, seed,
+  passes, accuracy, frechet_distance, frechet_distance_real_floor, frechet_ratio_to_floor, precision,
+  recall, ...}]}.
+- `RACE_FIGURES`: `benchmarks/race.py --only seeds --record`; `TEXT_FIGURES`: `benchmarks/text_quality.py
+  --record`.
+
+A missing or unreadable file reads as "not measured" (None or {}), never as an error: a lesson then says
+so instead of failing.
+"""
+from __future__ import annotations
+
+import json
+import time
+from functools import lru_cache
+from pathlib import Path
+
+from diffusion_core.paths import ASSETS_DIR
+
+DIT_FIGURES = ASSETS_DIR / "dit_figures.json"
+RACE_FIGURES = ASSETS_DIR / "race_figures.json"
+TEXT_FIGURES = ASSETS_DIR / "text_figures.json"
+
+
+@lru_cache(maxsize=8)
+def _read_json(path: str, stamp: tuple[int, int]) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def read_measured(path: Path) -> dict | None:
+    """A measured JSON (read again when the file changes); None when missing or unreadable."""
+    try:
+        st = Path(path).stat()
+        data = _read_json(str(path), (st.st_mtime_ns, st.st_size))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def dit_figures(key: str | None = None, path: Path = DIT_FIGURES):
+    """The DiT's recorded measurement under `key` (None when not measured), or with no key all of them ({})."""
+    every = read_measured(path) or {}
+    return every if key is None else every.get(key)
+
+
+def dit_figure_row(key: str, path: Path = DIT_FIGURES, **match) -> dict | None:
+    """The first row recorded under `key` whose fields equal `match` (e.g. sampler="ddim"); None if none."""
+    for row in (dit_figures(key, path) or {}).get("rows", []):
+        if all(row.get(k) == v for k, v in match.items()):
+            return row
+    return None
+
+
+def record_dit_figures(key: str, rows: list[dict], command: str, weights_steps: int, path: Path = DIT_FIGURES) -> None:
+    """Store one run's rows under `key`, beside the others, with the command that measured them and the
+    training step of the weights measured. A file that exists but cannot be read is left as it is (ValueError):
+    writing over it would lose the other records."""
+    every = read_measured(path)
+    if every is None and Path(path).exists():
+        raise ValueError(f"{Path(path).name} exists but is not a readable JSON object; fix or remove it first.")
+    every = dict(every or {})
+    every[key] = {"command": command, "weights_steps": weights_steps, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+                  "rows": rows}
+    Path(path).write_text(json.dumps(every, indent=2) + "\n")
