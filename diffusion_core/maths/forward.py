@@ -6,10 +6,11 @@ Timesteps are the schedule's index t in 0 .. T-1 (see `schedules`), with t = -1 
 torch tensors (any float dtype, any device) and on numpy arrays; coefficients are computed in float64,
 then cast to the input's dtype and broadcast per sample (`_coef`, DiT's `_extract_into_tensor`).
 
-Timesteps given as a torch tensor are looked up on their own device (`alpha_bar_of`): a training step on a
-GPU then never copies to or from the host, since such a copy waits for every kernel queued before it and
-would hold the GPU to the pace of Python (one of the trainer's waits per step before). Checks that would
-need the values on the host are made there only for CPU tensors; on a GPU they become device-side asserts.
+Timesteps given as a torch tensor are looked up on their own device (`alpha_bar_of`, a table cached per
+schedule and device), so a training step on a GPU copies nothing to or from the host: such a copy waits for
+every kernel queued before it and holds the GPU to the pace of Python (before, each step waited three times
+here: t copied to numpy, two coefficients copied back). Checks that need the values on the host are made
+there for CPU tensors only; on a GPU they are device-side asserts (`torch._assert_async`).
 
 - q(x_t | x_0)     = N(sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I)                 Ho et al. 2020, eq. 4
 - q(x_t | x_{t-1}) = N(sqrt(alpha_t) x_{t-1}, (1 - alpha_t) I)                       Ho et al. 2020, eq. 2

@@ -84,7 +84,8 @@ def train_step(net, model: DiT, opt: torch.optim.Optimizer, ema: EMA, schedule, 
     """One optimiser step of the objective on a batch: x0 (B, 1, 28, 28) in [-1, 1] and labels y (B,) (some
     already dropped to the null class), on one device; t is drawn uniformly there. `net` is `model` or its
     compiled form. Returns the loss, a 0-d tensor left on the device: nothing in the step reads back to the
-    host, so a GPU never waits for Python between steps (`tests/maths/test_forward.py` checks it)."""
+    host, so a GPU never waits for Python between steps (`tests/training/test_train_dit.py` checks it on the
+    meta device)."""
     torch.compiler.cudagraph_mark_step_begin()  # under reduce-overhead: last step's graph outputs may be reused
     t = torch.randint(0, schedule.num_timesteps, (x0.shape[0],), device=x0.device)
     for group in opt.param_groups:
