@@ -64,7 +64,7 @@ def add_dit_args(p: argparse.ArgumentParser) -> None:
                         "--steps (for a GPU lease of fixed minutes; --steps then only caps the run)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
     p.add_argument("--compile", action="store_true",
-                   help="torch.compile the training forward (measured 1.36x per step on the 2-core CPU, ~30 s cold)")
+                   help="torch.compile the training forward (~30 s cold; `benchmarks/train_speed.py` measures the gain)")
     p.add_argument("--compile-mode", default="default", choices=COMPILE_MODES,
                    help="torch.compile's mode with --compile: reduce-overhead replays CUDA graphs, for a small model "
                         "whose GPU steps are bound by kernel launches (`benchmarks/train_speed.py` measures each)")
