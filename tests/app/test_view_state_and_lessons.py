@@ -107,3 +107,16 @@ def test_only_a_view_that_opens_a_tab_lets_its_follow_ups_run():
         with pytest.raises(gr.Error) as err:
             check(other)
         assert err.value.visible is False
+
+
+def test_the_comparison_reveal_reads_the_dits_schedule_and_survives_a_broken_config(tmp_path, monkeypatch):
+    """It counts the guided steps on the measured setting's grid, from the shipped config read by
+    `pretrained.read_meta`; a broken config gives the general sentence, not a traceback."""
+    from diffusion_core.app.learn import lesson_reveals
+    from diffusion_core.evaluation.comparison import read_report
+
+    s = read_report()["models"]["dit"]["sampling"]
+    assert f"Its default runs {s['steps']} steps" in lesson_reveals.explain_comparison()
+    (tmp_path / "dit_mnist.json").write_text('{"config": ')
+    monkeypatch.setattr(lesson_reveals, "ASSETS_DIR", tmp_path)
+    assert lesson_reveals.explain_comparison().startswith("Diffusion: one evaluation per step")

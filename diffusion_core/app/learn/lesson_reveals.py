@@ -4,8 +4,6 @@ race_figures.json, text_figures.json), never typed by hand; `measured_view` give
 setting its figures were measured at."""
 from __future__ import annotations
 
-import json
-
 from diffusion_core.evaluation.measured_figures import (RACE_FIGURES, TEXT_FIGURES, dit_figure_row, dit_figures,
                                                        read_measured)
 from diffusion_core.maths.schedules import make_schedule
@@ -112,11 +110,12 @@ def explain_comparison() -> str:
     from diffusion_core.evaluation.comparison import read_report
     from diffusion_core.maths.samplers import step_grid
     from diffusion_core.maths.schedules import schedule_from_dict
+    from diffusion_core.networks.pretrained import WeightsError, read_meta
 
     try:
         m = read_report()["models"]
         s = m["dit"]["sampling"]  # the setting the table's figures were measured at
-        schedule = schedule_from_dict(json.loads((ASSETS_DIR / "dit_mnist.json").read_text())["schedule"])
+        schedule = schedule_from_dict(read_meta(ASSETS_DIR / "dit_mnist.json", "dit")["schedule"])
         grid = step_grid(s["sampler"], schedule, int(s["steps"]), s["spacing"])
         guided = int((grid.t[:-1] >= float(s["guidance_min_t"])).sum())
         return (f"Diffusion: {m['dit']['nfe_per_sample']} network evaluations per sample against "
@@ -124,7 +123,7 @@ def explain_comparison() -> str:
                 f"{s['steps']} steps; the {guided} with t ≥ {float(s['guidance_min_t']):g} are guided and cost two passes "
                 f"each (conditional and unconditional), the other {int(s['steps']) - guided} one. The table below the "
                 "samples has the rest.")
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, WeightsError):
         return "Diffusion: one evaluation per step (two where it is guided), against one for a GAN or a VAE."
 
 
