@@ -40,6 +40,7 @@ from diffusion_core.evaluation.measured_figures import DIT_FIGURES, record_dit_f
 from diffusion_core.paths import ASSETS_DIR  # noqa: E402
 from diffusion_core.networks.pretrained import load_pretrained, read_meta  # noqa: E402
 
+
 def record(key: str, rows: list[dict], argv: list[str], pre) -> None:
     """Store a run's rows under `key` in assets/dit_figures.json, with the command and the weights' step."""
     record_dit_figures(key, rows, "python benchmarks/dit_quality.py " + " ".join(argv), pre.meta["training"]["steps"])

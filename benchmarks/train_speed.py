@@ -83,7 +83,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=512)
     p.add_argument("--steps", type=int, default=200, help="timed steps per mode")
     p.add_argument("--warmup", type=int, default=5, help="untimed steps first (compiling happens there)")
-    p.add_argument("--modes", default=None, help="comma-separated; default: eager and every compile mode the device has")
+    p.add_argument("--modes", default=None, help="comma-separated; default: eager and every compile mode on CUDA, eager and default elsewhere")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
     args = p.parse_args()
     if args.threads:

@@ -1,5 +1,5 @@
 """The measured figures in assets/, written by the benchmarks and read by the lessons and the model cards:
-one reader, one writer of the DiT's, so a figure is quoted only as it was recorded.
+one reader, and the writer of the DiT's, so a figure is quoted only as it was recorded.
 
 - `DIT_FIGURES`: `benchmarks/dit_quality.py --record <key>` stores one run's rows under a key:
   {command, weights_steps, created, rows: [{sampler, steps, guidance, guidance_min_t, spacing, eta, n, seed,
@@ -27,11 +27,12 @@ TEXT_FIGURES = ASSETS_DIR / "text_figures.json"
 
 @lru_cache(maxsize=8)
 def _read_json(path: str, stamp: tuple[int, int]) -> dict:
+    """The parsed file; `stamp` (modification time in ns, size) only keys the cache, so a rewrite is read again."""
     return json.loads(Path(path).read_text())
 
 
 def read_measured(path: Path) -> dict | None:
-    """A measured JSON (read again when the file changes); None when missing or unreadable."""
+    """A measured JSON (read again when its time stamp or size changes); None when missing or unreadable."""
     try:
         st = Path(path).stat()
         data = _read_json(str(path), (st.st_mtime_ns, st.st_size))

@@ -6,11 +6,13 @@ Timesteps are the schedule's index t in 0 .. T-1 (see `schedules`), with t = -1 
 torch tensors (any float dtype, any device) and on numpy arrays; coefficients are computed in float64,
 then cast to the input's dtype and broadcast per sample (`_coef`, DiT's `_extract_into_tensor`).
 
-Timesteps given as a torch tensor are looked up on their own device (`alpha_bar_of`, a table cached per
-schedule and device), so a training step on a GPU copies nothing to or from the host: such a copy waits for
-every kernel queued before it and holds the GPU to the pace of Python (before, each step waited three times
-here: t copied to numpy, two coefficients copied back). Checks that need the values on the host are made
-there for CPU tensors only; on a GPU they are device-side asserts (`torch._assert_async`).
+`alpha_bar_of` looks a tensor t up on t's own device (a table cached per schedule and device), so
+`q_sample`, the trainer's noising, copies nothing to or from the host: on a GPU such a copy waits for every
+kernel queued before it and holds the GPU to the pace of Python (before, each training step waited three
+times here: t copied to numpy, two coefficients copied back). Its checks are made on the host for CPU
+tensors; on CUDA they are device-side asserts (`torch._assert_async`); elsewhere (e.g. MPS) on the host.
+The other lookups (`q_step`, `q_posterior`, `predict_eps_from_x0`, the zero-SNR check of
+`predict_x0_from_eps`) still read t on the host: sampling and the app call them, not the training step.
 
 - q(x_t | x_0)     = N(sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I)                 Ho et al. 2020, eq. 4
 - q(x_t | x_{t-1}) = N(sqrt(alpha_t) x_{t-1}, (1 - alpha_t) I)                       Ho et al. 2020, eq. 2
@@ -66,9 +68,9 @@ def _steps(schedule: NoiseSchedule, t, low: int = CLEAN) -> np.ndarray:
 
 
 def _device_steps(schedule: NoiseSchedule, t: torch.Tensor, low: int = CLEAN) -> torch.Tensor:
-    """`_steps` for a tensor: int64 on its device. Checked with `_steps`'s messages on a CPU; elsewhere by a
-    device-side assert, which reads nothing back to the host."""
-    if t.device.type == "cpu":
+    """`_steps` for a tensor: int64 on its device. Checked with `_steps`'s messages on the host, except on
+    CUDA (and the data-less meta device), where a device-side assert reads nothing back."""
+    if t.device.type not in ("cuda", "meta"):  # where `_assert_async` exists; the host check elsewhere
         _steps(schedule, t, low)  # raises with the message that says what is wrong
     else:
         ok = (t >= low) & (t <= schedule.num_timesteps - 1)
@@ -88,7 +90,8 @@ def _alpha_bar_table(schedule: NoiseSchedule, device: torch.device) -> torch.Ten
 
 def alpha_bar_of(schedule: NoiseSchedule, t):
     """alpha_bar at integer timesteps t (-1 .. T-1; alpha_bar = 1 at t = -1, the clean data): a float64 numpy
-    array, or for a tensor t a float64 tensor on t's device, looked up there (see the module docstring)."""
+    array, or for a tensor t a tensor on t's device (float64; float32 on MPS), looked up there (see the module
+    docstring)."""
     if isinstance(t, torch.Tensor):
         return _alpha_bar_table(schedule, t.device)[_device_steps(schedule, t) + 1]
     full = np.concatenate([[1.0], schedule.alphas_cumprod])

@@ -78,8 +78,8 @@ def load_checkpoint(path: Path) -> dict | None:
 class LossLog:
     """Appends rows to a CSV (creating it with a header), so resumed runs continue one file.
 
-    A value may be a 0-d tensor still on the GPU: rows are then held until `hold` of them have come (or
-    `flush`), and all their tensors are read back in one copy, written with 6 decimals. Reading one loss
+    Rows are held until `hold` of them have come (or `flush`). A value may be a one-element tensor still on
+    the GPU: the held rows' tensors are read back in one copy and written with 6 decimals. Reading one loss
     back makes the host wait for every kernel queued before it; one wait per `hold` rows keeps the GPU fed.
     """
 
@@ -88,27 +88,30 @@ class LossLog:
         self.fields = fields
         self.hold = max(1, int(hold))
         self.pending: list[dict] = []
-        self.last: dict = {}  # the last row written, as text
+        self.last: dict = {}  # the last row written, its tensors as their text
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.path.exists():
             with open(self.path, "w", newline="") as f:
                 csv.writer(f).writerow(fields)
 
     def write(self, **row) -> None:
+        if any(isinstance(v, torch.Tensor) and v.numel() != 1 for v in row.values()):
+            raise ValueError("A loss log value must be a number or a one-element tensor.")
         self.pending.append(row)
         if len(self.pending) >= self.hold:
             self.flush()
 
     def flush(self) -> None:
-        """Write the held rows (their tensors read back together)."""
-        if not self.pending:
+        """Write the held rows (their tensors, all on one device, read back together)."""
+        rows, self.pending = self.pending, []  # a failure below is not repeated at every later flush
+        if not rows:
             return
-        held = [v for row in self.pending for v in row.values() if isinstance(v, torch.Tensor)]
-        values = iter(torch.stack([v.detach().float().reshape(()) for v in held]).tolist() if held else [])
-        text = [{k: f"{next(values):.6f}" if isinstance(v, torch.Tensor) else v for k, v in row.items()} for row in self.pending]
+        held = [v.detach().float().reshape(()) for row in rows for v in row.values() if isinstance(v, torch.Tensor)]
+        values = iter(torch.stack(held).tolist() if held else [])
+        text = [{k: f"{next(values):.6f}" if isinstance(v, torch.Tensor) else v for k, v in row.items()} for row in rows]
         with open(self.path, "a", newline="") as f:
             csv.writer(f).writerows([[row.get(k, "") for k in self.fields] for row in text])
-        self.pending, self.last = [], text[-1]
+        self.last = text[-1]
 
 
 def truncate_log(path: Path, max_step: int) -> None:

@@ -102,3 +102,16 @@ def test_the_verdict_says_so_when_the_models_trained_on_different_hardware():
     assert comparison.verdict(same).endswith("on the same kind of CPU.")
     mixed = {**same, "dit": model("Diffusion", 1.0, "CPU for stages 1-8; NVIDIA H200 for stage 10")}
     assert "different hardware (" in comparison.verdict(mixed) and "NVIDIA H200" in comparison.verdict(mixed)
+
+
+def test_the_cards_are_not_rewritten_from_a_broken_figures_file(tmp_path, monkeypatch):
+    """A tolerant reader would read it as "not measured" and the cards would lose their quality figures."""
+    from diffusion_core import model_cards
+
+    broken = tmp_path / "dit_figures.json"
+    broken.write_text('{"default_preset": ')
+    monkeypatch.setattr(model_cards, "DIT_FIGURES", broken)
+    monkeypatch.setattr(model_cards, "ASSETS_DIR", tmp_path)  # nothing is written even if it went on
+    with pytest.raises(SystemExit, match="cannot be read"):
+        model_cards.model_cards_main()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dit_figures.json"]

@@ -118,4 +118,3 @@ def test_tensor_timesteps_give_the_host_paths_values(schedule):
 def test_bad_tensor_timesteps_on_the_cpu_raise_a_clear_message(schedule, t):
     with pytest.raises(ValueError, match="Timestep"):
         q_sample(schedule, torch.zeros(len(t), 1, 2, 2), t, torch.zeros(len(t), 1, 2, 2))
-

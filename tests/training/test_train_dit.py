@@ -1,5 +1,6 @@
 """The DiT trainer: a tiny run lowers the loss, resumes from its checkpoint, records its weighting, and its
-checkpoint travels in parts (the GPU recipe)."""
+checkpoint travels in parts (the GPU recipe); its step copies nothing between host and device, its loss log
+reads losses back in batches, and the training-speed benchmark times that same step."""
 import csv
 import json
 
@@ -68,12 +69,14 @@ def test_the_learning_rate_can_decay_over_the_time_limit_instead_of_the_steps():
     assert lr_at(20, args, 1.0) == pytest.approx(1e-4) and lr_at(20, args, 0.0) == pytest.approx(1e-3)
 
 
-def test_a_training_step_reads_nothing_back_from_its_device():
-    """On a GPU, every copy to or from the host waits for the kernels queued before it. The "meta" device
-    holds no data, so any such copy raises there: the trainer's whole step (t drawn, noising, Min-SNR
-    weights, backward, clipping, AdamW, EMA) runs on it only if it never copies to the host. It did not
-    before (the forward process looked its alpha_bar up in numpy)."""
-    import torch
+def test_a_training_step_copies_nothing_between_host_and_device():
+    """On a GPU, a copy between host and device waits for the kernels queued before it. The "meta" device holds
+    no data: a copy from it to the host raises there, and a watch on every operation catches a copy from the
+    host to it (an op that takes a host tensor and returns a meta one). The trainer's whole step (t drawn,
+    noising, Min-SNR weights, backward, clipping, AdamW, EMA) passes both once its first step has cached the
+    schedule's table on the device. Before, it copied t to the host and two coefficients back every step.
+    (AdamW is the foreach kind here: the trainer's fused one runs on CUDA only.)"""
+    from torch.utils._python_dispatch import TorchDispatchMode
 
     from diffusion_core.maths.objective import loss_weights
     from diffusion_core.maths.schedules import make_schedule
@@ -81,13 +84,30 @@ def test_a_training_step_reads_nothing_back_from_its_device():
     from diffusion_core.training.train_dit import train_step
     from diffusion_core.training.training_utils import EMA
 
+    class HostToDevice(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.copies = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            inputs = [a for a in (*args, *(kwargs or {}).values()) if isinstance(a, torch.Tensor)]
+            if isinstance(out, torch.Tensor) and out.device.type == "meta" and any(
+                    a.device.type == "cpu" and a.dim() > 0 for a in inputs):
+                self.copies.append(str(func))
+            return out
+
     schedule = make_schedule("cosine", 1000)
     model = DiT(PRESETS["test"]).to("meta")
     ema = EMA(model, 0.999)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, foreach=True)
+    weights = loss_weights(schedule, "min-snr").to("meta")
     x0 = torch.empty(8, 1, 28, 28, device="meta")
-    y = model.y_embedder.drop(torch.zeros(8, dtype=torch.long, device="meta"))
-    loss = train_step(model, model, opt, ema, schedule, loss_weights(schedule, "min-snr").to("meta"), x0, y, 1e-4, False)
+    labels = torch.zeros(8, dtype=torch.long, device="meta")
+    train_step(model, model, opt, ema, schedule, weights, x0, model.y_embedder.drop(labels), 1e-4, False)  # caches the table
+    with HostToDevice() as watch:
+        loss = train_step(model, model, opt, ema, schedule, weights, x0, model.y_embedder.drop(labels), 1e-4, False)
+    assert watch.copies == []
     assert loss.device.type == "meta" and next(ema.model.parameters()).device.type == "meta"
 
 
@@ -96,8 +116,6 @@ def test_the_training_speed_benchmark_times_the_trainers_own_step():
     figures are positive and agree with each other)."""
     import sys
     from pathlib import Path
-
-    import torch
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     import train_speed
@@ -114,7 +132,7 @@ def test_the_loss_log_holds_device_losses_and_writes_them_in_order(tmp_path):
 
     path = tmp_path / "loss.csv"
     log = LossLog(path, ["step", "loss", "lr"], hold=3)
-    read = lambda: list(csv.reader(open(path)))[1:]
+    read = lambda: list(csv.reader(path.read_text().splitlines()))[1:]
     log.write(step=10, loss=torch.tensor(0.5), lr="1e-4")
     log.write(step=20, loss=torch.tensor([0.25]), lr="1e-4")
     assert read() == []
