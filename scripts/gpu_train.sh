@@ -19,6 +19,7 @@
 # checkpoint, optimiser state included, instead of starting from assets/), COMPILE_MODE (torch.compile's mode,
 # default; reduce-overhead replays CUDA graphs). To choose it, first measure each mode's steps per second:
 #   run(command="python benchmarks/train_speed.py --steps 100", timeout_s=300)
+# (the recipe also runs it last, in the time its call has left: SPEED_SECONDS, 120).
 # The measurements use the model's own named settings (--preset default / fast: its JSON's), so they follow
 # whatever default the shipped weights recommend.
 set -uo pipefail
@@ -93,3 +94,7 @@ fi
 echo "== gpu_check" >> "$REPORT"
 timeout 45 python benchmarks/gpu_check.py --device "$DEVICE" --quick >> "$REPORT" 2>&1
 ls -la "$OUT" | tee -a "$REPORT"
+# Last, in whatever time the call has left (everything above is already in $OUT): each compile mode's training
+# speed and host waits per step, to choose COMPILE_MODE for the next lease.
+echo "== train_speed" >> "$REPORT"
+timeout "${SPEED_SECONDS:-120}" python benchmarks/train_speed.py --device "$DEVICE" --batch "$BATCH" --steps 50 >> "$REPORT" 2>&1
