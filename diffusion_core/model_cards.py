@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from diffusion_core.evaluation.measured_figures import DIT_FIGURES, dit_figures, read_measured
+from diffusion_core.evaluation.measured_figures import DIT_FIGURES, dit_figures, figures_on_disk
 from diffusion_core.pipelines.generation import guided_range
 from diffusion_core.networks.pretrained import ASSETS_DIR
 
@@ -151,8 +151,10 @@ def preset_lines(meta: dict) -> list[str]:
 
 
 def model_cards_main() -> int:
-    if DIT_FIGURES.exists() and read_measured(DIT_FIGURES) is None:  # else the cards would say "not measured"
-        raise SystemExit(f"{DIT_FIGURES.name} exists but cannot be read; restore it before writing the cards.")
+    try:
+        figures_on_disk(DIT_FIGURES)  # a broken file would read as "not measured" in the cards
+    except ValueError as exc:
+        raise SystemExit(f"{exc} The cards were not written.") from None
     report_path = ASSETS_DIR / "comparison.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else None
     for kind in ("dit", "gan", "vae"):

@@ -41,6 +41,16 @@ def read_measured(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
+def figures_on_disk(path: Path) -> dict:
+    """What a figures file holds, for code that writes from it (the recorder, the model cards): {} when the
+    file is absent; a ValueError when it exists but cannot be read, where the tolerant reader's "not
+    measured" would make a writer lose what it holds."""
+    every = read_measured(path)
+    if every is None and Path(path).exists():
+        raise ValueError(f"{Path(path).name} exists but cannot be read (not a readable JSON object); fix or remove it first.")
+    return every or {}
+
+
 def dit_figures(key: str | None = None, path: Path = DIT_FIGURES):
     """The DiT's recorded measurement under `key` (None when not measured), or with no key all of them ({})."""
     every = read_measured(path) or {}
@@ -57,12 +67,9 @@ def dit_figure_row(key: str, path: Path = DIT_FIGURES, **match) -> dict | None:
 
 def record_dit_figures(key: str, rows: list[dict], command: str, weights_steps: int, path: Path = DIT_FIGURES) -> None:
     """Store one run's rows under `key`, beside the others, with the command that measured them and the
-    training step of the weights measured. A file that exists but cannot be read is left as it is (ValueError):
-    writing over it would lose the other records."""
-    every = read_measured(path)
-    if every is None and Path(path).exists():
-        raise ValueError(f"{Path(path).name} exists but is not a readable JSON object; fix or remove it first.")
-    every = dict(every or {})
+    training step of the weights measured. A file that exists but cannot be read is left as it is (ValueError,
+    `figures_on_disk`): writing over it would lose the other records."""
+    every = dict(figures_on_disk(path))
     every[key] = {"command": command, "weights_steps": weights_steps, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
                   "rows": rows}
     Path(path).write_text(json.dumps(every, indent=2) + "\n")
