@@ -26,7 +26,8 @@ from diffusion_core.maths.objective import loss_weights  # noqa: E402
 from diffusion_core.maths.schedules import make_schedule  # noqa: E402
 from diffusion_core.networks import runtime  # noqa: E402
 from diffusion_core.networks.dit import DiT, PRESETS  # noqa: E402
-from diffusion_core.training.train_dit import COMPILE_MODES, compiled, train_step  # noqa: E402
+from diffusion_core.training.train_dit import (COMPILE_MODES, compiled, make_optimizer, train_step,  # noqa: E402
+                                               training_in_bf16)
 from diffusion_core.training.training_utils import EMA  # noqa: E402
 
 
@@ -51,12 +52,12 @@ def measure(mode: str, preset: str, batch: int, steps: int, warmup: int, device:
     schedule = make_schedule("cosine", 1000)
     model = DiT(PRESETS[preset]).to(device)
     ema = EMA(model, 0.9995)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.type == "cuda")
+    opt = make_optimizer(model, device, lr=1e-4)
     weights = loss_weights(schedule, "min-snr").to(device)
     x0 = torch.rand(batch, 1, 28, 28, device=device) * 2 - 1
     labels = torch.randint(0, 10, (batch,), device=device)
     net = model if mode == "eager" else compiled(model, mode)
-    use_bf16 = device.type == "cuda"  # as the trainer does
+    use_bf16 = training_in_bf16(device)
 
     def step():
         return train_step(net, model, opt, ema, schedule, weights, x0, model.y_embedder.drop(labels), 1e-4, use_bf16)
