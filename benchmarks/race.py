@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -31,11 +30,11 @@ import torch  # noqa: E402
 
 from diffusion_core.data.points2d import preset_points  # noqa: E402
 from diffusion_core.evaluation.coverage2d import modes_of  # noqa: E402
+from diffusion_core.evaluation.measured_figures import RACE_FIGURES, write_figures  # noqa: E402
 from diffusion_core.maths.schedules import make_schedule  # noqa: E402
 from diffusion_core.evaluation.race_measures import measure_race, race_stability
 from diffusion_core.training.race_2d import MODELS, Race  # noqa: E402
 
-FIGURES = ROOT / "assets" / "race_figures.json"
 RING = "ring of 8 Gaussians"
 
 
@@ -75,7 +74,7 @@ def one_seed(seed: int, steps: int) -> dict:
     race = Race(make_schedule("cosine", 1000), pts, labels, centres, radius, seed=seed, name=RING)
     while race.step < steps:
         race.steps(50)
-        if race.step % 250 == 0:
+        if race.step % 250 == 0 or race.step >= steps:  # every 250 steps, and always at the end
             measure_race(race, 1000, seed=seed)
     last = race.history[-1]
     out = {m: {"modes_hit": last[m]["modes_hit"], "near_share": last[m]["near_share"], "distance": last[m]["distance"],
@@ -109,8 +108,8 @@ def seeds_part(seeds: int, steps: int, record: bool) -> None:
     summary["floor"] = float(np.mean([r["floor"] for r in runs]))
     print(f"floor (two draws of the data): {summary['floor']:.3f}")
     if record:
-        FIGURES.write_text(json.dumps(summary, indent=2) + "\n")
-        print(f"recorded in {FIGURES.relative_to(ROOT)}")
+        write_figures(RACE_FIGURES, summary)
+        print(f"recorded in {RACE_FIGURES.relative_to(ROOT)}")
 
 
 def main() -> None:

@@ -12,7 +12,6 @@ Asserts nothing.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -25,12 +24,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from diffusion_core.data import names_corpus as nc  # noqa: E402
+from diffusion_core.evaluation.measured_figures import TEXT_FIGURES, write_figures  # noqa: E402
 from diffusion_core.evaluation.text_quality import (CharNGram, autoregressive_bits_per_char,  # noqa: E402
                                                     diffusion_bits_per_char, novelty, plausibility)
 from diffusion_core.networks.pretrained import load_pretrained  # noqa: E402
 from diffusion_core.pipelines.text_generation import RULES, autoregressive_names, generate_names  # noqa: E402
 
-FIGURES = ROOT / "assets" / "text_figures.json"
 
 
 def timed(fn, reps: int = 7) -> float:
@@ -77,8 +76,8 @@ def main() -> None:
         out["samples"][who] = fig
         print(f"{who:28s} new {100 * fig['novelty']:.1f}%, plausibility {fig['plausibility']:.3f}; e.g. {', '.join(names[:6])}")
     if args.record:
-        FIGURES.write_text(json.dumps(out, indent=2) + "\n")
-        print(f"recorded in {FIGURES.relative_to(ROOT)}")
+        write_figures(TEXT_FIGURES, out)
+        print(f"recorded in {TEXT_FIGURES.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

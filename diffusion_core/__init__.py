@@ -61,7 +61,7 @@ What it is made of, one subject per folder; a module imports only from its own l
               metrics          Frechet distance, precision / recall, diversity on feature vectors
               quality          generated digits judged by the classifier
               comparison       the three-way report (assets/comparison.json) and read_report
-              measured_figures the recorded figures (assets/dit_figures.json, race, text): one reader; the DiT's writer
+              measured_figures the recorded figures (assets/dit_figures.json, race, text): one reader, one (atomic) writer
               distance2d       sliced Wasserstein distance of 2D clouds, and its data-vs-data floor
               coverage2d       mode coverage of 2D samples (modes hit, share near a mode)
               race_measures    the race measured as it trains: distance, coverage, stability

@@ -1,12 +1,15 @@
 """The measured figures in assets/, written by the benchmarks and read by the lessons and the model cards:
-one reader, and the writer of the DiT's, so a figure is quoted only as it was recorded.
+one reader and one writer, so a figure is quoted only as it was recorded.
 
 - `DIT_FIGURES`: `benchmarks/dit_quality.py --record <key>` stores one run's rows under a key:
   {command, weights_steps, created, rows: [{sampler, steps, guidance, guidance_min_t, spacing, eta, n, seed,
   passes, accuracy, frechet_distance, frechet_distance_real_floor, frechet_ratio_to_floor, precision,
   recall, ...}]}.
 - `RACE_FIGURES`: `benchmarks/race.py --only seeds --record`; `TEXT_FIGURES`: `benchmarks/text_quality.py
-  --record`.
+  --record` (each a whole-file summary, written by `write_figures`).
+
+Every write goes to a temporary file beside the target, then replaces it in one step (`os.replace`), so the
+app never reads a half-written file while a benchmark records.
 
 A missing or unreadable file reads as "not measured" (None or {}), never as an error: a lesson then says
 so instead of failing.
@@ -14,6 +17,8 @@ so instead of failing.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -51,6 +56,21 @@ def figures_on_disk(path: Path) -> dict:
     return every or {}
 
 
+def write_figures(path: Path, data: dict) -> None:
+    """Write `data` as the whole of the figures file at `path`, atomically: serialised first (a value JSON
+    cannot hold raises before the file is touched), then a temporary file in the same folder replaces it."""
+    text = json.dumps(data, indent=2) + "\n"
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def dit_figures(key: str | None = None, path: Path = DIT_FIGURES):
     """The DiT's recorded measurement under `key` (None when not measured), or with no key all of them ({})."""
     every = read_measured(path) or {}
@@ -72,4 +92,4 @@ def record_dit_figures(key: str, rows: list[dict], command: str, weights_steps: 
     every = dict(figures_on_disk(path))
     every[key] = {"command": command, "weights_steps": weights_steps, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
                   "rows": rows}
-    Path(path).write_text(json.dumps(every, indent=2) + "\n")
+    write_figures(path, every)

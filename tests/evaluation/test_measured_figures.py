@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from diffusion_core.evaluation.measured_figures import dit_figure_row, dit_figures, read_measured, record_dit_figures
+from diffusion_core.evaluation.measured_figures import (dit_figure_row, dit_figures, read_measured, record_dit_figures,
+                                                       write_figures)
 
 
 def test_a_missing_or_broken_file_reads_as_not_measured(tmp_path):
@@ -41,3 +42,16 @@ def test_a_row_is_found_by_its_fields(tmp_path):
     record_dit_figures("samplers", [{"sampler": "ddpm", "steps": 10}, {"sampler": "ddim", "steps": 5}], "cmd", 1, path=path)
     assert dit_figure_row("samplers", path, sampler="ddim")["steps"] == 5
     assert dit_figure_row("samplers", path, sampler="heun") is None and dit_figure_row("other", path) is None
+
+
+def test_a_whole_file_write_swaps_in_a_new_file_and_a_failed_one_leaves_the_old(tmp_path):
+    path = tmp_path / "race_figures.json"
+    write_figures(path, {"models": {"diffusion": {"modes_hit": 8}}})
+    before = path.stat().st_ino
+    write_figures(path, {"models": {"diffusion": {"modes_hit": 7}}})
+    assert read_measured(path) == {"models": {"diffusion": {"modes_hit": 7}}}
+    assert path.stat().st_ino != before  # replaced in one step, never truncated and rewritten in place
+    with pytest.raises(TypeError):
+        write_figures(path, {"models": object()})
+    assert read_measured(path) == {"models": {"diffusion": {"modes_hit": 7}}}
+    assert [f.name for f in tmp_path.iterdir()] == ["race_figures.json"]  # no temporary file left behind
