@@ -31,7 +31,6 @@ from diffusion_core.networks.pretrained import load_pretrained  # noqa: E402
 from diffusion_core.pipelines.text_generation import RULES, autoregressive_names, generate_names  # noqa: E402
 
 
-
 def timed(fn, reps: int = 7) -> float:
     fn()
     times = []

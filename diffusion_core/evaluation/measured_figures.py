@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 import time
 from functools import lru_cache
@@ -58,13 +59,17 @@ def figures_on_disk(path: Path) -> dict:
 
 def write_figures(path: Path, data: dict) -> None:
     """Write `data` as the whole of the figures file at `path`, atomically: serialised first (a value JSON
-    cannot hold raises before the file is touched), then a temporary file in the same folder replaces it."""
+    cannot hold raises before the file is touched), then a temporary file in the same folder replaces it,
+    with the old file's permissions (0644 for a new one: mkstemp's own 0600 would hide it from an app run
+    by another user)."""
     text = json.dumps(data, indent=2) + "\n"
     path = Path(path)
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -55,3 +55,12 @@ def test_a_whole_file_write_swaps_in_a_new_file_and_a_failed_one_leaves_the_old(
         write_figures(path, {"models": object()})
     assert read_measured(path) == {"models": {"diffusion": {"modes_hit": 7}}}
     assert [f.name for f in tmp_path.iterdir()] == ["race_figures.json"]  # no temporary file left behind
+
+
+def test_a_whole_file_write_keeps_the_files_permissions(tmp_path):
+    path = tmp_path / "text_figures.json"
+    write_figures(path, {"n": 1})
+    assert path.stat().st_mode & 0o777 == 0o644  # readable by an app that runs as another user
+    path.chmod(0o640)
+    write_figures(path, {"n": 2})
+    assert path.stat().st_mode & 0o777 == 0o640 and read_measured(path) == {"n": 2}
