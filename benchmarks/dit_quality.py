@@ -10,6 +10,7 @@ network passes per image) >= 98% and within 3x.
     python benchmarks/dit_quality.py [--n 1000] [--guidance 3] [--sampler ddim] [--steps 20]
     python benchmarks/dit_quality.py --guidance 1,2,3,4        # a sweep
     python benchmarks/dit_quality.py --guidance 3,4 --guidance-min-t 0,400,500   # guidance only where t >= ...
+    python benchmarks/dit_quality.py --guidance 2 --guidance-min-t 0,200 --guidance-max-t 600,1000   # ... and t <= ...
     python benchmarks/dit_quality.py --weights-dir runs/dit2/export   # a run's exported weights, not the shipped ones
                                     # (at the shipped weights' named settings when the run's JSON has none)
     python benchmarks/dit_quality.py --device cuda             # sample on a GPU (scripts/gpu_train.sh does)
@@ -33,8 +34,9 @@ import torch  # noqa: E402
 
 from diffusion_core.networks import runtime  # noqa: E402
 from diffusion_core.evaluation.quality import evaluate_samples  # noqa: E402
-from diffusion_core.pipelines.generation import generate, nfe_per_sample, parse_labels  # noqa: E402
-from diffusion_core.settings import SAMPLING_KEYS, sampling  # noqa: E402
+from diffusion_core.pipelines.generation import generate, guided_range, nfe_per_sample, parse_labels  # noqa: E402
+from diffusion_core.maths.guidance import NO_UPPER  # noqa: E402
+from diffusion_core.settings import SAMPLING_KEYS, sampling, with_values  # noqa: E402
 from diffusion_core.data.mnist import to_uint8  # noqa: E402
 from diffusion_core.evaluation.measured_figures import DIT_FIGURES, record_dit_figures  # noqa: E402
 from diffusion_core.paths import ASSETS_DIR  # noqa: E402
@@ -72,6 +74,27 @@ def verdicts(r: dict, fast: bool) -> str:
             f"{'met' if r['recall'] >= 0.85 else 'MISSED'}")
 
 
+def intervals(text) -> list[tuple[float | None, float | None]]:
+    """'0-1000,500-1000' -> [(0, 1000), (500, 1000)]; None -> [(None, None)] (the preset's)."""
+    if text is None:
+        return [(None, None)]
+    pairs = [tuple(float(v) for v in item.split("-")) for item in str(text).split(",")]
+    if any(len(p) != 2 for p in pairs):
+        raise SystemExit(f"--intervals takes low-high pairs such as 0-1000,200-700; got {text!r}")
+    return pairs
+
+
+def settings_grid(args) -> list[tuple]:
+    """Every (sampler, steps, spacing, guidance, min_t, max_t) asked for; empty intervals left out."""
+    if args.intervals is not None:
+        bounds = intervals(args.intervals)
+    else:
+        bounds = [(lo, hi) for lo in parse_list(args.guidance_min_t) for hi in parse_list(args.guidance_max_t)]
+    return [(sm, st, sp, g, lo, hi) for sm in parse_list(args.sampler, str) for st in parse_list(args.steps, int)
+            for sp in parse_list(args.spacing, str) for lo, hi in bounds for g in parse_list(args.guidance)
+            if lo is None or hi is None or lo <= hi]
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--n", type=int, default=1000)
@@ -79,9 +102,15 @@ def main() -> None:
     p.add_argument("--preset", default="default", help="the model's named setting the others override (default, fast)")
     p.add_argument("--guidance", default=None, help="one value or a comma list (default: the preset's)")
     p.add_argument("--guidance-min-t", default=None, help="one value or a comma list (default: the preset's)")
+    p.add_argument("--guidance-max-t", default=None,
+                   help="one value or a comma list (default: the preset's); with --guidance-min-t, guide only where "
+                        "min <= t <= max (Kynkäänniemi et al. 2024); pairs with max < min are skipped")
     p.add_argument("--sampler", default=None, help="one sampler or a comma list (default: the preset's)")
     p.add_argument("--steps", default=None, help="one count or a comma list (default: the preset's)")
     p.add_argument("--spacing", default=None, help="one spacing or a comma list (default: the preset's)")
+    p.add_argument("--intervals", default=None,
+                   help="guided intervals as low-high pairs, e.g. 0-1000,500-1000,200-700 (instead of the two lists "
+                        "above); a setting at guidance 1 (no guidance) is measured once, whatever its interval")
     p.add_argument("--max-passes", type=int, default=0, help="skip settings that take more network passes per image")
     p.add_argument("--weights-dir", default=None, help="a folder with dit_mnist.safetensors/.json to measure (default: assets/)")
     p.add_argument("--record", default=None, help="store the rows in assets/dit_figures.json under this key")
@@ -97,12 +126,16 @@ def main() -> None:
         print(f"precision: as the app runs it on {runtime.device_name(torch.device('cpu'))}")
     labels = parse_labels("balanced", args.n)
     named = settings_meta(pre)
-    grid = [(sm, st, sp, g, m) for sm in parse_list(args.sampler, str) for st in parse_list(args.steps, int)
-            for sp in parse_list(args.spacing, str) for m in parse_list(args.guidance_min_t) for g in parse_list(args.guidance)]
-    rows = []
-    for sampler, steps, spacing, g, min_t in grid:
-        opts = sampling(named, args.preset, sampler=sampler, steps=steps, spacing=spacing, guidance=g, guidance_min_t=min_t)
+    rows, done = [], set()
+    for sampler, steps, spacing, g, min_t, max_t in settings_grid(args):
+        opts = sampling(named, args.preset, sampler=sampler, steps=steps, spacing=spacing, guidance=g, guidance_min_t=min_t,
+                        guidance_max_t=max_t)
+        if opts.guidance == 1.0:  # unguided: the interval changes nothing (one conditional pass everywhere)
+            opts = with_values(opts, guidance_min_t=0, guidance_max_t=NO_UPPER)
         cfg = opts.recipe()
+        if tuple(cfg.values()) in done:
+            continue
+        done.add(tuple(cfg.values()))
         passes = nfe_per_sample("dit", pre.meta, opts)
         if args.max_passes and passes > args.max_passes:
             continue
@@ -111,7 +144,7 @@ def main() -> None:
             images = generate("dit", labels, seed, opts, device=args.device, pretrained=pre, app_precision=app).cpu()
             wall = time.perf_counter() - start
             r = evaluate_samples(to_uint8(images.numpy()), labels, seed=seed)
-            print(f"{cfg['sampler']} {cfg['steps']} steps {cfg['spacing']}, guidance {cfg['guidance']} (t >= {cfg['guidance_min_t']:g}), "
+            print(f"{cfg['sampler']} {cfg['steps']} steps {cfg['spacing']}, guidance {cfg['guidance']}{guided_range(cfg)}, "
                   f"{passes} passes, seed {seed}: accuracy {100 * r['accuracy']:.2f}%, FD {r['frechet_distance']:.3f} vs floor "
                   f"{r['frechet_distance_real_floor']:.3f} = {r['frechet_ratio_to_floor']:.2f}x, P/R {r['precision']:.3f}/{r['recall']:.3f}, "
                   f"coverage {r['classes_covered']}/10, N={args.n}, sampling {wall:.0f} s; {verdicts(r, passes <= 10)}", flush=True)

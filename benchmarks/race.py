@@ -78,7 +78,8 @@ def one_seed(seed: int, steps: int) -> dict:
             measure_race(race, 1000, seed=seed)
     last = race.history[-1]
     out = {m: {"modes_hit": last[m]["modes_hit"], "near_share": last[m]["near_share"], "distance": last[m]["distance"],
-               "stability": race_stability(race, m), "ms_per_step": 1000 * race.seconds[m] / race.step} for m in MODELS}
+               "stability": race_stability(race, m), "ms_per_step": 1000 * race.seconds[m] / race.step,
+               "nfe_per_sample": race.nfe_per_sample[m]} for m in MODELS}
     out["floor"] = last["floor"]
     return out
 
@@ -100,6 +101,7 @@ def seeds_part(seeds: int, steps: int, record: bool) -> None:
             fig[key] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "min": float(np.min(values)),
                         "max": float(np.max(values))}
         fig["all_modes_share"] = float(np.mean([r[m]["modes_hit"] == 8 for r in runs]))
+        fig["nfe_per_sample"] = int(max(r[m]["nfe_per_sample"] for r in runs))  # counted while sampling
         summary["models"][m] = fig
         print(f"{m:10s} modes {fig['modes_hit']['mean']:.1f} ± {fig['modes_hit']['std']:.1f} (all 8 in "
               f"{100 * fig['all_modes_share']:.0f}% of seeds); distance {fig['distance']['mean']:.3f} ± "

@@ -20,12 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def default_generate_args(images: int = 16, seed: int = 0) -> list:
     """The reverse tab's `generate` arguments at the shipped DiT's default setting (its JSON's "sampling"):
-    [label, guidance, sampler, eta, steps, seed, images, spacing, guidance_min_t]."""
+    [label, guidance, sampler, eta, steps, seed, images, spacing, guidance_min_t, guidance_max_t]."""
     import json
 
     s = json.loads((ROOT / "assets" / "dit_mnist.json").read_text())["sampling"]
     return ["mixed 0-9", float(s["guidance"]), s["sampler"], float(s.get("eta", 0.0)), int(s["steps"]), seed, images,
-            s["spacing"], float(s.get("guidance_min_t", 0))]
+            s["spacing"], float(s.get("guidance_min_t", 0)), float(s.get("guidance_max_t", 1000))]
 
 
 def free_port() -> int:

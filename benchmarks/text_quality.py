@@ -41,6 +41,15 @@ def timed(fn, reps: int = 7) -> float:
     return statistics.median(times)
 
 
+def selection(*metas) -> dict:
+    """How each model's exported checkpoint was chosen (its JSON's training.selected), for the lesson's fold."""
+    chosen = {m["kind"]: m["training"].get("selected") for m in metas}
+    if not all(chosen.values()):
+        return {}
+    return {"split": "validation", "names": len(nc.split("validation")),
+            **{kind: c["step"] for kind, c in chosen.items()}}
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--n", type=int, default=1000)
@@ -53,9 +62,12 @@ def main() -> None:
     with torch.inference_mode():  # both on one thread, as the app runs them (networks.threads)
         ms = 1000 * timed(lambda: generate_names(mdlm.model, 16, 16, "confident", 0))
         ms_ar = 1000 * timed(lambda: autoregressive_names(ar.model, 16, 0))
+        passes = {"diffusion": generate_names(mdlm.model, 16, 16, "confident", 0)[1],
+                  "autoregressive": autoregressive_names(ar.model, 16, 0)[1]}  # the network passes those runs made
     print(f"16 names, 16 steps (diffusion, one thread as the app runs it): {ms:.0f} ms  target <= 300 ms: "
           f"{'met' if ms <= 300 else 'MISSED'}")
-    print(f"16 names (autoregressive twin): {ms_ar:.0f} ms")
+    print(f"16 names (autoregressive twin): {ms_ar:.0f} ms; network passes: diffusion {passes['diffusion']}, twin "
+          f"{passes['autoregressive']}")
     held = nc.as_tokens("held_out")
     bpc_d = diffusion_bits_per_char(mdlm.model, held)
     bpc_ar = autoregressive_bits_per_char(ar.model, held)
@@ -65,8 +77,9 @@ def main() -> None:
     rng = np.random.default_rng(0)
     real = [nc.split("held_out")[i] for i in rng.choice(len(nc.split("held_out")), args.n, replace=False)]
     floor = plausibility(real, judge)
-    out.update(ms_16_names_16_steps=ms, threads=1, ms_16_names_ar=ms_ar, bits_per_char={"diffusion_nelbo": bpc_d, "autoregressive_nll": bpc_ar},
-               plausibility_real=floor, samples={})
+    out.update(ms_16_names_16_steps=ms, threads=1, ms_16_names_ar=ms_ar, passes=passes,
+               bits_per_char={"diffusion_nelbo": bpc_d, "autoregressive_nll": bpc_ar}, held_out_names=len(held),
+               plausibility_real=floor, samples={}, selected=selection(mdlm.meta, ar.meta))
     print(f"plausibility (trigram bits per char, lower is more name-like): held-out real names {floor:.3f}")
     for who, fn in [(f"diffusion, {rule}", lambda s, r=rule: generate_names(mdlm.model, 50, 16, r, s)[0]) for rule in RULES] + [
             ("autoregressive twin", lambda s: autoregressive_names(ar.model, 50, s)[0])]:

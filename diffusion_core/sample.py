@@ -21,7 +21,7 @@ import numpy as np
 from diffusion_core.data.mnist import to_uint8
 from diffusion_core.networks.pretrained import WeightsError, load_pretrained
 from diffusion_core.pipelines.generation import generate, parse_labels
-from diffusion_core.settings import LIMITS, sampling
+from diffusion_core.settings import LIMITS, SAMPLING_KEYS, sampling
 
 
 def _setting(name: str):
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="samples.npz")
     p.add_argument("--labels", default="balanced", help="'balanced', one digit, or a comma list of digits")
     p.add_argument("--preset", default="default", help="a named setting of the model's JSON (DiT only)")
-    for name in ("sampler", "steps", "guidance", "guidance_min_t", "spacing", "eta"):
+    for name in SAMPLING_KEYS:
         lim = LIMITS[name]
         bounds = f"one of {', '.join(lim.choices)}" if lim.kind == "choice" else f"{lim.low:g} to {lim.high:g}"
         p.add_argument("--" + name.replace("_", "-"), type=_setting(name), default=None,
@@ -56,8 +56,7 @@ def sample_main(argv=None) -> int:
         pre = load_pretrained(args.model, device=args.device)
         s = None
         if args.model == "dit":
-            s = sampling(pre.meta, args.preset, sampler=args.sampler, steps=args.steps, guidance=args.guidance,
-                         guidance_min_t=args.guidance_min_t, spacing=args.spacing, eta=args.eta)
+            s = sampling(pre.meta, args.preset, **{name: getattr(args, name) for name in SAMPLING_KEYS})
         start = time.perf_counter()
         images = generate(args.model, labels, args.seed, s, device=args.device, pretrained=pre,
                           batch_size=args.batch_size)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, replace
 
+from diffusion_core.maths.guidance import NO_UPPER, check_interval
 from diffusion_core.maths.samplers import SAMPLERS, SPACINGS
 
 LABELS = ("mixed 0-9",) + tuple(str(d) for d in range(10)) + ("unconditional",)
@@ -38,18 +39,21 @@ LIMITS: dict[str, Limit] = {
     "label": Limit("choice", choices=LABELS, label="Digit class"),
     "guidance": Limit("float", 0.0, 12.0, 0.5, label="Guidance scale w",
                       info="1 = conditional only · 0 = unconditional, where guided"),
-    "guidance_min_t": Limit("int", 0, 1000, 10, label="Guide only where t ≥", info="0 = every step; below: conditional only",
+    "guidance_min_t": Limit("int", 0, 1000, 10, label="Guide only where t ≥", info="0 = no lower limit; outside: conditional only",
                              noun="The lowest guided t (guidance_min_t)"),
+    "guidance_max_t": Limit("int", 0, NO_UPPER, 10, label="… and t ≤", info=f"{NO_UPPER} = no upper limit",
+                             noun="The highest guided t (guidance_max_t)"),
     "sampler": Limit("choice", choices=SAMPLERS, label="Sampler"),
     "eta": Limit("float", 0.0, 1.0, 0.1, label="eta", info="DDIM: 0 deterministic, 1 ≈ DDPM"),
     "steps": Limit("int", 1, 250, 1, label="Steps"),  # the work one request may ask for is bounded
-    "spacing": Limit("choice", choices=SPACINGS, label="Timestep spacing", info="leading starts at t = 950 (see below)"),
+    "spacing": Limit("choice", choices=SPACINGS, label="Timestep spacing", info="leading starts below t = 999 (see below)"),
     "seed": Limit("int", 0, 2**31 - 1, 1, label="Seed (fixes x_T)", noun="The seed"),
     "images": Limit("int", 1, 16, 1, label="Images"),
 }
-SAMPLING_KEYS = ("sampler", "steps", "guidance", "guidance_min_t", "spacing", "eta")  # what a model's JSON recommends
+SAMPLING_KEYS = ("sampler", "steps", "guidance", "guidance_min_t", "guidance_max_t", "spacing", "eta")  # what a model's JSON recommends
 ALIASES = {"guide_from": "guidance_min_t", "n_images": "images", "min_t": "guidance_min_t"}
-FALLBACK = {"sampler": "ddim", "steps": 20, "guidance": 3.0, "guidance_min_t": 0, "spacing": "leading", "eta": 0.0}
+FALLBACK = {"sampler": "ddim", "steps": 20, "guidance": 3.0, "guidance_min_t": 0, "guidance_max_t": NO_UPPER, "spacing": "leading",
+            "eta": 0.0}
 
 
 @dataclass(frozen=True)
@@ -59,12 +63,16 @@ class Sampling:
     sampler: str = FALLBACK["sampler"]
     steps: int = FALLBACK["steps"]
     guidance: float = FALLBACK["guidance"]  # classifier-free guidance scale w; 1 = conditional only
-    guidance_min_t: int = FALLBACK["guidance_min_t"]  # guide only where t >= this; below it conditional only
+    guidance_min_t: int = FALLBACK["guidance_min_t"]  # guide only where t >= this ...
+    guidance_max_t: int = FALLBACK["guidance_max_t"]  # ... and t <= this (NO_UPPER: no upper limit); outside, conditional only
     spacing: str = FALLBACK["spacing"]
     eta: float = FALLBACK["eta"]  # DDIM only: 0 deterministic, 1 = DDPM's variance
     label: str = "mixed 0-9"
     seed: int = 0
     images: int = 16
+
+    def __post_init__(self):
+        check_interval(self.guidance_min_t, self.guidance_max_t)
 
     def to_dict(self) -> dict:
         return asdict(self)

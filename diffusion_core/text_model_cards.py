@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from diffusion_core.networks.pretrained import ASSETS_DIR
+from diffusion_core.references import cited
 
 ABOUT = {
     "text_mdlm": ("Masked-diffusion language model over characters (MDLM) on US surnames", """\
@@ -16,7 +17,7 @@ ABOUT = {
   table of 27 characters (a-z and the padding ".") plus MASK as an input; learned position embeddings over
   {seq_len} positions; the mask rate t conditions every block as the DiT's timestep does. Out: logits of x_0 at
   every position (the text twin of the image model's x̂0).
-- Objective: MDLM's (Sahoo et al. 2024, eq. 10; absorbing-state D3PM, Austin et al. 2021): cross-entropy on the
+- Objective: MDLM's ([@sahoo2024mdlm eq. 10]; absorbing-state D3PM, [@austin2021d3pm sec. 3.1]): cross-entropy on the
   masked positions weighted by -alpha'(t) / (1 - alpha(t)) (= 1/t for the linear schedule alpha(t) = 1 - t, the
   share of characters kept), t uniform in [0.001, 1]; its mean is an upper bound on the negative log-likelihood
   (the negative ELBO, in bits per character below)."""),
@@ -27,6 +28,25 @@ ABOUT = {
   optimiser: the baseline the diffusion model is measured against.
 - Objective: next-character cross-entropy (its mean is the exact negative log-likelihood)."""),
 }
+
+
+def split_text(tr: dict) -> str:
+    """'the training split (75,084 of the 88,799 names; ...)' from the split sizes the export recorded."""
+    sizes = tr.get("split")
+    if not sizes:
+        return "the training split (names not held out)"
+    total = sum(sizes.values())
+    return (f"the training split ({sizes['train']:,} of the {total:,} names; {sizes['validation']:,} validation names chose "
+            f"the checkpoint, {sizes['held_out']:,} held-out names are scored below and were used for nothing else)")
+
+
+def selected_lines(tr: dict) -> list[str]:
+    """How the exported checkpoint was chosen (the JSON's training.selected)."""
+    c = tr.get("selected")
+    if not c:
+        return []
+    return [f"- Exported: {c['rule']}, scored every few hundred steps: step {c['step']:,} of {c['last_step']:,} "
+            f"({c['bits_per_char']:.3f} bits per character on the {c['names']:,} validation names)."]
 
 
 def _stages(tr: dict) -> list[str]:
@@ -43,8 +63,9 @@ def text_card(kind: str, meta: dict, figures: dict | None) -> str:
     tr = meta.get("training", {})
     lines = [f"# {title} (`{kind}.safetensors`)", "", about.format(**meta.get("config", {})), "",
              "## Training", "",
-             f"- Data: {meta.get('corpus')}: the training split (about 90% of the 88,799 names, fixed by a hash of "
-             "each name; `diffusion_core/data/names_corpus.py`), lower case, padded with '.' to 16 characters.",
+             f"- Data: {meta.get('corpus')}: {split_text(tr)}, fixed by a hash of each name "
+             "(`diffusion_core/data/names_corpus.py`), lower case, padded with '.' to 16 characters.",
+             *selected_lines(tr),
              f"- {tr.get('steps'):,} steps at batch {tr.get('batch_size')}, AdamW (lr {tr.get('lr')}, weight decay 0.01), "
              f"linear warm-up then cosine decay to 10%, EMA {tr.get('ema_decay')} (shipped: the EMA weights); seed "
              f"{tr.get('seed')}; wall time {tr.get('wall_time_s'):,.0f} s in all, no GPU.",
@@ -75,7 +96,7 @@ def text_card(kind: str, meta: dict, figures: dict | None) -> str:
     lines += ["Plausibility is judged by a character trigram model of the training split "
               "(`evaluation.text_quality.CharNGram`), lower is more name-like. Names: US Census Bureau 1990 "
               "surname list (public domain), as the MIT-licensed PyPI package `names` 0.3.0 ships it.", ""]
-    return "\n".join(lines)
+    return cited("\n".join(lines))
 
 
 def text_model_cards_main() -> int:

@@ -11,7 +11,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "diffusion_core"
 
 # A module may import only from its own layer or the ones below it.
 LAYERS = {
-    "paths": 0,
+    "paths": 0, "references": 0,
     "maths": 1, "data": 1, "networks": 1,
     "settings": 2,
     "pipelines": 3, "training": 3,

@@ -9,8 +9,8 @@ import pytest
 from diffusion_core import settings as st
 from diffusion_core.app import view_state as vs
 
-META = {"sampling": {"sampler": "ddpm", "steps": 30, "guidance": 2.0, "guidance_min_t": 700, "spacing": "trailing",
-                     "eta": 0.0, "unrelated": 1},
+META = {"sampling": {"sampler": "ddpm", "steps": 30, "guidance": 2.0, "guidance_min_t": 700, "guidance_max_t": 900,
+                     "spacing": "trailing", "eta": 0.0, "unrelated": 1},
         "sampling_presets": {"fast": {"sampler": "dpm++2m", "steps": 6}}}
 
 
@@ -18,8 +18,10 @@ def test_the_model_json_gives_the_default_and_a_preset_changes_only_what_it_name
     default = st.sampling(META)
     assert default.recipe() == {k: v for k, v in META["sampling"].items() if k in st.SAMPLING_KEYS}
     fast = st.sampling(META, "fast")
-    assert (fast.sampler, fast.steps, fast.guidance, fast.guidance_min_t) == ("dpm++2m", 6, 2.0, 700)
+    assert (fast.sampler, fast.steps, fast.guidance, fast.guidance_min_t, fast.guidance_max_t) == ("dpm++2m", 6, 2.0, 700, 900)
     assert st.sampling(None).recipe() == st.FALLBACK  # a model without a JSON setting
+    old = st.sampling({"sampling": {"guidance_min_t": 500}})  # a JSON from before the two-sided interval
+    assert (old.guidance_min_t, old.guidance_max_t) == (500, st.FALLBACK["guidance_max_t"])
     with pytest.raises(ValueError, match="fast"):  # names what the model has
         st.sampling(META, "slow")
 
@@ -38,11 +40,20 @@ def test_old_names_are_read_as_the_new_ones():
 
 @pytest.mark.parametrize("name, value", [("steps", 0), ("steps", 251), ("steps", "abc"), ("guidance", -0.5),
                                          ("guidance", math.inf), ("eta", 1.5), ("images", 17), ("seed", -1),
-                                         ("seed", 2**31), ("guidance_min_t", 1001), ("sampler", "plms"),
+                                         ("seed", 2**31), ("guidance_min_t", 1001), ("guidance_max_t", -10),
+                                         ("guidance_max_t", 1001), ("sampler", "plms"),
                                          ("spacing", "odd"), ("label", "11"), ("steps", None)])
 def test_out_of_range_values_are_refused_with_the_setting_named(name, value):
     with pytest.raises(ValueError, match=re.escape(st.LIMITS[name].named())):
         st.check(name, value)
+
+
+def test_an_empty_guidance_interval_is_refused_with_a_message():
+    with pytest.raises(ValueError, match="interval is empty"):
+        st.sampling(guidance_min_t=700, guidance_max_t=300)
+    with pytest.raises(ValueError, match="interval is empty"):
+        st.with_values(st.sampling(guidance_max_t=300), guidance_min_t=400)
+    assert st.sampling(guidance_min_t=300, guidance_max_t=300).guidance_max_t == 300  # one timestep is an interval
 
 
 def test_numbers_are_rounded_to_their_kind():

@@ -38,9 +38,10 @@ def add_tools() -> None:
         run.click(guard(tt.noise_image), [image, schedule, T, t, seed], picture, api_name="noise_image", **api)
 
         digit = gr.Dropdown(list(LABELS), value="mixed 0-9", label="digit")
+        d = tt.default_setting()
         images, steps, guidance = (gr.Number(value, precision=0 if LIMITS[name].kind == "int" else None, label=name,
                                              minimum=LIMITS[name].low, maximum=LIMITS[name].high)
-                                   for name, value in (("images", 16), ("steps", 20), ("guidance", 2.0)))
+                                   for name, value in (("images", 16), ("steps", d["steps"]), ("guidance", d["guidance"])))
         grid = gr.Image(format="png", label="digits")
         run.click(guard(tt.generate_digits), [digit, images, seed, steps, guidance], grid,
                   api_name="generate_digits", concurrency_limit=8, concurrency_id="compare", **api)

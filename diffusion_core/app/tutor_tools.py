@@ -16,6 +16,7 @@ from diffusion_core.app.forward import forward_lab as lab
 from diffusion_core.app.forward import forward_ui as fui
 from diffusion_core.pipelines import denoising as rl
 from diffusion_core.app.reverse import reverse_views as rv
+from diffusion_core.app.reverse.reverse_ui import default_settings as default_setting
 from diffusion_core.app.wording import CACHED_SHARE
 from diffusion_core.data.images import caption_below, digit_grid, labelled_grid, rgb
 from diffusion_core.data.images_io import image_choices, display_image
@@ -35,7 +36,7 @@ def check_noise_schedule(schedule: str = "cosine", T: int = 1000, rescale_zero_s
     Args:
         schedule: one of linear, scaled_linear, cosine, sigmoid, quadratic, constant, karras.
         T: the number of diffusion steps, 1 to 100000 (1000 is usual).
-        rescale_zero_snr: rescale the schedule so that alpha_bar_T = 0 (Lin et al. 2023).
+        rescale_zero_snr: rescale the schedule so that alpha_bar_T = 0 (Lin et al. 2024).
 
     Returns:
         Markdown: a small table of alpha_bar and log-SNR at four points, then the findings.
@@ -77,19 +78,21 @@ def noise_image(image: str = "MNIST digit 0 (#1)", schedule: str = "cosine", T: 
                                                           f"x_t = {r.signal:.3f} x0 + {r.noise:.3f} eps")
 
 
-def generate_digits(digit: str = "mixed 0-9", images: int = 16, seed: int = 0, steps: int = 20, guidance: float = 2.0):
+def generate_digits(digit: str = "mixed 0-9", images: int = 16, seed: int = 0, steps: int | None = None,
+                    guidance: float | None = None):
     """Generate MNIST digits with the app's Diffusion Transformer (DiT), denoising pure noise step by step.
 
-    Uses the model's measured default sampler (DDPM, guidance only on the noisy steps); the same seed gives
-    the same starting noise x_T, so changing only steps or guidance shows their effect on the same digits.
+    Uses the model's measured default setting (the sampler, step spacing and guidance interval named in its
+    model card); the same seed gives the same starting noise x_T, so changing only steps or guidance shows
+    their effect on the same digits.
 
     Args:
         digit: "mixed 0-9" (0, 1, 2, ... in turn), one digit "0" to "9", or "unconditional".
         images: how many digits, 1 to 16.
         seed: fixes the starting noise x_T (0 to 2^31 - 1).
-        steps: sampling steps, 1 to 250 (20 is the default; fewer steps are faster and rougher).
-        guidance: classifier-free guidance scale w, 0 to 12 (1 = the conditional model alone; higher =
-            more clearly the asked digit, less varied).
+        steps: sampling steps, 1 to 250 (leave it out for the model's default; fewer steps are faster and rougher).
+        guidance: classifier-free guidance scale w, 0 to 12 (leave it out for the model's default; 1 = the
+            conditional model alone; higher = more clearly the asked digit, less varied).
 
     Returns:
         A grid of the generated digits (the asked digit under each when mixed), with a line under it: the

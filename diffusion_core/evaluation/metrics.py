@@ -2,7 +2,7 @@
 
 - Frechet distance between Gaussians fitted to two feature sets (Heusel et al. 2017, eq. 6):
   d^2 = |mu1 - mu2|^2 + tr(S1 + S2 - 2 (S1 S2)^{1/2}).
-- Precision and recall with k-NN manifolds (Kynkaanniemi et al. 2019, eq. 1-3): a sample counts as
+- Precision and recall with k-NN manifolds (Kynkäänniemi et al. 2019, eq. 1-2): a sample counts as
   "precise" if it falls inside the k-NN ball of some real point; a real point is "recalled" if it
   falls inside the k-NN ball of some generated point.
 - Diversity: the mean pairwise feature distance within a class, relative to real data's.
@@ -53,7 +53,7 @@ def knn_radii(x: np.ndarray, k: int) -> np.ndarray:
 
 
 def coverage_of(queries: np.ndarray, support: np.ndarray, k: int) -> float:
-    """Share of `queries` inside at least one k-NN ball of `support` (Kynkaanniemi et al. 2019, eq. 1)."""
+    """Share of `queries` inside at least one k-NN ball of `support` (Kynkäänniemi et al. 2019, eq. 1)."""
     radii = knn_radii(support, k)
     d = np.sqrt(_pairwise_sq(queries, support))
     return float((d <= radii[None, :]).any(axis=1).mean())

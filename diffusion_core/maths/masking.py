@@ -1,6 +1,6 @@
 """Masked (absorbing-state) diffusion for text: the forward process and its training objective.
 
-Forward process (D3PM's absorbing state, Austin et al. 2021; MDLM, Sahoo et al. 2024, sec. 2): each
+Forward process (D3PM's absorbing state, Austin et al. 2021; MDLM, Sahoo et al. 2024, sec. 3.2.1): each
 character of x_0 is kept with probability alpha_t and otherwise replaced by MASK, independently,
 
     q(z_t | x_0) = Cat(z_t; alpha_t x_0 + (1 - alpha_t) m),     alpha_0 = 1 (clean), alpha_1 = 0 (all MASK),

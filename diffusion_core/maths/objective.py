@@ -5,8 +5,8 @@ eps-prediction MSE (Ho et al. 2020, eq. 14, "L_simple"):
     L = E_{x_0, t, eps} || eps - eps_theta(x_t, t, y) ||^2,   x_t = q_sample(x_0, t, eps)  (`forward`),
 
 optionally weighted per timestep by min(SNR_t, gamma) / SNR_t (Hang et al. 2023, "Efficient Diffusion
-Training via Min-SNR Weighting Strategy", eq. 9 for eps-prediction), which is 1 wherever SNR <= gamma
-and only down-weights the low-noise steps. As DiT's `GaussianDiffusion.training_losses`, it returns
+Training via Min-SNR Weighting Strategy": the weight min(SNR, gamma) in sec. 3.4, its eps-prediction form in
+sec. 4.2), which is 1 wherever SNR <= gamma and only down-weights the low-noise steps. As DiT's `GaussianDiffusion.training_losses`, it returns
 the per-sample terms; the caller takes the mean.
 """
 from __future__ import annotations
@@ -29,6 +29,11 @@ def loss_weights(schedule: NoiseSchedule, kind: str = "none", gamma: float = 5.0
     if kind == "min-snr":
         return (torch.clamp(snr, max=gamma) / snr).float()
     raise ValueError(f"Unknown loss weighting {kind!r}; choose one of {', '.join(WEIGHTINGS)}.")
+
+
+def min_snr_full_weight_t(schedule: NoiseSchedule, gamma: float) -> int:
+    """The first timestep whose Min-SNR weight min(SNR, gamma) / SNR is 1 (SNR_t <= gamma; SNR falls with t)."""
+    return int((schedule.snr <= gamma).argmax())
 
 
 def training_losses(eps_model: Callable, schedule: NoiseSchedule, x0: torch.Tensor, t: torch.Tensor, y: torch.Tensor,

@@ -14,7 +14,7 @@ Each yields one `StepRecord` per step (what the reverse tab streams; closing it 
 
 - DDPM ancestral: Ho et al. 2020, Algorithm 2, with the posterior of eq. 6-7 between the (possibly
   strided) timesteps, variance beta_tilde ("fixed_small"), as diffusers' DDPMScheduler.
-- DDIM: Song et al. 2021, eq. 12 (eta = 0 deterministic; eta = 1 matches DDPM's variance).
+- DDIM: Song, Meng & Ermon 2021, eq. 12 (eta = 0 deterministic; eta = 1 matches DDPM's variance).
 - DPM-Solver++(2M): Lu et al. 2022, "DPM-Solver++", Algorithm 2 (multistep, data prediction).
 - Euler and Heun on Karras sigmas: Karras et al. 2022, Algorithm 1 (Heun's 2nd order, no churn).
 
@@ -81,7 +81,7 @@ class StepRecord:
 # ---------------------------------------------------------------------------- step grids
 def make_timesteps(num_train_timesteps: int, num_steps: int, spacing: str = "leading", steps_offset: int = 0) -> np.ndarray:
     """Network timesteps to visit, descending, with diffusers' DDPM/DDIM meaning of the spacing
-    (Lin et al. 2023, Table 2): leading = 0, T//n, 2T//n, ... (+ offset); trailing = round(T - k T/n) - 1;
+    (Lin et al. 2024, Table 2): leading = 0, T//n, 2T//n, ... (+ offset); trailing = round(T - k T/n) - 1;
     linspace = round(linspace(0, T-1, n))."""
     T, n = int(num_train_timesteps), int(num_steps)
     if not 1 <= n <= T:
@@ -159,7 +159,7 @@ def final(steps: Iterator[StepRecord]) -> torch.Tensor:
 # ---------------------------------------------------------------------------- the samplers
 def ddim_steps(denoiser: Denoiser, x: torch.Tensor, grid: StepGrid, cond: dict | None = None,
                generator: torch.Generator | None = None, eta: float = 0.0, clip_x0: float | None = None) -> Iterator[StepRecord]:
-    """DDIM (Song et al. 2021, eq. 12 and 16):
+    """DDIM (Song, Meng & Ermon 2021, eq. 12 and 16):
     x_prev = √ᾱ_prev x̂0 + √(1 − ᾱ_prev − s²) ε̂ + s z,  s = η √((1 − ᾱ_prev)/(1 − ᾱ)) √(1 − ᾱ/ᾱ_prev)."""
     if not 0.0 <= eta <= 10.0:
         raise ValueError(f"eta must be between 0 and 10, got {eta}.")

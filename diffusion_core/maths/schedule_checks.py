@@ -3,7 +3,7 @@
 What they look for, and why it matters:
 - x_T is not noise: sampling starts from pure N(0, I), so if sqrt(alpha_bar_T) is far from 0 the
   model was trained on inputs that still show the image and never on what it is given at the start
-  (Lin et al. 2023, sec. 3.1: Stable Diffusion's scaled_linear leaves sqrt(alpha_bar_T) ~ 0.068).
+  (Lin et al. 2024, sec. 3.1: Stable Diffusion's scaled_linear leaves sqrt(alpha_bar_T) ~ 0.068).
 - alpha_bar must strictly decrease: each step removes some signal.
 - betas must lie in (0, 1).
 - alpha_bar reaching 0 before the last step: eps-to-x0 divides by sqrt(alpha_bar) (Ho et al. 2020,
@@ -61,7 +61,7 @@ def check_schedule(schedule: NoiseSchedule, terminal_signal_warn: float = 0.05, 
         out.append(Finding(
             "zero_terminal_snr", "info",
             "alpha_bar_T = 0 (zero terminal SNR): x_T is exactly pure noise, as sampling assumes.",
-            "An eps-prediction model cannot recover x0 at t = T; train it with v-prediction (Lin et al. 2023).",
+            "An eps-prediction model cannot recover x0 at t = T; train it with v-prediction (Lin et al. 2024).",
         ))
 
     signal = float(np.sqrt(max(ac[-1], 0.0)))
@@ -71,7 +71,7 @@ def check_schedule(schedule: NoiseSchedule, terminal_signal_warn: float = 0.05, 
             "terminal_signal", "error" if severe else "warning",
             f"x_T is not pure noise: sqrt(alpha_bar_T) = {signal:.3g}, so {signal * 100:.1f}% of the image's amplitude is left at the "
             "last step, but sampling starts from pure noise.",
-            "Rescale to zero terminal SNR (Lin et al. 2023), or use more steps / larger betas.",
+            "Rescale to zero terminal SNR (Lin et al. 2024), or use more steps / larger betas.",
             "rescale_zero_snr",
         ))
         if T < 200:

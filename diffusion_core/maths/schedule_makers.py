@@ -71,7 +71,7 @@ def karras_betas(T: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho:
 
 
 def rescale_zero_terminal_snr(betas: np.ndarray) -> np.ndarray:
-    """Lin et al. 2023, "Common Diffusion Noise Schedules and Sample Steps are Flawed", Algorithm 1:
+    """Lin et al. 2024, "Common Diffusion Noise Schedules and Sample Steps are Flawed", Algorithm 1:
     shift and scale sqrt(alpha_bar) so that it keeps its first value and ends exactly at 0."""
     ab_sqrt = np.sqrt(np.cumprod(1.0 - np.asarray(betas, dtype=np.float64)))
     first, last = ab_sqrt[0], ab_sqrt[-1]

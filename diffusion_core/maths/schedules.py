@@ -230,7 +230,7 @@ class NoiseSchedule:
 def make_schedule(name: str, num_timesteps: int = 1000, rescale_zero_snr: bool = False, **params) -> NoiseSchedule:
     """A named schedule: linear, scaled_linear, cosine, sigmoid, quadratic, constant, karras.
     `params` override the maker's defaults (see `schedule_makers.py`). With `rescale_zero_snr`,
-    Lin et al. (2023)'s Algorithm 1 rescales it to end at alpha_bar_T = 0."""
+    Lin et al. (2024)'s Algorithm 1 rescales it to end at alpha_bar_T = 0."""
     if not isinstance(name, str) or name.strip().lower() not in MAKERS:
         raise ValueError(f"Unknown schedule {name!r}. Choose one of: {', '.join(sorted(MAKERS))}.")
     key = name.strip().lower()

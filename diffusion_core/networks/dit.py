@@ -63,7 +63,7 @@ PRESETS = {
     # 49 tokens of 4x4 patches, width 128, 6 blocks: trained from scratch on the CPU (stages 1-8 of the card).
     "small": DiTConfig(hidden_size=128, depth=6, num_heads=4),
     # The shipped model: the small one two blocks deeper, grown from its weights by `load_grown` and trained
-    # on a GPU; 1.3x its compute (62 vs 40 ms per guided 16-digit step on the 2-core CPU).
+    # on a GPU (what each size costs: `benchmarks/dit_sizes.py`, quoted in the model card).
     "medium": DiTConfig(hidden_size=128, depth=8, num_heads=4),
     # Wider, for a GPU.
     "base": DiTConfig(hidden_size=192, depth=8, num_heads=6),

@@ -137,7 +137,7 @@ def denoise(settings: Sampling, pre: Pretrained | None = None, device: torch.dev
     try:
         with app_batcher(pre, device).priority():  # the others wait until this run's first frame is out
             yield traj
-        with app_denoiser(pre, settings.guidance, device, settings.guidance_min_t) as (schedule, guided):
+        with app_denoiser(pre, settings.guidance, device, settings.guidance_min_t, settings.guidance_max_t) as (schedule, guided):
             grid = step_grid(settings.sampler, schedule, settings.steps, settings.spacing)
             steps = sampler_steps(settings.sampler, guided, x, grid, {"y": y}, generator=g, eta=settings.eta, clip_x0=1.0)
             while True:

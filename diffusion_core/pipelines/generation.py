@@ -13,7 +13,7 @@ import functools
 import numpy as np
 import torch
 
-from diffusion_core.maths.guidance import CFGDenoiser
+from diffusion_core.maths.guidance import NO_UPPER, CFGDenoiser
 from diffusion_core.maths.samplers import sample, step_grid
 from diffusion_core.maths.schedules import schedule_from_dict
 from diffusion_core.networks import runtime
@@ -41,19 +41,30 @@ def parse_labels(spec, n: int) -> np.ndarray:
     return np.resize(np.asarray(digits, dtype=np.int64), n)
 
 
+def guidance_interval(s: Sampling | Mapping) -> tuple[float, float]:
+    """(min_t, max_t) of a DiT setting: a `Sampling` or a setting as a dict (a model's JSON "sampling", a
+    preset, a measured row; one recorded before the two-sided interval existed has no max_t: no upper limit)."""
+    if isinstance(s, Mapping):
+        return float(s.get("guidance_min_t", 0)), float(s.get("guidance_max_t", NO_UPPER))
+    return float(s.guidance_min_t), float(s.guidance_max_t)
+
+
 def guided_range(s: Sampling | Mapping) -> str:
-    """Where a DiT setting guides, for captions: ' at every step' or ' only where t >= 700'. `s`: a `Sampling`
-    or a setting as a dict (a model's JSON "sampling", a preset, a measured row)."""
-    min_t = float(s["guidance_min_t"] if isinstance(s, Mapping) else s.guidance_min_t)
-    return " at every step" if min_t <= 0 else f" only where t >= {min_t:g}"
+    """Where a DiT setting guides, for captions: ' at every step', ' only where t >= 700', ' only where t <= 600'
+    or ' only where 200 <= t <= 600'."""
+    low, high = guidance_interval(s)
+    if high >= NO_UPPER - 1:  # t never exceeds T - 1 = 999
+        return " at every step" if low <= 0 else f" only where t >= {low:g}"
+    return f" only where t <= {high:g}" if low <= 0 else f" only where {low:g} <= t <= {high:g}"
 
 
-def dit_denoiser(pre: Pretrained, guidance: float, model: torch.nn.Module | None = None, min_t: float = 0.0):
+def dit_denoiser(pre: Pretrained, guidance: float, model: torch.nn.Module | None = None, min_t: float = 0.0,
+                 max_t: float = NO_UPPER):
     """(schedule, guided denoiser) for a loaded DiT: its training schedule and CFG at `guidance` for
-    steps with t >= `min_t` (over `model`, a stand-in for `pre.model` such as its bf16 copy, when given)."""
+    steps with min_t <= t <= max_t (over `model`, a stand-in for `pre.model` such as its bf16 copy, when given)."""
     schedule = schedule_from_dict(pre.meta["schedule"])
     return schedule, CFGDenoiser(model or pre.model, scale=float(guidance), null_label=pre.model.config.num_classes,
-                                 min_t=float(min_t))
+                                 min_t=float(min_t), max_t=float(max_t))
 
 
 def app_net(model: torch.nn.Module, device, bf16: bool):
@@ -83,14 +94,14 @@ def app_batcher(pre: Pretrained, device) -> StepBatcher:
 
 
 @contextlib.contextmanager
-def app_denoiser(pre: Pretrained, guidance: float, device, min_t: float = 0.0):
+def app_denoiser(pre: Pretrained, guidance: float, device, min_t: float = 0.0, max_t: float = NO_UPPER):
     """(schedule, denoiser) as the app samples: `app_net` through the shared `app_batcher`, with
-    classifier-free guidance at `guidance` where t >= `min_t` (`denoiser.passes` counts network passes).
-    A context: leaving it ends this generation's part in the batcher."""
+    classifier-free guidance at `guidance` where min_t <= t <= max_t (`denoiser.passes` counts network
+    passes). A context: leaving it ends this generation's part in the batcher."""
     batcher = app_batcher(pre, device)
     member = batcher.join()
     try:
-        yield schedule_from_dict(pre.meta["schedule"]), batcher.denoiser(member, float(guidance), float(min_t))
+        yield schedule_from_dict(pre.meta["schedule"]), batcher.denoiser(member, float(guidance), float(min_t), float(max_t))
     finally:
         batcher.leave(member)
 
@@ -101,8 +112,9 @@ def generate_dit(pre: Pretrained, labels: np.ndarray, seed: int, s: Sampling, de
     """`app_precision`: sample as the reverse tab does (`app_denoiser`) instead of in float32. `stats`, when
     given, receives "reused_share": the share of this generation's network rows that the shared batcher's
     cache of an identical recent run answered (0 .. 1; 0 in float32, which has no cache)."""
-    plain = contextlib.nullcontext(dit_denoiser(pre, s.guidance, min_t=s.guidance_min_t))
-    with app_denoiser(pre, s.guidance, device, s.guidance_min_t) if app_precision else plain as (schedule, den):
+    low, high = guidance_interval(s)
+    plain = contextlib.nullcontext(dit_denoiser(pre, s.guidance, min_t=low, max_t=high))
+    with app_denoiser(pre, s.guidance, device, low, high) if app_precision else plain as (schedule, den):
         g = torch.Generator().manual_seed(int(seed))
         out = []
         for k in range(0, len(labels), batch_size):
@@ -139,11 +151,12 @@ def generate(kind: str, labels, seed: int = 0, s: Sampling | None = None, device
 
 def nfe_per_sample(kind: str, meta: dict, s: Sampling | None = None) -> int:
     """Network passes per image, counted by running the sampler over a stand-in network that returns
-    zeros (a guided evaluation is one batched call but two passes; steps below `guidance_min_t` one)."""
+    zeros (a guided evaluation is one batched call but two passes; steps outside the guided interval one)."""
     if kind != "dit":
         return 1
     s = s or sampling(meta)
-    den = CFGDenoiser(lambda x, t, y: torch.zeros_like(x), float(s.guidance), min_t=float(s.guidance_min_t))
+    low, high = guidance_interval(s)
+    den = CFGDenoiser(lambda x, t, y: torch.zeros_like(x), float(s.guidance), min_t=low, max_t=high)
     grid = step_grid(s.sampler, schedule_from_dict(meta["schedule"]), s.steps, s.spacing)
     sample(s.sampler, den, torch.zeros(1, 1, 28, 28), grid, {"y": torch.zeros(1, dtype=torch.long)}, eta=s.eta,
            generator=torch.Generator().manual_seed(0))

@@ -3,7 +3,7 @@
 - GAN and VAE: spherical interpolation (slerp, Shoemake 1985; White 2016 for generative models)
   between two Gaussian latents z_a, z_b, decoded for a fixed digit class.
 - Diffusion: slerp between two starting noises x_T, each decoded with DDIM at eta = 0, which is a
-  deterministic map from noise to image (Song et al. 2021, sec. 5.3 interpolate this way).
+  deterministic map from noise to image (Song, Meng & Ermon 2021, sec. 5.3 interpolate this way).
 Slerp keeps the interpolants at the norm a Gaussian sample has, where linear interpolation would
 pass through low-norm points the models never saw.
 """
@@ -59,6 +59,6 @@ def interpolate(kind: str, pre: Pretrained, label: int, seed_a: int, seed_b: int
     if kind == "vae":
         return pre.model.decode(z, y)
     s = with_values(s or sampling(pre.meta), sampler="ddim", eta=0.0)
-    schedule, den = dit_denoiser(pre, s.guidance, min_t=s.guidance_min_t)
+    schedule, den = dit_denoiser(pre, s.guidance, min_t=s.guidance_min_t, max_t=s.guidance_max_t)
     grid = step_grid(s.sampler, schedule, s.steps, s.spacing)
     return sample(s.sampler, den, z, grid, {"y": y}, eta=s.eta, clip_x0=1.0).clamp(-1, 1)

@@ -2,7 +2,7 @@
 the model predicts the noise at each timestep on held-out digits.
 
 Forward: x_t* = q_sample(x_0, t*, eps) (Ho et al. 2020, eq. 4), with eps fixed by the seed.
-Back: DDIM (Song et al. 2021, eq. 12) from t* to 0, eta chosen by the user (eta = 1 is the
+Back: DDIM (Song, Meng & Ermon 2021, eq. 12) from t* to 0, eta chosen by the user (eta = 1 is the
 stochastic, DDPM-like path of the SDEdit paper). A different class than the digit's own turns, say,
 a 3 into an 8 when t* is large enough.
 """
@@ -16,7 +16,8 @@ import torch
 from diffusion_core.pipelines.generation import dit_denoiser
 from diffusion_core.networks.pretrained import Pretrained
 from diffusion_core.maths.forward import predict_x0_from_eps, q_sample
-from diffusion_core.maths.objective import training_losses
+from diffusion_core.maths.objective import loss_weights, training_losses
+from diffusion_core.maths.schedules import schedule_from_dict
 from diffusion_core.maths.samplers import ddim_steps, timestep_grid
 
 if TYPE_CHECKING:  # plotly is imported where a figure is made: the library runs without it
@@ -84,13 +85,32 @@ def eps_mse_curve(pre: Pretrained, images: np.ndarray, labels: np.ndarray, ts, d
     return np.asarray(out)
 
 
-def eps_mse_figure(ts, mse, t_star: int | None = None, this_mse: float | None = None) -> go.Figure:
+def training_weights(pre: Pretrained) -> np.ndarray:
+    """float64 (T,): the weight this DiT's training objective put on each timestep's eps-MSE (its JSON's
+    `loss_weighting` and `snr_gamma`: min(SNR_t, gamma) / SNR_t for Min-SNR, else ones; `objective.loss_weights`)."""
+    training = pre.meta.get("training", {})
+    schedule = schedule_from_dict(pre.meta["schedule"])
+    return loss_weights(schedule, training.get("loss_weighting", "none"), float(training.get("snr_gamma") or 5.0)).double().numpy()
+
+
+def eps_mse_figure(ts, mse, t_star: int | None = None, this_mse: float | None = None, snr=None, weights=None) -> go.Figure:
+    """The eps-MSE by timestep; with `snr` (at ts) also the same error in x0 terms, eps-MSE / SNR_t (since
+    x̂0 - x0 = -(ε̂ - ε) / sqrt(SNR_t), Ho et al. 2020, eq. 4 solved for x0), and with `weights` (at ts) the
+    training weight of each t on a second axis."""
     import plotly.graph_objects as go  # here, not at the top: the library runs without plotly (the GPU check)
     fig = go.Figure()
-    fig.add_scatter(x=list(ts), y=list(mse), mode="lines+markers", name="held-out digits (mean)")
+    fig.add_scatter(x=list(ts), y=list(mse), mode="lines+markers", name="eps-MSE, held-out digits (mean)")
+    if snr is not None:
+        fig.add_scatter(x=list(ts), y=list(np.asarray(mse) / np.asarray(snr)), mode="lines+markers", line=dict(dash="dot"),
+                        name="the same error as x0-MSE = eps-MSE / SNR")
     if t_star is not None and this_mse is not None:
         fig.add_scatter(x=[t_star], y=[this_mse], mode="markers", marker=dict(size=12, color="#d62728", symbol="x"),
                         name="this digit at t*")
-    fig.update_layout(height=300, margin=dict(l=50, r=10, t=40, b=40), xaxis_title="timestep t", yaxis_type="log",
-                      yaxis_title="eps-MSE (per pixel)", title="How well the model predicts the noise, by timestep")
+    if weights is not None:
+        fig.add_scatter(x=list(ts), y=list(weights), mode="lines", yaxis="y2", line=dict(color="#7f7f7f", shape="hv"),
+                        name="its training weight (right axis)")
+        fig.update_layout(yaxis2=dict(title="training weight", overlaying="y", side="right", range=[0, 1.05], showgrid=False))
+    fig.update_layout(height=320, margin=dict(l=50, r=50, t=40, b=40), xaxis_title="timestep t", yaxis_type="log",
+                      yaxis_title="mean squared error (per pixel)", title="How well this model predicts the noise, by timestep",
+                      legend=dict(orientation="h", y=-0.3))
     return fig

@@ -1,6 +1,6 @@
 """Text from the masked-diffusion model, step by step, and from its autoregressive twin.
 
-Reverse process (MDLM's ancestral sampler, Sahoo et al. 2024, sec. 3.3, with the deterministic
+Reverse process (MDLM's ancestral sampler, Sahoo et al. 2024, sec. 4.1, with the deterministic
 unmasking counts of LLaDA, Nie et al. 2025): start from all MASK (the pinned characters of an infill
 stay as given); at each of K steps the network predicts x_0 at every position (the text twin of the
 image model's x̂0), and enough masked positions are unmasked that the share still masked follows the

@@ -129,6 +129,7 @@ class Race:
     history: list = field(default_factory=list)  # one dict per measurement
     seconds: dict = field(default_factory=lambda: dict.fromkeys(MODELS, 0.0))  # training time of each
     losses: dict = field(default_factory=lambda: {m: [] for m in MODELS})  # (step, loss) per slice
+    nfe_per_sample: dict = field(default_factory=dict)  # network evaluations per sample, counted by the last `samples`
 
     def __post_init__(self):
         for name, lr in self.lr.items():
@@ -159,11 +160,19 @@ class Race:
 
     @on_one_thread
     def samples(self, n: int, seed: int = 0, diffusion_steps: int | None = None) -> dict[str, np.ndarray]:
+        """n samples of each model (n, 2); counts the network evaluations each sample took into `nfe_per_sample`."""
         x = torch.randn(n, 2, generator=torch.Generator().manual_seed(seed))
         steps = int(diffusion_steps or self.diffusion_steps)
+        calls = [0]
+
+        def counted(x_t, t, **cond):
+            calls[0] += 1
+            return self.diffusion.eps(x_t, t, **cond)
+
         with torch.no_grad():
-            diff = sample("ddpm", self.diffusion.eps, x, step_grid("ddpm", self.schedule, steps, "trailing"),
+            diff = sample("ddpm", counted, x, step_grid("ddpm", self.schedule, steps, "trailing"),
                           {"y": torch.full((n,), 8)}, generator=torch.Generator().manual_seed(seed + 1), clip_x0=4.0).numpy()
+        self.nfe_per_sample = {"diffusion": calls[0], "gan": 1, "vae": 1}  # the GAN's generator, the VAE's decoder: one pass
         return {"diffusion": diff, "gan": self.gan.samples(n, seed), "vae": self.vae.samples(n, seed)}
 
     @property

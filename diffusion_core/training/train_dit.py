@@ -129,10 +129,10 @@ def save_grid(model, schedule, path: Path, device) -> None:
     save_png_grid(out.float().cpu().numpy(), path, nrow=10)
 
 
-def init_from_export(model: DiT, ema: EMA, stem) -> int:
+def init_from_export(model: DiT, ema: EMA, stem) -> tuple[int, int]:
     """Load exported weights (`<stem>.safetensors`, the EMA of an earlier run) into the model and its
-    EMA, growing them into a deeper preset if asked (`dit.load_grown`); returns the step count that run
-    recorded."""
+    EMA, growing them into a deeper preset if asked (`dit.load_grown`); returns the step count and the
+    training images seen that run recorded (its steps x batch size when it names no count)."""
     from diffusion_core.networks.pretrained import load_pretrained
 
     pre = load_pretrained("dit", assets_dir=Path(stem).parent) if Path(stem).name == "dit_mnist" else None
@@ -143,7 +143,9 @@ def init_from_export(model: DiT, ema: EMA, stem) -> int:
     except ValueError as exc:
         raise SystemExit(f"--init-from {stem}: {exc}") from None
     ema.model.load_state_dict(model.state_dict())
-    return int(pre.meta.get("training", {}).get("steps", 0))
+    training = pre.meta.get("training", {})
+    steps, batch = int(training.get("steps", 0)), training.get("batch_size")
+    return steps, int(training.get("images_seen", steps * batch if isinstance(batch, int) else 0))
 
 
 def train_dit(args) -> Path:
@@ -168,16 +170,20 @@ def train_dit(args) -> Path:
 
     data_gen = torch.Generator().manual_seed(args.seed)
     step, previous_time, state = resume(out, model, ema, opt, data_gen)
+    seen = 0  # training images seen, every stage of the lineage (the comparison's budget)
     if state is not None:
         if not args.export_only:
             truncate_log(out / "loss.csv", step)
+        seen = int(state.get("images_seen", step * state["args"]["batch_size"]))  # older checkpoints: one batch size
         print(f"resumed from step {step} ({previous_time / 60:.1f} min of earlier training)")
     elif getattr(args, "init_from", None):
-        print(f"started from {args.init_from} (its run had {init_from_export(model, ema, args.init_from)} steps)")
+        init_steps, seen = init_from_export(model, ema, args.init_from)
+        print(f"started from {args.init_from} (its run had {init_steps} steps, {seen:,} images)")
     if args.export_only:
         if state is None or not args.export:
             raise SystemExit("--export-only needs an existing checkpoint in --out and an --export path")
-        export(ema.model, schedule, argparse.Namespace(**{**state["args"], "export": args.export}), step, previous_time, device)
+        export(ema.model, schedule, argparse.Namespace(**{**state["args"], "export": args.export}), step, previous_time, device,
+               seen)
         return out
     log = LossLog(out / "loss.csv", ["step", "loss", "lr", "wall_time"], hold=10)  # a row every 10 steps, read back per 100
     timer = Timer(previous_time)
@@ -190,7 +196,7 @@ def train_dit(args) -> Path:
         save_checkpoint(
             out / "ckpt.pt", model=model.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), step=step,
             wall_time=timer.elapsed, data_gen=data_gen.get_state(), args=vars(args), config=config.to_dict(),
-            schedule=schedule.to_dict(),
+            schedule=schedule.to_dict(), images_seen=seen,
         )
 
     model.train()
@@ -209,6 +215,7 @@ def train_dit(args) -> Path:
             net = model
             continue
         step += 1
+        seen += args.batch_size
         bar.update(1)
         if step % 10 == 0:
             log.write(step=step, loss=loss.detach(), lr=f"{lr:.3g}", wall_time=f"{timer.elapsed:.1f}")
@@ -224,11 +231,11 @@ def train_dit(args) -> Path:
     bar.close()
     checkpoint()
     if args.export:
-        export(ema.model, schedule, args, step, timer.elapsed, device)
+        export(ema.model, schedule, args, step, timer.elapsed, device, seen)
     return out
 
 
-def export(model: DiT, schedule, args, step: int, wall_time: float, device) -> None:
+def export(model: DiT, schedule, args, step: int, wall_time: float, device, images_seen: int) -> None:
     """Write the EMA weights (safetensors) and a JSON with config, schedule and training facts."""
     from diffusion_core.networks.pretrained import save_pretrained
 
@@ -239,10 +246,10 @@ def export(model: DiT, schedule, args, step: int, wall_time: float, device) -> N
         "schedule": schedule.to_dict(),
         "prediction": "epsilon",
         "training": {
-            "steps": step, "batch_size": args.batch_size, "lr": args.lr, "ema_decay": args.ema_decay,
+            "steps": step, "batch_size": args.batch_size, "images_seen": images_seen, "lr": args.lr, "ema_decay": args.ema_decay,
             "wall_time_s": round(wall_time, 1), "hardware": hardware, "seed": args.seed,
             "loss_weighting": getattr(args, "loss_weighting", "none"), "snr_gamma": getattr(args, "snr_gamma", None),
-            "epochs": round(step * args.batch_size / 60000, 2),
+            "epochs": round(images_seen / 60000, 2),
         },
     }
     save_pretrained(model, args.export, meta)

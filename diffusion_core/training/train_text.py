@@ -4,12 +4,16 @@
 surname corpus (`data.names_corpus`); `--kind ar`: its autoregressive twin, the same blocks and size with
 a causal mask, trained on next-character cross-entropy (a BOS token first). Resumable from `--out`
 (checkpoint every few minutes and at the end), EMA weights exported with `--export`, a loss log, tqdm;
-`--time-limit` minutes, `--threads` for a background run. Held-out figures: `benchmarks/text_quality.py`.
+`--time-limit` minutes, `--threads` for a background run. Every `--validate-every` steps the EMA weights
+are scored on the validation split (bits per character: the twin's NLL, the diffusion model's NELBO with
+fixed draws), and the export is the best of them: the checkpoint is chosen on names that are neither
+trained on nor the held-out names the figures are measured on (`benchmarks/text_quality.py`).
 """
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import platform
 from pathlib import Path
 
@@ -42,6 +46,9 @@ def add_text_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time-limit", type=float, default=0.0, help="minutes; 0 = none")
     p.add_argument("--export", default=None, help="write the EMA weights here, e.g. assets/text_mdlm")
     p.add_argument("--export-only", action="store_true")
+    p.add_argument("--validate-every", type=int, default=500,
+                   help="score the EMA weights on the validation split every this many steps and export the best "
+                        "(0: never; the last weights are exported)")
 
 
 def text_lr_at(step: int, args) -> float:
@@ -67,6 +74,19 @@ def sequence_losses(model: TextDiT, kind: str, x0: torch.Tensor, schedule: Maski
     return masked_diffusion_losses(model, schedule, x0, nc.MASK_ID, generator=generator)["loss"]
 
 
+VALIDATION_DRAWS = 2  # draws of t and the masks per validation name (the diffusion model's NELBO estimate)
+
+
+@torch.no_grad()
+def validation_bits(model: TextDiT, kind: str, names: torch.Tensor, schedule: MaskingSchedule) -> float:
+    """Bits per character on the validation names (N, L): the twin's NLL or the diffusion model's NELBO,
+    with the same draws every time (seed 0), so two checkpoints are compared on the same masks."""
+    g = torch.Generator().manual_seed(0)
+    total = sum(sequence_losses(model, kind, names[k:k + 1024], schedule, g).sum().item()
+                for _ in range(1 if kind == "ar" else VALIDATION_DRAWS) for k in range(0, len(names), 1024))
+    return total / ((1 if kind == "ar" else VALIDATION_DRAWS) * names.numel() * math.log(2))
+
+
 def train_text(args) -> Path:
     seed_everything(args.seed)
     if args.threads:
@@ -87,11 +107,14 @@ def train_text(args) -> Path:
     if state is not None:
         print(f"resumed from step {step}")
     stages = past_stages(state)
+    best = Best(out / "best.pt")
     if args.export_only:
         if state is None or not args.export:
             raise SystemExit("--export-only needs a checkpoint in --out and an --export path")
-        export_text_model(ema.model, args, step, previous, stages)
+        export_text_model(best.weights(ema.model), args, step, previous, stages, best.record(step))
         return out
+    valid = torch.from_numpy(nc.as_tokens("validation"))
+    valid_every = getattr(args, "validate_every", 0)
     first_step = step
     log = LossLog(out / "loss.csv", ["step", "loss_per_char", "lr", "wall_time"])
     timer, clock = Timer(previous), RunClock(args.ckpt_minutes, args.time_limit)
@@ -117,13 +140,51 @@ def train_text(args) -> Path:
         if step % 20 == 0:
             log.write(step=step, loss_per_char=f"{loss.item():.5f}", lr=f"{text_lr_at(step, args):.3g}", wall_time=f"{timer.elapsed:.1f}")
             bar.set_postfix(loss=f"{loss.item():.3f}")
+        if valid_every and step % valid_every == 0:
+            bits = validation_bits(ema.model, args.kind, valid, schedule)
+            best.offer(ema.model, step, bits)
+            bar.write(f"step {step}: validation {bits:.4f} bits per character (best {best.bits:.4f} at step {best.step})")
         if clock.tick(step, checkpoint):
             break
     bar.close()
     checkpoint()
     if args.export:
-        export_text_model(ema.model, args, step, timer.elapsed, stages + [this_stage()])
+        export_text_model(best.weights(ema.model), args, step, timer.elapsed, stages + [this_stage()], best.record(step))
     return out
+
+
+class Best:
+    """The EMA weights that scored best on the validation split so far, kept in `path` (a resumed run
+    keeps competing against them), with every score in `validation.csv` beside it."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        state = torch.load(self.path, weights_only=True) if self.path.exists() else None
+        self.state, self.step, self.bits = (state, int(state["step"]), float(state["bits"])) if state else (None, -1, math.inf)
+
+    def offer(self, model: TextDiT, step: int, bits: float) -> None:
+        with open(self.path.with_name("validation.csv"), "a") as f:
+            f.write(f"{step},{bits:.6f}\n")
+        if bits < self.bits:
+            self.state = {"model": {k: v.clone() for k, v in model.state_dict().items()}, "step": step, "bits": bits}
+            self.step, self.bits = step, bits
+            tmp = self.path.with_suffix(".tmp")
+            torch.save(self.state, tmp)
+            os.replace(tmp, self.path)  # atomic: a kill mid-save leaves the previous best
+
+    def weights(self, model: TextDiT) -> TextDiT:
+        """`model` with the best validated weights loaded (unchanged when nothing was validated)."""
+        if self.state is not None:
+            model.load_state_dict(self.state["model"])
+        return model
+
+    def record(self, last_step: int) -> dict | None:
+        """What the export's JSON says about the choice (None when nothing was validated)."""
+        if self.state is None:
+            return None
+        return {"split": "validation", "names": len(nc.split("validation")), "step": self.step,
+                "bits_per_char": round(self.bits, 4), "last_step": last_step,
+                "rule": "the EMA weights with the lowest validation bits per character"}
 
 
 def stage_record(command: str, first: int, last: int, wall_s: float) -> dict:
@@ -147,8 +208,10 @@ def past_stages(state: dict | None) -> list[dict]:
     return [record]
 
 
-def export_text_model(model: TextDiT, args, step: int, wall_time: float, stages: list[dict]) -> None:
-    """The EMA weights and their JSON (config, corpus, vocabulary, the training stages) at `args.export`."""
+def export_text_model(model: TextDiT, args, step: int, wall_time: float, stages: list[dict],
+                      selected: dict | None = None) -> None:
+    """The EMA weights and their JSON (config, corpus, vocabulary, the training stages, how the exported
+    checkpoint was chosen) at `args.export`."""
     from diffusion_core.networks.pretrained import save_pretrained
 
     a = vars(args) if not isinstance(args, dict) else args
@@ -156,6 +219,10 @@ def export_text_model(model: TextDiT, args, step: int, wall_time: float, stages:
             "masking_schedule": a["schedule"], "corpus": nc.SOURCE, "vocab": nc.VOCAB, "mask_token": nc.MASK,
             "training": {"steps": step, "batch_size": a["batch_size"], "lr": a["lr"], "ema_decay": a["ema_decay"],
                          "wall_time_s": round(wall_time, 1), "seed": a["seed"],
-                         "hardware": f"CPU ({platform.machine()})", "history": stages}}
+                         "hardware": f"CPU ({platform.machine()})", "history": stages,
+                         "split": {p: len(nc.split(p)) for p in nc.SPLITS}}}
+    if selected:
+        meta["training"]["selected"] = selected
+        meta["training"]["steps"] = selected["step"]
     save_pretrained(model, a["export"], meta)
     print(f"exported EMA weights to {a['export']}.safetensors")

@@ -7,9 +7,10 @@ from diffusion_core.data import names_corpus as nc
 def test_the_corpus_and_its_split():
     names = nc.all_names()
     assert len(names) > 80_000 and all(set(n) <= set(nc.LETTERS) and len(n) <= nc.SEQ_LEN for n in names[:5000])
-    train, held = set(nc.split("train")), set(nc.split("held_out"))
-    assert not train & held and len(train) + len(held) == len(names)
-    assert 0.08 < len(held) / len(names) < 0.12
+    train, valid, held = (set(nc.split(part)) for part in ("train", "validation", "held_out"))
+    assert not train & held and not train & valid and not valid & held
+    assert len(train) + len(valid) + len(held) == len(names)
+    assert 0.08 < len(held) / len(names) < 0.12 and 0.04 < len(valid) / len(names) < 0.06
 
 
 def test_encode_decode_round_trip_and_masks():

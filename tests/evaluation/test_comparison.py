@@ -80,8 +80,8 @@ def test_the_fast_preset_is_within_ten_passes_and_its_card_quotes_its_measured_r
 def test_the_card_judges_the_default_against_the_stronger_dit_targets_from_its_measured_rows(monkeypatch):
     from diffusion_core import model_cards
 
-    rows = [{"seed": 0, "accuracy": 0.992, "frechet_ratio_to_floor": 2.09, "recall": 0.878},
-            {"seed": 1, "accuracy": 0.983, "frechet_ratio_to_floor": 1.76, "recall": 0.895}]
+    rows = [{"seed": 0, "n": 1000, "accuracy": 0.992, "frechet_ratio_to_floor": 2.09, "recall": 0.878},
+            {"seed": 1, "n": 1000, "accuracy": 0.983, "frechet_ratio_to_floor": 1.76, "recall": 0.895}]
     monkeypatch.setattr(model_cards, "dit_figures", lambda key=None: {"default_preset": {"command": "cmd", "rows": rows}}.get(key))
     text = " ".join(model_cards.target_lines())
     assert "accuracy >= 99% at every seed: MISSED" in text and "<= 2x the real floor: MISSED" in text

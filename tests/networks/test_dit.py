@@ -97,6 +97,30 @@ def test_guidance_limited_to_noisy_steps(model):
         CFGDenoiser(model, 4.0, min_t=-1)
 
 
+def test_guidance_in_a_two_sided_interval(model):
+    """Kynkäänniemi et al. 2024, sec. 3: guided only where min_t <= t <= max_t (both ends included), the
+    conditional prediction in one pass on either side; the one-sided form is max_t = NO_UPPER."""
+    x, _, _ = batch()
+    y = torch.tensor([0, 7, 3])
+    den = CFGDenoiser(model, 3.0, null_label=10, min_t=200, max_t=600)
+    t = torch.tensor([100.0, 400.0, 800.0])
+    with torch.no_grad():
+        c, u = model(x, t, y), model(x, t, torch.full_like(y, 10))
+        out = den(x, t, y=y)
+        torch.testing.assert_close(out[0], c[0], atol=1e-5, rtol=1e-5)  # below: conditional
+        torch.testing.assert_close(out[1], (u + 3.0 * (c - u))[1], atol=1e-5, rtol=1e-5)  # inside: guided
+        torch.testing.assert_close(out[2], c[2], atol=1e-5, rtol=1e-5)  # above: conditional
+        for edge in (200.0, 600.0):
+            te = torch.full((3,), edge)
+            ce, ue = model(x, te, y), model(x, te, torch.full_like(y, 10))
+            torch.testing.assert_close(den(x, te, y=y), ue + 3.0 * (ce - ue), atol=1e-5, rtol=1e-5)
+        passes = den.passes
+        den(x, torch.full((3,), 900.0), y=y)
+        assert den.passes == passes + 1  # wholly outside: one pass
+    with pytest.raises(ValueError, match="interval is empty"):
+        CFGDenoiser(model, 3.0, min_t=600, max_t=200)
+
+
 def test_label_dropout_rate():
     emb = DiT(DiTConfig(hidden_size=32, depth=1, num_heads=2, class_dropout_prob=0.25)).y_embedder
     y = torch.zeros(40000, dtype=torch.long)

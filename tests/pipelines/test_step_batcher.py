@@ -63,10 +63,11 @@ def test_batched_guidance_matches_cfg_denoiser(model):
     batcher = StepBatcher(lambda x, t, y: model(x, t, y), null_label=10, chunk=8)
     member = batcher.join()
     x, y = torch.randn(5, 1, 28, 28), torch.tensor([1, 2, 10, 4, 5])
-    for t_value, min_t, scale in ((800.0, 700.0, 3.0), (500.0, 700.0, 3.0), (800.0, 0.0, 1.0), (200.0, 0.0, 0.0)):
+    for t_value, min_t, max_t, scale in ((800.0, 700.0, 1000.0, 3.0), (500.0, 700.0, 1000.0, 3.0), (800.0, 0.0, 1000.0, 1.0),
+                                         (200.0, 0.0, 1000.0, 0.0), (800.0, 200.0, 600.0, 3.0), (400.0, 200.0, 600.0, 3.0)):
         t = torch.full((5,), t_value)
-        ref = CFGDenoiser(model, scale, null_label=10, min_t=min_t)
-        den = batcher.denoiser(member, scale, min_t)
+        ref = CFGDenoiser(model, scale, null_label=10, min_t=min_t, max_t=max_t)
+        den = batcher.denoiser(member, scale, min_t, max_t)
         with torch.no_grad():
             torch.testing.assert_close(den(x, t, y=y), ref(x, t, y=y), rtol=1e-5, atol=1e-6)
         assert (den.calls, den.passes) == (ref.calls, ref.passes)

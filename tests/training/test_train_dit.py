@@ -22,12 +22,19 @@ def test_tiny_overfit_run_lowers_the_loss(tmp_path):
 
 
 def test_training_resumes_from_checkpoint(tmp_path):
-    args = ["dit", "--preset", "test", "--limit-data", "16", "--batch-size", "8", "--sample-every", "0", "--out", str(tmp_path)]
-    train_main(args + ["--steps", "20"])
-    train_main(args + ["--steps", "30"])
-    steps = [int(r["step"]) for r in csv.DictReader(open(tmp_path / "loss.csv"))]
+    args = ["dit", "--preset", "test", "--limit-data", "16", "--sample-every", "0", "--out", str(tmp_path / "run")]
+    train_main(args + ["--steps", "20", "--batch-size", "8"])
+    train_main(args + ["--steps", "30", "--batch-size", "4", "--export", str(tmp_path / "w" / "dit_mnist")])
+    steps = [int(r["step"]) for r in csv.DictReader(open(tmp_path / "run" / "loss.csv"))]
     assert steps == list(range(10, 31, 10))
-    assert torch.load(tmp_path / "ckpt.pt", weights_only=False)["step"] == 30
+    assert torch.load(tmp_path / "run" / "ckpt.pt", weights_only=False)["step"] == 30
+    # the images seen add up over stages of different batch sizes (the comparison's training budget)
+    training = json.loads((tmp_path / "w" / "dit_mnist.json").read_text())["training"]
+    assert training["images_seen"] == 20 * 8 + 10 * 4 and training["epochs"] == round(200 / 60000, 2)
+    train_main(["dit", "--preset", "test", "--limit-data", "16", "--sample-every", "0", "--out", str(tmp_path / "next"),
+                "--steps", "5", "--batch-size", "2", "--init-from", str(tmp_path / "w" / "dit_mnist"),
+                "--export", str(tmp_path / "w2")])
+    assert json.loads((tmp_path / "w2.json").read_text())["training"]["images_seen"] == 200 + 5 * 2
 
 
 def test_min_snr_training_runs_and_records_its_weighting(tmp_path):

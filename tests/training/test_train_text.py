@@ -58,3 +58,24 @@ def test_each_stage_of_a_resumed_run_is_recorded_and_named_in_the_card(tmp_path)
     card = text_card("text_mdlm", meta, figures)
     assert all(h["command"] in card for h in history)
     assert f"{figures['bits_per_char']['diffusion_nelbo']:.3f}" in card and f"{figures['bits_per_char']['autoregressive_nll']:.3f}" in card
+
+
+def test_the_export_is_the_checkpoint_that_scored_best_on_the_validation_split(tmp_path):
+    """Chosen on validation names (neither trained on nor held out), every score kept; a resumed run keeps
+    competing against the best so far."""
+    from diffusion_core.training.train_text import validation_bits
+
+    args = TINY + ["--kind", "ar", "--out", str(tmp_path / "run"), "--validate-every", "10"]
+    train_main(args + ["--steps", "20"])
+    train_main(args + ["--steps", "40", "--export", str(tmp_path / "w")])
+    scores = [line.split(",") for line in (tmp_path / "run" / "validation.csv").read_text().split()]
+    assert [int(s) for s, _ in scores] == [10, 20, 30, 40]
+    best_step, best_bits = min(((int(s), float(b)) for s, b in scores), key=lambda r: r[1])
+    meta = json.loads((tmp_path / "w.json").read_text())
+    chosen = meta["training"]["selected"]
+    assert (chosen["split"], chosen["step"], chosen["last_step"]) == ("validation", best_step, 40)
+    assert chosen["bits_per_char"] == pytest.approx(best_bits, abs=1e-4) and meta["training"]["steps"] == best_step
+    model = TextDiT(TextDiTConfig.from_dict(meta["config"]))
+    model.load_state_dict(load_file(str(tmp_path / "w.safetensors")))
+    valid = torch.from_numpy(nc.as_tokens("validation"))
+    assert validation_bits(model.eval(), "ar", valid, MaskingSchedule()) == pytest.approx(best_bits, abs=1e-4)

@@ -111,10 +111,20 @@ def interpolation_strip(x: np.ndarray) -> np.ndarray:
 CURVE_POINTS = 300  # points per loss curve sent to the browser
 
 
+def dit_loss_title() -> str:
+    """The DiT panel's title: its loss, and from which step it was Min-SNR weighted (its JSON's stages)."""
+    try:
+        history = loaded("dit").meta.get("training", {}).get("history", [])
+    except Exception:  # noqa: BLE001 - the banner names a broken model
+        history = []
+    stage = next((h for h in history if "min-snr" in h.get("command", "")), None)
+    return f"DiT: eps-MSE (Min-SNR weighted from step {str(stage['steps']).split('-')[0]})" if stage else "DiT: eps-MSE"
+
+
 @lru_cache(maxsize=1)
 def loss_figure() -> go.Figure:
     """The three training-loss curves from assets/*_loss.csv, one panel each (their scales differ)."""
-    fig = make_subplots(rows=1, cols=3, subplot_titles=["DiT: eps-MSE (min-SNR weighted from step 8890)", "GAN: generator and discriminator", "VAE: negative ELBO"])
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[dit_loss_title(), "GAN: generator and discriminator", "VAE: negative ELBO"])
     columns = {"dit": ["loss"], "gan": ["g_loss", "d_loss"], "vae": ["neg_elbo"]}
     for col, kind in enumerate(KINDS, start=1):
         log = read_loss_log(kind)
@@ -139,35 +149,46 @@ ROWS = (
     ("**Coverage**: recall", lambda v: v["recall"], "{:.3f}", max, "share of real digits that some sample looks like"),
     ("**Diversity** within a class, relative to real", lambda v: v["diversity_relative_to_real"], "{:.2f}",
      lambda vals: min(vals, key=lambda x: abs(x - 1)),
-     "1 = as varied as real digits; above 1 is not better: the extra spread is odd or broken strokes"),
+     "1 = as spread out as real digits of a class; further from 1 either way is further from the data (bold: nearest 1)"),
     ("**Mode coverage**: classes produced", lambda v: v["classes_covered"], "{} of 10", max, ""),
-    ("**Stability**: loss wobble over the last 20% of training", lambda v: v["stability"]["cv_last20"], "{:.3f}", min,
-     "the spread of the loss as a share of its mean (CV); small = training had settled"),
-    ("**Stability**: share of sudden loss jumps", lambda v: v["stability"]["spike_share"], "{:.3f}", min,
-     "share of logged steps where the loss leapt; 0 = none"),
+    ("**Stability**: loss wobble over the last 20% of training", lambda v: v["stability"]["cv_last20"], "{:.3f}", None,
+     "the spread of each model's own loss as a share of its mean (CV): small = its training had settled. The losses "
+     "differ ({losses}), so compare a column with itself, not across"),
+    ("**Stability**: share of sudden loss jumps", lambda v: v["stability"]["spike_share"], "{:.3f}", None,
+     "share of logged steps where the model's own loss leapt; 0 = none"),
     ("**Cost**: network evaluations per sample", lambda v: v["nfe_per_sample"], "{}", min, ""),
-    ("**Cost**: ms per sample (CPU)", lambda v: v["ms_per_sample_cpu"], "{:.2f}", min, ""),
-    ("**Cost**: training time", lambda v: v["training_time_s"] / 60, "{:.0f} min", min, ""),
+    ("**Cost**: ms per sample (CPU)", lambda v: v["ms_per_sample_cpu"], "{:.2f}", min, "timed when the table was measured"),
+    ("**Training**: images seen", lambda v: v["training"]["images_seen"] / 1e6, "{:.2f} M", None,
+     "training steps x batch size, every stage"),
+    ("**Training**: epochs", lambda v: v["training"]["epochs"], "{:g}", None, "passes over MNIST's 60,000 training digits"),
+    ("**Training**: hardware", lambda v: v["training_hardware"], "{}", None, ""),
+    ("**Training**: wall time", lambda v: v["training_time_s"] / 60, "{:.0f} min", None,
+     "on the hardware named above: a GPU minute and a CPU minute are not the same budget"),
     ("**Size**: parameters", lambda v: v["parameters"] / 1e6, "{:.2f} M", None, ""),
 )
 
 
 def comparison_table(report: dict | None = None) -> str:
-    """The classic diffusion-vs-GAN-vs-VAE table with the report's measured numbers, the best value of
-    each row in bold, what each row means, and the verdict (training cost included)."""
-    from diffusion_core.evaluation.comparison import verdict
+    """The diffusion-vs-GAN-vs-VAE table with the report's measured numbers (the DiT trained on the GAN's budget
+    beside them), the best value of each comparable row in bold, what each row means, what each model's training
+    cost, and the verdict row by row."""
+    from diffusion_core.evaluation.comparison import LOSS_COLUMN, REPORT_KINDS, verdict
 
     r = report or read_report()
-    m = {k: r["models"][k] for k in KINDS if k in r["models"]}
+    m = {k: r["models"][k] for k in REPORT_KINDS if k in r["models"]}
     kinds = list(m)
     floor = next(iter(m.values()))["frechet_distance_real_floor"]
+    losses = ", ".join(sorted({LOSS_COLUMN.get(k, "loss").replace("_", " ") for k in kinds}))
     lines = ["| | " + " | ".join(m[k]["model"] for k in kinds) + " | what it means |",
              "| --- | " + " | ".join("---" for _ in kinds) + " | --- |"]
     for label, value, fmt, best, meaning in ROWS:
-        vals = [value(m[k]) for k in kinds]
+        try:
+            vals = [value(m[k]) for k in kinds]
+        except (KeyError, TypeError):  # a report from before the row existed
+            continue
         top = best(vals) if best else None
         cells = [(f"**{fmt.format(v)}**" if best and v == top else fmt.format(v)) for v in vals]
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {meaning.format(floor=floor)} |")
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {meaning.format(floor=floor, losses=losses)} |")
     foot = (f"\n\nMeasured on {r['n']} samples per model (seed {r['seed']}, {r['machine']}, {r['created']}). "
-            f"Bold: the best of the row.\n\n**Verdict**: {verdict(m)}")
+            f"Bold: the best of a row where the row can be compared across models.\n\n**Verdict**: {verdict(m)}")
     return "\n".join(lines) + foot

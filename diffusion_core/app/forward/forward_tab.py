@@ -17,6 +17,7 @@ import gradio as gr
 from diffusion_core.app.forward import forward_lab as lab
 from diffusion_core.app.forward import forward_ui as fui
 from diffusion_core.data.images_io import image_choices
+from diffusion_core.references import cited
 from diffusion_core.maths.schedules import MAX_TIMESTEPS
 
 from diffusion_core.app.common import guard, private
@@ -89,7 +90,7 @@ def build_forward_tab() -> SimpleNamespace:
                 with gr.Row():
                     sched_name = gr.Dropdown(fui.SCHEDULE_NAMES, value="cosine", label="Noise schedule", scale=2, elem_id="sched-name")
                     steps_T = gr.Number(1000, precision=0, label=f"T (steps, 1 to {MAX_TIMESTEPS})", scale=1, elem_id="steps-T")
-                rescale = gr.Checkbox(False, label="Rescale to zero terminal SNR (Lin et al. 2023)", elem_id="rescale")
+                rescale = gr.Checkbox(False, label=cited("Rescale to zero terminal SNR ([@lin2024flawed alg. 1])"), elem_id="rescale")
                 spec_msg = gr.Markdown(elem_id="spec-msg")
                 t_slider = gr.Slider(0, 999, value=250, step=1, label="timestep t (0 .. T−1; x₀ is the clean image)",
                                      elem_id="t-slider")

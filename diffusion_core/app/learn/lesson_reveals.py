@@ -1,12 +1,20 @@
 """The measured half of the lessons: each reveal's text and each computed answer, read from the real
 schedule, model or report and from the measured JSON in assets/ (dit_figures.json, comparison.json,
 race_figures.json, text_figures.json), never typed by hand; `measured_view` gives a lesson's Show me the
-setting its figures were measured at."""
+setting its figures were measured at. Citations are written `[@key place]` (`diffusion_core.references`)
+and written out by the lessons' `cited`.
+
+Where a finding is this app's own (one small DiT on MNIST, 2D toys, one names corpus), the text says "for
+this model" or "in this small setting"; where it is general, it cites the paper it rests on.
+"""
 from __future__ import annotations
 
 from diffusion_core.evaluation.measured_figures import (RACE_FIGURES, TEXT_FIGURES, dit_figure_row, dit_figures,
                                                        read_measured)
-from diffusion_core.maths.schedules import make_schedule
+from diffusion_core.maths.objective import min_snr_full_weight_t
+from diffusion_core.maths.samplers import step_grid
+from diffusion_core.maths.schedules import make_schedule, schedule_from_dict
+from diffusion_core.networks.pretrained import WeightsError, read_meta
 from diffusion_core.paths import ASSETS_DIR
 from diffusion_core.pipelines.generation import guided_range
 from diffusion_core.settings import SAMPLING_KEYS, check
@@ -14,6 +22,14 @@ from diffusion_core.settings import SAMPLING_KEYS, check
 
 def alpha_bar_at(name: str, t: int) -> float:
     return float(make_schedule(name, 1000).alpha_bar(t))
+
+
+def dit_meta() -> dict | None:
+    """The shipped DiT's JSON (config, schedule, training), None when it cannot be read."""
+    try:
+        return read_meta(ASSETS_DIR / "dit_mnist.json", "dit")
+    except (OSError, WeightsError):
+        return None
 
 
 def measured_view(key: str, **view) -> dict:
@@ -37,20 +53,63 @@ def researchers(*keys: str) -> str:
 def explain_forward() -> str:
     ab = alpha_bar_at("cosine", 500)
     return (f"With the cosine schedule $\\bar\\alpha_{{500}} = {ab:.3f}$: about {100 * ab:.0f}% of the image's variance is left, "
-            f"the rest is noise. The image is still recognisable at half the steps, which is why the cosine schedule was proposed.")
+            "the rest is noise, and the image is still recognisable at half the steps. The cosine schedule was designed "
+            "to destroy the image more gradually than the linear one, whose last steps are nearly pure noise "
+            "([@nichol2021improved sec. 3.2]).")
 
 
 def explain_schedules() -> str:
     lin, cos = alpha_bar_at("linear", 600), alpha_bar_at("cosine", 600)
     return (f"At t = 600, linear has $\\bar\\alpha = {lin:.4f}$ (SNR {lin / (1 - lin):.4f}) and cosine {cos:.3f} "
-            f"(SNR {cos / (1 - cos):.3f}): linear has destroyed far more. Its last few hundred steps are nearly pure noise, "
-            f"steps a sampler spends learning little (Nichol & Dhariwal 2021, fig. 3).")
+            f"(SNR {cos / (1 - cos):.3f}): linear has destroyed far more. Its last steps are nearly pure noise and add little "
+            "([@nichol2021improved sec. 3.2]; [@nichol2021improved fig. 4]: a model trained on the linear schedule barely "
+            "changes when up to the first 20% of its reverse steps, the noisiest, are skipped).")
+
+
+# ---------------------------------------------------------------------------- lesson 3: the objective
+def min_snr_facts(meta: dict | None = None) -> dict | None:
+    """How the shipped DiT's training weighted each t (its JSON): gamma, the first t whose Min-SNR weight is 1
+    (SNR_t <= gamma), the weight at t = 0 and the training step from which the weighting applied; None when
+    the model was not trained with Min-SNR weights or its JSON cannot be read."""
+    meta = meta if meta is not None else dit_meta()
+    training = (meta or {}).get("training", {})
+    if training.get("loss_weighting") != "min-snr":
+        return None
+    gamma = float(training.get("snr_gamma") or 5.0)
+    schedule = schedule_from_dict(meta["schedule"])
+    snr, full = schedule.snr, min_snr_full_weight_t(schedule, gamma)
+    stages = [h for h in training.get("history", []) if "min-snr" in h.get("command", "")]
+    since = str(stages[0]["steps"]).split("-")[0] if stages else "0"
+    return {"gamma": gamma, "t_full": full, "w0": float(min(snr[0], gamma) / snr[0]), "since": since,
+            "steps": training.get("steps")}
+
+
+def objective_weight_sentence() -> str:
+    """The lesson body's sentence on how this model's training weighted the timesteps (from its JSON)."""
+    f = min_snr_facts()
+    if not f:
+        return "This model was trained on the plain eps-MSE: every t weighted alike."
+    return (f"This model was trained with Min-SNR weights ([@hang2023minsnr sec. 4.2]): from step {f['since']} on, each t's "
+            f"eps-MSE is weighted by $\\min(\\mathrm{{SNR}}_t, {f['gamma']:g}) / \\mathrm{{SNR}}_t$, which is 1 for t ≥ {f['t_full']} "
+            "and smaller below, down to "
+            f"{f['w0']:.1g} at t = 0.")
 
 
 def explain_objective() -> str:
-    return ("Small t. With little noise, the noise is a faint signal hidden under the whole image, so it is hard to "
-            "pick out; at large t, $x_t$ is almost all noise and $\\hat\\epsilon \\approx x_t$ is nearly right. "
-            "The eps-MSE curve under 'From a real digit' shows the error falling as t grows.")
+    f = min_snr_facts()
+    weight = ("" if not f else
+              f" (3) The training weight: this model's Min-SNR-{f['gamma']:g} weight is below 1 exactly for t < {f['t_full']}, "
+              "so its training asked less of those steps; part of the curve's rise at small t is that choice (the grey "
+              "line beside the curve).")
+    return ("Small t, for this model's noise prediction: the eps-MSE curve under 'From a real digit' is highest where t is "
+            "small. (1) With little noise, the noise is a faint signal hidden under the whole image; at large t, $x_t$ is "
+            "almost all noise and $\\hat\\epsilon \\approx x_t$ is nearly right. (2) The scale of the error: from "
+            "$x_t = \\sqrt{\\bar\\alpha_t}\\,x_0 + \\sqrt{1-\\bar\\alpha_t}\\,\\epsilon$ ([@ho2020ddpm eq. 4]) an error in the noise "
+            "and an error in the image are tied by the SNR, $\\|\\hat\\epsilon - \\epsilon\\|^2 = \\mathrm{SNR}_t\\,"
+            "\\|\\hat x_0 - x_0\\|^2$, so where the SNR is large a tiny error in $\\hat x_0$ is a large one in $\\hat\\epsilon$. "
+            "In $x_0$ terms (the dotted curve) small t is the easy end: Ho et al. call the large-t terms the more difficult "
+            "denoising tasks, and $L_\\text{simple}$ down-weights the small-t terms relative to the bound "
+            f"([@ho2020ddpm sec. 3.4]).{weight}")
 
 
 def explain_attention() -> str:
@@ -58,8 +117,13 @@ def explain_attention() -> str:
             "per head; clicking a patch shows its row, 49 weights that sum to 1.")
 
 
-def sampler_rows() -> tuple[dict | None, dict | None]:
-    return dit_figure_row("samplers_10_steps", sampler="ddpm"), dit_figure_row("samplers_10_steps", sampler="ddim")
+# ---------------------------------------------------------------------------- lesson 5: samplers
+def sampler_rows(spacing: str | None = None) -> tuple[dict | None, dict | None]:
+    """The measured 10-step DDPM and DDIM rows (at `spacing`; the first recorded spacing when None)."""
+    first = dit_figure_row("samplers_10_steps") or {}
+    spacing = spacing or first.get("spacing")
+    return (dit_figure_row("samplers_10_steps", sampler="ddpm", spacing=spacing),
+            dit_figure_row("samplers_10_steps", sampler="ddim", spacing=spacing))
 
 
 def samplers_answer() -> int:
@@ -69,73 +133,128 @@ def samplers_answer() -> int:
     return 1 if ddim["frechet_distance"] < ddpm["frechet_distance"] else 0
 
 
+def grid_start(row: dict) -> tuple[float, float]:
+    """(the first timestep of a measured row's step grid, sqrt(alpha_bar) there) on the shipped DiT's schedule."""
+    schedule = schedule_from_dict(dit_meta()["schedule"])
+    grid = step_grid(row["sampler"], schedule, int(row["steps"]), row["spacing"])
+    return float(grid.t[0]), float(grid.alpha_bar[0]) ** 0.5
+
+
 def explain_samplers() -> str:
     ddpm, ddim = sampler_rows()
     if not ddpm or not ddim:
         return "Not measured yet: run the command in the model card (benchmarks/dit_quality.py --record samplers_10_steps)."
-    better, worse = (("DDIM", ddim), ("DDPM", ddpm)) if ddim["frechet_distance"] < ddpm["frechet_distance"] else (("DDPM", ddpm), ("DDIM", ddim))
-    return (f"{better[0]}, for this model at {ddim['steps']} steps: over {ddim['n']} digits its Fréchet distance is "
-            f"{better[1]['frechet_distance']:.1f} against {worse[1]['frechet_distance']:.1f} for {worse[0]} (real digits "
-            f"against real digits at this N: {ddim['frechet_distance_real_floor']:.1f}), while both are recognised almost "
-            f"always ({ddim['accuracy']:.0%} and {ddpm['accuracy']:.0%}). With few steps DDPM's large random jumps add "
-            "noise that the remaining steps have too little time to remove; DDIM follows the deterministic path of the "
-            "same model (Song et al. 2021). It is not a law: with enough steps the fresh noise DDPM adds washes out part of "
-            "an imperfect denoiser's errors (the 'churn' of Karras et al. 2022)." + researchers("samplers_10_steps"))
+    (better, b), (worse, w) = (("DDIM", ddim), ("DDPM", ddpm)) if ddim["frechet_distance"] < ddpm["frechet_distance"] else (("DDPM", ddpm), ("DDIM", ddim))
+    text = (f"{better}, for this model at {ddim['steps']} steps over {ddim['n']} digits ({ddim['spacing']} spacing): Fréchet "
+            f"distance {b['frechet_distance']:.1f} against {w['frechet_distance']:.1f} for {worse} (real digits against real "
+            f"digits at this N: {ddim['frechet_distance_real_floor']:.1f}); precision {ddpm['precision']:.2f} (DDPM) and "
+            f"{ddim['precision']:.2f} (DDIM), recall {ddpm['recall']:.2f} and {ddim['recall']:.2f}, while both are recognised "
+            f"almost always ({ddpm['accuracy']:.0%} and {ddim['accuracy']:.0%}).")
+    if ddpm["recall"] < ddim["recall"]:
+        text += (" DDPM's digits here are not noisy: they are smoother and more alike (the lower recall). Each DDPM step adds "
+                 "the little noise it would need if the network's guess $\\hat x_0$ were exact; with big strides the guess is "
+                 "an average of the digits $x_t$ could still become, so the samples stay close to averages. DDIM carries "
+                 "its predicted noise from step to step, so the detail that $x_T$ fixes survives ([@song2021ddim eq. 12]).")
+    start, signal = grid_start(ddim)
+    if ddim["spacing"] == "leading":
+        text += (f" These {ddim['steps']} steps use leading spacing, which starts at t = {start:g}, not at pure noise: "
+                 f"there the model expects √ᾱ = {signal:.2f} of a digit in its input, and x_T has none. ")
+        other_ddpm, other_ddim = sampler_rows("trailing")
+        if other_ddpm and other_ddim:
+            same = (other_ddim["frechet_distance"] < other_ddpm["frechet_distance"]) == (better == "DDIM")
+            text += (f"With trailing spacing, from t = {grid_start(other_ddim)[0]:g}: DDPM {other_ddpm['frechet_distance']:.1f}, "
+                     f"DDIM {other_ddim['frechet_distance']:.1f}, " + ("the same order." if same else "the order turns."))
+    return (text + " It matches DDIM's own table: η = 1 (this app's DDPM) scores worse than η = 0 at every step count "
+            "from 10 to 1000 ([@song2021ddim table 1]). Fresh noise is not always a loss: a stochastic sampler can correct "
+            "earlier errors, when its noise is tuned to the model ([@karras2022edm sec. 4])." + researchers("samplers_10_steps"))
+
+
+# ---------------------------------------------------------------------------- lesson 6: guidance
+def interval_name(row: dict) -> str:
+    text = guided_range(row).strip()
+    return "guided at every step" if text == "at every step" else f"guided {text}"
+
+
+def guidance_rows() -> tuple[dict | None, list[dict]]:
+    """(the unguided row, the guided rows) of the recorded guidance measurement."""
+    rows = (dit_figures("guidance_interval") or {}).get("rows", [])
+    plain = next((r for r in rows if float(r["guidance"]) == 1.0), None)
+    return plain, [r for r in rows if float(r["guidance"]) != 1.0 and r["seed"] == rows[0]["seed"]]
+
+
+def middle_interval() -> str:
+    """The narrowest recorded two-sided interval, for the lesson's 'then try' line ("" when none is recorded)."""
+    _, guided = guidance_rows()
+    both = [r for r in guided if float(r.get("guidance_min_t", 0)) > 0 and float(r.get("guidance_max_t", 1000)) < 999]
+    if not both:
+        return ""
+    r = min(both, key=lambda r: float(r["guidance_max_t"]) - float(r["guidance_min_t"]))
+    return f"{float(r['guidance_min_t']):g} ≤ t ≤ {float(r['guidance_max_t']):g}"
 
 
 def explain_guidance() -> str:
-    every, limited = dit_figure_row("guidance_interval", guidance_min_t=0), dit_figure_row("guidance_interval", guidance_min_t=500)
-    default = (dit_figures("guidance_default") or {}).get("rows", [None])[0]
     text = ("Less varied. Guidance pushes every sample toward what the classifier-free difference says is most "
-            "'seven-like': cleaner, bolder, more alike. At w = 1 the samples follow the learnt distribution. "
-            "Guidance need not act at every step (Kynkäänniemi et al. 2024): the digit's class is settled while x_t "
-            "is still mostly noise, and guiding the last, low-noise steps only sharpens and narrows.")
-    if every and limited and default:
-        n = every["n"]
-        text += (f" Measured on {n} digits, {every['sampler'].upper()}, {every['steps']} steps: with w = {every['guidance']:g} at every step, "
-                 f"{every['accuracy']:.0%} recognised, Fréchet distance {every['frechet_distance']:.1f}, recall "
-                 f"{every['recall']:.2f}; only where t ≥ 500, {limited['accuracy']:.1%}, {limited['frechet_distance']:.1f}, "
-                 f"{limited['recall']:.2f}; the shipped default ({default['sampler'].upper()}, {default['steps']} steps, "
-                 f"w = {default['guidance']:g}{guided_range(default)}, also N = {default['n']}), {default['accuracy']:.1%}, "
-                 f"{default['frechet_distance']:.1f}, {default['recall']:.2f}. Real against real at N = {n}: "
-                 f"{every['frechet_distance_real_floor']:.1f}. (The Compare tab's table is measured at N = 1000, where "
-                 "the same distance is smaller: it shrinks with N.)")
-        if float(default["guidance_min_t"]) <= 0:
-            text += (" The default guides at every step, but gently: for this model a small w everywhere did as well as "
-                     "a larger w kept to the noisiest steps (the sweep is in the model card).")
-    return text + researchers("guidance_interval", "guidance_default")
+            "'seven-like': bolder, more alike. At w = 1 the samples follow the learnt conditional distribution. "
+            "Kynkäänniemi et al. found that where guidance acts matters: it is harmful at the highest noise levels, "
+            "largely unnecessary at the lowest and useful in the middle ([@kynkaanniemi2024interval abstract]); at high "
+            "noise it drives the samples toward a few templates ([@kynkaanniemi2024interval sec. 3]). So they guide only "
+            "inside an interval of noise levels ([@kynkaanniemi2024interval eq. 6]): the two 'guide only where' sliders.")
+    plain, guided = guidance_rows()
+    if plain and guided:
+        n, g = plain["n"], guided[0]
+        parts = [f"{interval_name(r)}: Fréchet distance {r['frechet_distance']:.1f}, precision {r['precision']:.2f}, "
+                 f"recall {r['recall']:.2f}, {r['accuracy']:.1%} recognised" for r in guided]
+        best_fd = min(guided, key=lambda r: r["frechet_distance"])
+        best_recall = max(guided, key=lambda r: r["recall"])
+        text += (f"\n\nFor this model (N = {n}, {g['sampler'].upper()}, {g['steps']} steps, seed {g['seed']}): at w = 1, Fréchet "
+                 f"distance {plain['frechet_distance']:.1f}, precision {plain['precision']:.2f}, recall {plain['recall']:.2f}, "
+                 f"{plain['accuracy']:.1%} recognised. At w = {g['guidance']:g}: " + "; ".join(parts)
+                 + f". Real against real at N = {n}: {plain['frechet_distance_real_floor']:.1f}. In this small setting the "
+                 f"lowest Fréchet distance at w = {g['guidance']:g} came {interval_name(best_fd)}, the highest recall "
+                 f"{interval_name(best_recall)}.")
+    default = (dit_figures("default_preset") or {}).get("rows", [None])[0]
+    if default:
+        text += (f" The app's default guides gently ({default['sampler'].upper()}, {default['steps']} steps, "
+                 f"w = {default['guidance']:g}{guided_range(default)}): Fréchet distance {default['frechet_ratio_to_floor']:.2f}x "
+                 f"the floor, recall {default['recall']:.2f} at seed {default['seed']}.")
+    return text + researchers("guidance_interval", "default_preset")
 
 
+# ---------------------------------------------------------------------------- lesson 7: the comparison
 def explain_comparison() -> str:
     from diffusion_core.evaluation.comparison import read_report
-    from diffusion_core.maths.samplers import step_grid
-    from diffusion_core.maths.schedules import schedule_from_dict
-    from diffusion_core.networks.pretrained import WeightsError, read_meta
 
     try:
         m = read_report()["models"]
         s = m["dit"]["sampling"]  # the setting the table's figures were measured at
         schedule = schedule_from_dict(read_meta(ASSETS_DIR / "dit_mnist.json", "dit")["schedule"])
         grid = step_grid(s["sampler"], schedule, int(s["steps"]), s["spacing"])
-        guided = int((grid.t[:-1] >= float(s["guidance_min_t"])).sum())
+        low, high = float(s["guidance_min_t"]), float(s.get("guidance_max_t", 1000))
+        guided = int(((grid.t[:-1] >= low) & (grid.t[:-1] <= high)).sum())
+        steps = int(s["steps"])
+        which = (f"all {steps} are guided and cost two passes each (conditional and unconditional)" if guided == steps else
+                 f"{guided} of them are guided ({guided_range(s).strip()}) and cost two passes each (conditional and "
+                 f"unconditional), the other {steps - guided} one")
         return (f"Diffusion: {m['dit']['nfe_per_sample']} network evaluations per sample against "
                 f"{m['gan']['nfe_per_sample']} for the GAN and {m['vae']['nfe_per_sample']} for the VAE. Its default runs "
-                f"{s['steps']} steps; the {guided} with t ≥ {float(s['guidance_min_t']):g} are guided and cost two passes "
-                f"each (conditional and unconditional), the other {int(s['steps']) - guided} one. The table below the "
-                "samples has the rest.")
+                f"{steps} steps; {which}. The table below the samples has the rest, row by row, with what each model's "
+                "training cost.")
     except (OSError, ValueError, KeyError, TypeError, WeightsError):
         return "Diffusion: one evaluation per step (two where it is guided), against one for a GAN or a VAE."
 
 
+# ---------------------------------------------------------------------------- lesson 8: the score in 2D
 def explain_score() -> str:
-    return ("Yes. Both are built to pass through the same p_t at every t (Song et al. 2021, sec. 4.3): the SDE adds "
+    return ("Yes. Both are built to pass through the same $p_t$ at every t ([@song2021sde sec. 4.3]): the SDE adds "
             "noise and removes a matching amount with its larger score term, the ODE does neither. Single paths differ (the "
-            "SDE's wander, the ODE's are smooth and fixed by x_T), the final clouds agree as far as the score is right. "
-            "Where the learned score is wrong (coloured red, far from the data, or at small t), the two can end apart: "
-            "the SDE's noise lets later steps correct earlier errors, which is one reason DDPM often scores better "
-            "than DDIM at many steps.")
+            "SDE's wander, the ODE's are smooth and fixed by $x_T$); the final clouds agree as far as the score is right. "
+            "Where the learned score is wrong (coloured arrows far from the data, or at small t), the two can end apart: the "
+            "SDE's noise gives later steps a chance to correct earlier errors ([@karras2022edm sec. 4]), but which one scores "
+            "better depends on the model and the step count: in DDIM's own table the deterministic sampler beats the "
+            "stochastic one with the same variance at every step count ([@song2021ddim table 1]).")
 
 
+# ---------------------------------------------------------------------------- lesson 9: the race
 def race_figures() -> dict | None:
     return read_measured(RACE_FIGURES)
 
@@ -153,14 +272,20 @@ def explain_race() -> str:
     if not fig:
         return "Not measured yet: run benchmarks/race.py --only seeds --record."
     m = fig["models"]
+    names = (("Diffusion", "diffusion"), ("the GAN", "gan"), ("the VAE", "vae"))
     parts = [f"{name} {m[key]['modes_hit']['mean']:.1f} of 8 modes (± {m[key]['modes_hit']['std']:.1f}; all 8 in "
              f"{100 * m[key]['all_modes_share']:.0f}% of runs), distance {m[key]['distance']['mean']:.3f}"
-             for name, key in (("Diffusion", "diffusion"), ("the GAN", "gan"), ("the VAE", "vae"))]
-    return (f"Measured over {fig['seeds']} seeds, {fig['steps']:,} steps each on the {fig['data']}: " + "; ".join(parts)
-            + f" (two draws of the data itself: {fig['floor']:.3f}). The GAN's result hangs on its settings: try the run "
-            "that teaches a collapse. The VAE's samples sit between the modes at this beta. The diffusion model pays "
-            f"{m['diffusion']['ms_per_step']['mean']:.1f} ms per training step here, and 50 network evaluations per sample "
-            "against 1." + researchers_race(fig))
+             for name, key in names]
+    cost = "; ".join(f"{name.lower() if name == 'Diffusion' else name} {m[key]['ms_per_step']['mean']:.1f} ± "
+                     f"{m[key]['ms_per_step']['std']:.1f} ms per training step" for name, key in names)
+    text = (f"Measured over {fig['seeds']} seeds, {fig['steps']:,} steps each on the {fig['data']}, in this small 2D setting: "
+            + "; ".join(parts) + f" (two draws of the data itself: {fig['floor']:.3f}). The GAN's result hangs on its "
+            "settings: try the run that teaches a collapse. The VAE's samples sit between the modes at this beta. "
+            f"Training cost: {cost} (over the seeds; spreads this wide make close means a tie).")
+    if all("nfe_per_sample" in m[key] for _, key in names):
+        text += (f" Sampling cost: {m['diffusion']['nfe_per_sample']} network evaluations per diffusion sample against "
+                 f"{m['gan']['nfe_per_sample']} for the GAN and {m['vae']['nfe_per_sample']} for the VAE.")
+    return text + researchers_race(fig)
 
 
 def researchers_race(fig: dict) -> str:
@@ -169,6 +294,7 @@ def researchers_race(fig: dict) -> str:
             "(3 standard deviations); distance: sliced Wasserstein over 1000 samples.\n\n</details>")
 
 
+# ---------------------------------------------------------------------------- lesson 10: text
 def text_figures() -> dict | None:
     return read_measured(TEXT_FIGURES)
 
@@ -187,19 +313,30 @@ def explain_text() -> str:
         return "Not measured yet: run benchmarks/text_quality.py --record."
     b, s = fig["bits_per_char"], fig["samples"]
     d, a = s.get("diffusion, confident", {}), s.get("autoregressive twin", {})
-    return (f"Measured on the held-out names: the diffusion model's bound is {b['diffusion_nelbo']:.3f} bits per character, "
-            f"the twin's exact NLL {b['autoregressive_nll']:.3f}. Part of the gap is the bound itself (an ELBO is never "
-            "below the true NLL), part is that predicting all characters at once is the harder task for the same size. "
+    passes = fig.get("passes", {})
+    held = f"{fig['held_out_names']:,} held-out" if "held_out_names" in fig else "held-out"
+    text = (f"Measured on the {held} names in this small setting: the diffusion "
+            f"model's bound is {b['diffusion_nelbo']:.3f} bits per character, the twin's exact NLL {b['autoregressive_nll']:.3f}. "
+            "Part of the gap is the bound itself (the negative ELBO is never below the true NLL), part is that predicting "
+            "characters in any order is a harder task than left to right for a model of the same size. "
             f"Generated names: {100 * d.get('novelty', float('nan')):.0f}% new for diffusion, "
             f"{100 * a.get('novelty', float('nan')):.0f}% for the twin; their plausibility under a trigram model of the "
             f"training names {d.get('plausibility', float('nan')):.2f} and {a.get('plausibility', float('nan')):.2f} bits "
-            f"per character, real held-out names {fig['plausibility_real']:.2f}. Diffusion spends one pass per step (16 for "
-            f"16 names at once: {fig['ms_16_names_16_steps']:.0f} ms here) and can fill in the middle of a name; the "
-            "twin one pass per character, and only left to right." + text_researchers(fig))
+            f"per character, real held-out names {fig['plausibility_real']:.2f}.")
+    if passes:
+        text += (f" Speed, 16 names at once: diffusion {passes['diffusion']} network passes ({passes['diffusion']} steps) in "
+                 f"{fig['ms_16_names_16_steps']:.0f} ms, the twin {passes['autoregressive']} passes (one per character) in "
+                 f"{fig['ms_16_names_ar']:.0f} ms here: the twin's passes are cheaper, each over the characters so far "
+                 "instead of all 16 positions. Diffusion can fill in the middle of a name; the twin writes only left to right.")
+    return text + text_researchers(fig)
 
 
 def text_researchers(fig: dict) -> str:
+    chosen = fig.get("selected", {})
+    how = (f"; each model's exported weights are the checkpoint with the lowest bits per character on the "
+           f"{chosen['names']:,} validation names (steps {chosen['text_mdlm']:,} and {chosen['text_ar']:,}), never the "
+           "held-out names scored here") if chosen else ""
     return (f"\n\n<details><summary>For researchers: how these figures were measured</summary>\n\n`{fig['command']}` "
-            f"({fig['created']}; weights at {fig['steps']['text_mdlm']:,} / {fig['steps']['text_ar']:,} steps); bits per "
+            f"({fig['created']}; weights at {fig['steps']['text_mdlm']:,} / {fig['steps']['text_ar']:,} steps{how}); bits per "
             "character over the 16 positions of each name, the end padding included, for both; the NELBO is MDLM's "
             "Monte Carlo estimate over 8 draws of t and the masks per name.\n\n</details>")

@@ -14,7 +14,9 @@ from typing import Callable
 from diffusion_core.app.learn.lesson_reveals import (explain_attention, explain_comparison, explain_forward,
                                                      explain_guidance, explain_objective, explain_race, explain_samplers,
                                                      explain_schedules, explain_score, explain_text, measured_view,
-                                                     race_answer, samplers_answer, text_answer)
+                                                     middle_interval, objective_weight_sentence, race_answer, samplers_answer,
+                                                     text_answer)
+from diffusion_core.references import cited
 
 
 @dataclass(frozen=True)
@@ -36,23 +38,24 @@ class Lesson:
 
 LESSONS: tuple[Lesson, ...] = (
     Lesson(key="forward", title="1. The forward process", minutes=4,
-           body="Diffusion destroys an image a little at a time. One step scales and adds Gaussian noise:\n\n"
+           body="Diffusion destroys an image a little at a time. One step scales and adds Gaussian noise ([@ho2020ddpm eq. 2]):\n\n"
            "$$q(x_t \\mid x_{t-1}) = \\mathcal{N}\\big(\\sqrt{\\alpha_t}\\,x_{t-1},\\ (1-\\alpha_t) I\\big)$$\n\n"
-           "Steps compose into one jump (Ho et al. 2020, eq. 4), with $\\bar\\alpha_t = \\prod_{s \\le t} \\alpha_s$:\n\n"
+           "Steps compose into one jump ([@ho2020ddpm eq. 4]), with $\\bar\\alpha_t = \\prod_{s \\le t} \\alpha_s$:\n\n"
            "$$x_t = \\sqrt{\\bar\\alpha_t}\\,x_0 + \\sqrt{1-\\bar\\alpha_t}\\,\\epsilon, \\qquad \\epsilon \\sim \\mathcal{N}(0, I)$$",
            question="At t = 500 of the cosine schedule (T = 1000), how much of the image's variance is left?",
            choices=("about 10%", "about 50%", "about 90%"), answer=1, explain=explain_forward,
            view={"tab": "forward", "schedule": "cosine", "T": 1000, "rescale": False, "t": 500, "seed": 0},
            look_for="Read ᾱ in the readout under the sliders and look at x_t: about half of the image's variance is left."),
     Lesson(key="schedules", title="2. Noise schedules and the SNR", minutes=5,
-           body="A schedule is the list $\\beta_t = 1 - \\alpha_t$. What matters is the signal-to-noise ratio\n\n"
+           body="A schedule is the list $\\beta_t = 1 - \\alpha_t$. What matters is the signal-to-noise ratio "
+           "([@kingma2021vdm eq. 2])\n\n"
            "$$\\mathrm{SNR}(t) = \\frac{\\bar\\alpha_t}{1-\\bar\\alpha_t}$$\n\n"
-           "Linear $\\beta_t$ (Ho et al. 2020) drives the SNR down fast. Cosine (Nichol & Dhariwal 2021, eq. 17) sets\n\n"
+           "Linear $\\beta_t$ ([@ho2020ddpm sec. 4]) drives the SNR down fast. Cosine ([@nichol2021improved eq. 17]) sets\n\n"
            "$$\\bar\\alpha_t = \\frac{f(t)}{f(0)}, \\qquad f(t) = \\cos^2\\!\\Big(\\frac{t/T + s}{1+s}\\cdot\\frac{\\pi}{2}\\Big), "
            "\\quad s = 0.008,$$\n\n"
            "so $\\bar\\alpha_t$ falls slowly at first and the image survives far longer. Its log-SNR is not even in t: "
            "it falls almost linearly in the middle and steeply at both ends (the strip's 'equal log-SNR' frames bunch "
-           "up there). A schedule whose last SNR is not 0 leaks signal into $x_T$ (Lin et al. 2023).",
+           "up there). A schedule whose last SNR is not 0 leaks signal into $x_T$ ([@lin2024flawed sec. 3.1]).",
            question="At t = 600, which schedule has destroyed more of the image?",
            choices=("linear", "cosine", "about the same"), answer=0, explain=explain_schedules,
            view={"tab": "forward", "schedule": "linear", "T": 1000, "rescale": False, "t": 600, "seed": 0,
@@ -60,18 +63,21 @@ LESSONS: tuple[Lesson, ...] = (
            look_for="Compare the two rows of the strip (linear above, cosine below) and the two log-SNR curves at the dashed "
            "line, t = 600."),
     Lesson(key="objective", title="3. The denoising objective and the score", minutes=6,
-           body="The network $\\epsilon_\\theta$ sees $x_t$ and t and predicts the noise (Ho et al. 2020, eq. 14):\n\n"
-           "$$L = \\mathbb{E}_{x_0, t, \\epsilon}\\,\\big\\| \\epsilon - \\epsilon_\\theta(x_t, t) \\big\\|^2$$\n\n"
-           "Predicting the noise is predicting the score, the direction toward more likely images:\n\n"
+           body="The network $\\epsilon_\\theta$ sees $x_t$ and t and predicts the noise ([@ho2020ddpm eq. 14]):\n\n"
+           "$$L_\\text{simple} = \\mathbb{E}_{x_0, t, \\epsilon}\\,\\big\\| \\epsilon - \\epsilon_\\theta(x_t, t) \\big\\|^2$$\n\n"
+           "It is the variational bound with its per-t weights dropped, not a bound itself ([@ho2020ddpm sec. 3.4]). "
+           + objective_weight_sentence() + " Predicting the noise is predicting the score, the direction toward more "
+           "likely images ([@song2021sde eq. 7]):\n\n"
            "$$\\nabla_{x_t} \\log p(x_t) \\approx -\\frac{\\epsilon_\\theta(x_t, t)}{\\sqrt{1-\\bar\\alpha_t}}$$",
-           question="Where is predicting the noise hardest: at small t (little noise) or at large t (mostly noise)?",
+           question="For this model, where is its noise prediction worst (the highest eps-MSE): at small t (little noise) or at "
+                    "large t (mostly noise)?",
            choices=("small t", "large t"), answer=0, explain=explain_objective,
            view={"tab": "reverse", "label": "3", "seed": 0, "sdedit": True},
-           look_for="Scrub the steps and watch the predicted noise ε̂; under 'From a real digit' the eps-MSE curve shows the "
-           "error at every t: highest where t is small."),
+           look_for="Scrub the steps and watch the predicted noise ε̂; under 'From a real digit' the eps-MSE curve shows this "
+           "model's error at every t, with the same error in x0 terms (dotted) and its training weight (grey)."),
     Lesson(key="dit", title="4. The DiT and attention", minutes=5,
-           body="The denoiser is a Diffusion Transformer (Peebles & Xie 2023): the image is cut into patches, each patch "
-           "is a token, and every block mixes tokens with self-attention,\n\n"
+           body="The denoiser is a Diffusion Transformer ([@peebles2023dit sec. 3.2]): the image is cut into patches, each "
+           "patch is a token, and every block mixes tokens with self-attention ([@vaswani2017attention eq. 1]),\n\n"
            "$$\\mathrm{Attention}(Q, K, V) = \\mathrm{softmax}\\!\\Big(\\frac{QK^\\top}{\\sqrt{d}}\\Big) V,$$\n\n"
            "while t and the class steer each block through adaLN-Zero: $h \\mapsto h + g \\odot f\\big(\\mathrm{LN}(h)(1 + s) + b\\big)$, "
            "with shift b, scale s and gate g regressed from (t, y); g starts at 0, so a new block is the identity.",
@@ -80,36 +86,46 @@ LESSONS: tuple[Lesson, ...] = (
            view={"tab": "reverse", "label": "mixed 0-9", "seed": 1},
            look_for="Open 'Inside the Transformer': click patches, change the layer and the head, and read the adaLN plot."),
     Lesson(key="samplers", title="5. Samplers and step counts", minutes=5,
-           body="DDPM samples the learnt reverse posterior step by step (Ho et al. 2020, Alg. 2). DDIM (Song et al. 2021) "
-           "reuses the same network along a deterministic path:\n\n"
+           body="DDPM samples the learnt reverse posterior step by step, adding fresh noise each time ([@ho2020ddpm alg. 2]). "
+           "DDIM ([@song2021ddim eq. 12]) reuses the same network along a deterministic path:\n\n"
            "$$x_{t'} = \\sqrt{\\bar\\alpha_{t'}}\\,\\hat x_0 + \\sqrt{1-\\bar\\alpha_{t'}}\\,\\hat\\epsilon$$\n\n"
-           "so it can skip steps. DPM-Solver++ and Heun are higher-order solvers of the same ODE: fewer steps, same picture.",
-           question=f"With only {measured_view('samplers_10_steps', steps=10)['steps']} steps from the same x_T, whose digits look more like real MNIST as a whole (Fréchet distance): DDPM or DDIM?",
+           "Both can visit only some of the training timesteps (strided sampling works for DDPM too, "
+           "[@nichol2021improved sec. 4]: this app's 10-step DDPM does it); DDIM's path is deterministic, so the same $x_T$ "
+           "always gives the same digit. DPM-Solver++ ([@lu2022dpmsolverpp alg. 2]) and Heun ([@karras2022edm alg. 1]) are "
+           "higher-order solvers of the same ODE: at a given step count they land closer to the ODE's own end point, and as "
+           "the steps grow every solver converges to the same image.",
+           question=f"With only {measured_view('samplers_10_steps', steps=10)['steps']} steps from the same x_T, whose digits "
+                    "look more like real MNIST as a whole (Fréchet distance): DDPM or DDIM?",
            choices=("DDPM", "DDIM", "no difference"), answer=samplers_answer, explain=explain_samplers,
            view=measured_view("samplers_10_steps", tab="reverse", label="mixed 0-9", sampler="ddpm", steps=10, seed=0,
-                              guidance=3.0, guidance_min_t=0),
-           look_for="Switch the sampler between ddpm and ddim and press Generate: x_T stays the same, the digits change."),
+                              guidance=3.0, guidance_min_t=0, guidance_max_t=1000),
+           look_for="Switch the sampler between ddpm and ddim and press Generate: x_T stays the same, the digits change. "
+                    "Then try trailing spacing."),
     Lesson(key="guidance", title="6. Classifier-free guidance", minutes=5,
-           body="One network learns both the conditional and the unconditional model (the label is dropped 10% of the "
-           "time). Sampling extrapolates between them:\n\n"
+           body="One network learns both the conditional and the unconditional model (the label is dropped to a null class "
+           "during training, [@ho2022cfg alg. 1]). Sampling extrapolates between them:\n\n"
            "$$\\tilde\\epsilon = \\epsilon_\\theta(x_t, \\varnothing) + w\\,\\big(\\epsilon_\\theta(x_t, y) - \\epsilon_\\theta(x_t, \\varnothing)\\big)$$\n\n"
-           "This app's w is Ho & Salimans' $1 + w$: their eq. 6 writes the same line as "
+           "This app's w is Ho & Salimans' $1 + w$: their [@ho2022cfg eq. 6] writes the same line as "
            "$(1 + w)\\,\\epsilon_\\theta(x_t, y) - w\\,\\epsilon_\\theta(x_t, \\varnothing)$, so their w = 0 is this app's w = 1 "
-           "(the conditional model alone).",
+           "(the conditional model alone). Guidance need not act at every step: it can be kept to an interval of t "
+           "([@kynkaanniemi2024interval eq. 6]), outside which the conditional prediction is used.",
            question="Raising the guidance scale w from 1 to 4, what happens to the variety of 16 sevens?",
            choices=("more varied", "less varied", "unchanged"), answer=1, explain=explain_guidance,
            view=measured_view("guidance_interval", tab="reverse", label="7", sampler="ddpm", steps=20, seed=0, guidance=4.0,
-                              images=16, guidance_min_t=0),
-           look_for="Look at the 16 sevens; set guidance to 1 and generate again; then 4 again, guided only where t ≥ 500."),
+                              images=16, guidance_min_t=0, guidance_max_t=1000),
+           look_for="Look at the 16 sevens; set guidance to 1 and generate again; then 4 again, guided only in a middle "
+                    "interval" + (f" ({middle_interval()})" if middle_interval() else "") + "."),
     Lesson(key="compare", title="7. Diffusion vs GAN vs VAE", minutes=4,
-           body="A GAN maps noise to an image in one pass, its generator trained to fool a discriminator D "
-           "(non-saturating loss, Goodfellow et al. 2014): $\\max_G \\ \\mathbb{E}_z \\log D(G(z))$. "
-           "A VAE decodes a latent, trained on the evidence lower bound (Kingma & Welling 2014):\n\n"
+           body="A GAN maps noise to an image in one pass. Its discriminator D learns to tell real from generated images and "
+           "its generator G is trained to fool it; the non-saturating generator loss maximises "
+           "$\\mathbb{E}_z \\log D(G(z))$ ([@goodfellow2014gan sec. 3]). "
+           "A VAE decodes a latent, trained on the evidence lower bound ([@kingma2014vae eq. 3]):\n\n"
            "$$\\log p(x) \\ge \\mathbb{E}_{q(z|x)} \\log p(x \\mid z) - \\mathrm{KL}\\big(q(z \\mid x) \\,\\|\\, \\mathcal{N}(0, I)\\big)$$\n\n"
            "Diffusion runs its network once per step. The table measures what that buys: quality as the Fréchet "
-           "distance between Gaussian fits of real and generated features (Heusel et al. 2017),\n\n"
+           "distance between Gaussian fits of real and generated features ([@heusel2017fid eq. 6]),\n\n"
            "$$d^2 = \\|\\mu_r - \\mu_g\\|^2 + \\mathrm{Tr}\\big(\\Sigma_r + \\Sigma_g - 2 (\\Sigma_r \\Sigma_g)^{1/2}\\big),$$\n\n"
-           "coverage (recall), stability and cost.",
+           "fidelity and coverage as precision and recall ([@kynkaanniemi2019pr eq. 1-2]), stability and cost, and what each "
+           "model's training cost: a DiT trained on the GAN's budget of images stands beside the shipped one.",
            question="Which model needs the most network evaluations per sample?",
            choices=("diffusion", "GAN", "VAE"), answer=0, explain=explain_comparison,
            view={"tab": "compare", "digit": 7, "seed": 0},
@@ -117,12 +133,15 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(key="score", title="8. The score, seen in 2D", minutes=4,
            body="On points in the plane the noised density $p_t$ is a mixture of Gaussians, so its score "
            "$\\nabla_x \\log p_t(x)$ is known exactly, and the network's $-\\epsilon_\\theta(x_t, t)/\\sqrt{1-\\bar\\alpha_t}$ "
-           "can be held against it. Song et al. (2021, eq. 6 and 13) run the forward process backwards in two ways that "
-           "share every marginal $p_t$: the reverse SDE\n\n"
+           "can be held against it. Song et al. run the forward process backwards in two ways that share every marginal "
+           "$p_t$. The reverse SDE ([@song2021sde eq. 6])\n\n"
            "$$dx = \\big[f(x, t) - g(t)^2\\,\\nabla_x \\log p_t(x)\\big]\\,dt + g(t)\\,d\\bar w$$\n\n"
-           "(DDPM is a discretisation of it) and the probability-flow ODE\n\n"
+           "runs in reverse time, from t = T down to 0: dt is a negative time step and $\\bar w$ a Wiener process with "
+           "time flowing backwards. DDPM is a discretisation of it ([@song2021sde sec. 4.1]). The probability-flow ODE "
+           "([@song2021sde eq. 13])\n\n"
            "$$\\frac{dx}{dt} = f(x, t) - \\tfrac12\\,g(t)^2\\,\\nabla_x \\log p_t(x)$$\n\n"
-           "(DDIM with eta = 0): no noise, so each x_T has one path and one end point.",
+           "is integrated the same way, from T to 0; DDIM with eta = 0 is a discretisation of it ([@song2021ddim sec. 4.3]). "
+           "No noise, so each $x_T$ has one path and one end point.",
            question="From the same start points, do the ODE and the SDE end in the same distribution of samples?",
            choices=("yes: both keep every p_t of the forward process", "no: the SDE's noise spreads the samples wider",
                     "no: the ODE collapses onto the modes"),
@@ -134,10 +153,12 @@ LESSONS: tuple[Lesson, ...] = (
 
     Lesson(key="race", title="9. The race, live", minutes=4,
            body="The same 2D points, the same batches, the same number of steps, three models at once. What each one "
-           "optimises decides what goes wrong: the GAN's generator chases its discriminator "
-           "($\\min_G \\max_D\\ \\mathbb{E}\\log D(x) + \\mathbb{E}\\log(1 - D(G(z)))$) and can drop modes; the VAE "
-           "pays $\\beta\\,\\mathrm{KL}$ for a tidy latent and puts samples between the modes; the diffusion model "
-           "regresses the noise at every noise level and pays at sampling time, one network evaluation per step.",
+           "optimises decides what goes wrong. The GAN's discriminator maximises "
+           "$\\mathbb{E}\\log D(x) + \\mathbb{E}\\log(1 - D(G(z)))$ ([@goodfellow2014gan eq. 1]) and its generator, as "
+           "trained here, maximises $\\mathbb{E}\\log D(G(z))$, the non-saturating loss ([@goodfellow2014gan sec. 3]): it "
+           "chases its discriminator and can drop modes. The VAE pays $\\beta\\,\\mathrm{KL}$ for a tidy latent "
+           "([@higgins2017betavae eq. 4]) and puts samples between the modes. The diffusion model regresses the noise at "
+           "every noise level and pays at sampling time, one network evaluation per step.",
            question="Trained side by side for the same number of steps on the ring of 8, which model ends up covering the "
            "fewest modes?",
            choices=("diffusion", "GAN", "VAE"), answer=race_answer, explain=explain_race,
@@ -148,11 +169,13 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(key="text", title="10. Diffusion on text", minutes=3,
            body="Characters cannot take a little Gaussian noise, so text diffusion destroys them another way: each "
            "character is kept with probability $\\alpha_t$ and otherwise replaced by a MASK (absorbing-state "
-           "diffusion, Austin et al. 2021; MDLM, Sahoo et al. 2024). The same Transformer blocks as the digits' "
-           "predict every hidden character at once, trained on\n\n"
+           "diffusion, [@austin2021d3pm sec. 3.1]; MDLM, [@sahoo2024mdlm sec. 3.2.1]). The same Transformer blocks as the "
+           "digits' predict every hidden character at once, trained on ([@sahoo2024mdlm eq. 10])\n\n"
            "$$L = \\mathbb{E}_t\\,\\frac{-\\alpha'_t}{1-\\alpha_t} \\sum_{\\ell\\ \\text{masked}} -\\log p_\\theta(x_0^\\ell \\mid z_t),$$\n\n"
-           "a bound on the negative log-likelihood, the text twin of the eps-MSE. An autoregressive model of the "
-           "same size predicts one character at a time, left to right, with an exact likelihood.",
+           "the negative ELBO, an upper bound on the negative log-likelihood. Like the eps-MSE it adds up denoising errors "
+           "over noise levels; unlike $L_\\text{simple}$, whose per-t weights were dropped, it keeps the bound's own "
+           "weights, so it is a bound. An autoregressive model of the same size predicts one character at a time, left "
+           "to right, with an exact likelihood.",
            question="On held-out names, which scores the better likelihood (fewer bits per character): the "
            "masked-diffusion model or its autoregressive twin of the same size?",
            choices=("masked diffusion", "the autoregressive twin", "the same"), answer=text_answer, explain=explain_text,
@@ -173,7 +196,7 @@ def lesson_index(i) -> int:
 
 def lesson_markdown(i) -> str:
     lesson = LESSONS[lesson_index(i)]
-    return f"## {lesson.title} (~{lesson.minutes} min)\n\n{lesson.body}\n\n**Predict, then reveal:** {lesson.question}"
+    return cited(f"## {lesson.title} (~{lesson.minutes} min)\n\n{lesson.body}\n\n**Predict, then reveal:** {lesson.question}")
 
 
 def reveal(i, choice) -> str:
@@ -182,7 +205,7 @@ def reveal(i, choice) -> str:
         return "Make a prediction first, then reveal."
     right = lesson.choices[lesson.right_answer()]
     verdict = "✅ Right." if choice == right else f"❌ Not quite: the answer is **{right}**."
-    return f"{verdict} {lesson.explain()}\n\n*Show me* sets the app up. Then: {lesson.look_for}"
+    return cited(f"{verdict} {lesson.explain()}\n\n*Show me* sets the app up. Then: {lesson.look_for}")
 
 
 def look_for_banner(i) -> str:

@@ -1,7 +1,7 @@
 """Inside the Transformer: attention maps by layer and head, where one patch attends, and the
 adaLN-Zero modulation (shift, scale, gate) against the timestep.
 
-The DiT sees a 28x28 digit as 7x7 tokens of 4x4 pixels (Peebles & Xie 2023, sec. 3.1). Token q's
+The DiT sees a 28x28 digit as 7x7 tokens of 4x4 pixels (Peebles & Xie 2023, sec. 3.2). Token q's
 attention row in layer l, head h is softmax(Q K^T / sqrt(d))[q] (Vaswani et al. 2017, eq. 1): 49
 weights summing to 1, shown here as a 7x7 heat map over the image.
 

@@ -18,6 +18,10 @@ from diffusion_core.pipelines import denoising as rl
 from diffusion_core.app.reverse import reverse_ui as rui
 from diffusion_core.data.images_io import digit_choices
 from diffusion_core.app.trajectory_store import TrajectoryStore
+from diffusion_core.maths.guidance import NO_UPPER
+from diffusion_core.maths.samplers import karras_grid, make_timesteps
+from diffusion_core.maths.schedules import make_schedule
+from diffusion_core.references import cited
 from diffusion_core.settings import LIMITS, MAX_RUNNING, SAMPLING_KEYS
 
 from diffusion_core.app.common import guard, guard_gen, private, view_lands_on
@@ -31,23 +35,38 @@ def frame_interval() -> float:
     is two pictures to draw and encode; with 30 runs every picture saved is CPU the network needs)."""
     return MIN_FRAME_S * max(1.0, rl.active_runs() / 4)
 GONE = "This run is no longer in memory (the server keeps the latest runs only); press Generate again."
-SETTINGS_HELP = """
+def settings_help(schedule_name: str = "cosine", steps: int = 20) -> str:
+    """What the sampling settings mean, with the spacing figures computed on the DiT's schedule (cosine, T = 1000)."""
+    schedule = make_schedule(schedule_name, 1000)
+    leading = make_timesteps(1000, steps, "leading")
+    trailing = make_timesteps(1000, steps, "trailing")
+    karras = karras_grid(schedule, steps)
+    return cited(f"""
 - **Guidance scale w**: ε̃ = ε(x, ∅) + w·(ε(x, y) − ε(x, ∅)) (classifier-free guidance). w = 1 is the conditional
-  model alone; w = 0 the unconditional one, but only on the guided steps: below the 'guide only where t ≥' threshold
-  every step uses the conditional prediction whatever w is (so w = 0 still costs two passes on the guided steps).
-  This app's w is Ho & Salimans' 1 + w (their eq. 6 writes (1 + w)·ε(x, y) − w·ε(x, ∅)).
-- **Guide only where t ≥**: guidance acts only on the noisy steps (Kynkäänniemi et al. 2024); the digit's class is
-  settled there. Below it one conditional network pass per step. 0 guides every step.
+  model alone; w = 0 the unconditional one, but only on the guided steps: outside the guided interval every step uses
+  the conditional prediction whatever w is (so w = 0 still costs two passes on the guided steps).
+  This app's w is Ho & Salimans' 1 + w: [@ho2022cfg eq. 6] writes the guided prediction as (1 + w)·ε(x, y) − w·ε(x, ∅).
+- **Guide only where t ≥ … and t ≤**: guidance in a limited interval ([@kynkaanniemi2024interval eq. 6]). On their
+  image models guidance was harmful at the highest noise levels, where it drives the samples toward a few templates,
+  and largely unnecessary at the lowest, so they guide only a middle interval ([@kynkaanniemi2024interval abstract]).
+  Outside the interval each step makes one conditional network pass. 0 and {NO_UPPER} guide every step. What this
+  small model shows at each interval is measured in its model card and in lesson 6.
 - **eta** (DDIM only): 0 follows the deterministic ODE path (the same x_T gives the same digits); 1 adds as much fresh
   noise per step as DDPM.
-- **Timestep spacing**: which t the steps visit. *leading*: 0, 50, ..., 950 for 20 steps, so the run starts at
-  t = 950, where √ᾱ = 0.076 of the signal would still be there: the same leak the forward tab flags for Stable
-  Diffusion 1.5 (the model learnt it; x_T has none). *trailing*: 999, 949, ..., starting at pure noise. *linspace*:
-  evenly from 999 to 0. *karras*: Karras et al.'s noise levels, σ from 80 down in steps that shrink near the clean
-  image (fractional t); Euler and Heun always use them. DDIM on the karras grid is exactly Euler.
+- **Timestep spacing**: which t the steps visit ({steps} steps on this model's schedule). *leading*: {leading[-1]},
+  {leading[-2]}, ..., {leading[0]}, so the run starts at t = {leading[0]}, where √ᾱ = {schedule.sqrt_alphas_cumprod[leading[0]]:.3f}
+  of the signal would still be there: the model learnt inputs with that much digit in them and x_T has none, a mismatch
+  like the one the forward tab flags for Stable Diffusion 1.5's schedule ([@lin2024flawed sec. 3.1]); the first t is
+  1000 − 1000/steps, so fewer steps start lower. *trailing*: {trailing[0]}, {trailing[1]}, ...,
+  starting at pure noise ([@lin2024flawed sec. 3.4]). *linspace*: evenly from 999 to 0. *karras*: Karras et al.'s noise
+  levels ([@karras2022edm eq. 5]), σ from {karras.sigma[0]:.0f} down in steps that shrink near the clean image
+  (fractional t); Euler and Heun always use them. DDIM on the karras grid is exactly Euler.
 - **Steps**: a deterministic sampler with few steps makes big jumps; with 1 step the result depends on where that step
   sits (the page explains the two failures when they happen).
-"""
+""")
+
+
+SETTINGS_HELP = settings_help()
 OWN = "your own (change any control)"
 
 
@@ -105,9 +124,10 @@ def build_reverse_tab() -> SimpleNamespace:
                 labels = {name: rui.preset_label(name, s) for name, s in named.items()}
                 preset = gr.Radio(list(labels.values()) + [OWN], value=labels["default"], label="Setting (measured in the model card)",
                                   elem_id="rev-preset")
+                guidance = slider("guidance", d["guidance"], elem_id="rev-guidance")
                 with gr.Row():
-                    guidance = slider("guidance", d["guidance"], elem_id="rev-guidance")
                     guidance_min_t = slider("guidance_min_t", d["guidance_min_t"], elem_id="rev-guide-from")
+                    guidance_max_t = slider("guidance_max_t", d["guidance_max_t"], elem_id="rev-guide-to")
                 with gr.Row():
                     sampler = choice("sampler", d["sampler"], elem_id="rev-sampler")
                     eta = slider("eta", d["eta"], elem_id="rev-eta")
@@ -176,7 +196,7 @@ def build_reverse_tab() -> SimpleNamespace:
 
     # the sampling controls by their settings name, in the order of the generate endpoint's arguments
     controls = dict(label=label, guidance=guidance, sampler=sampler, eta=eta, steps=steps, seed=seed, images=images,
-                    spacing=spacing, guidance_min_t=guidance_min_t)
+                    spacing=spacing, guidance_min_t=guidance_min_t, guidance_max_t=guidance_max_t)
     gen_in = list(controls.values())
     setting = [controls[name] for name in SAMPLING_KEYS]
 
@@ -198,11 +218,13 @@ def build_reverse_tab() -> SimpleNamespace:
     every_view = views + [moments_plot, attn_img, heads_img, attn_md, mod_plot]
     sampling = dict(concurrency_limit=MAX_RUNNING, concurrency_id="generate")
 
-    def generate(label, guidance, sampler, eta, steps, seed, images, spacing, guidance_min_t, request: gr.Request):
+    def generate(label, guidance, sampler, eta, steps, seed, images, spacing, guidance_min_t, guidance_max_t=NO_UPPER,
+                 request: gr.Request = None):
         """Stream a run: x_T at once, then at most one frame per MIN_FRAME_S, and the end. The run stops
-        when this session starts a newer one, or when nobody is listening any more."""
+        when this session starts a newer one, or when nobody is listening any more. (`guidance_max_t` last
+        and optional: an API caller of the one-sided interval keeps its arguments.)"""
         values = dict(label=label, guidance=guidance, sampler=sampler, eta=eta, steps=steps, seed=seed, images=images,
-                      spacing=spacing, guidance_min_t=guidance_min_t)
+                      spacing=spacing, guidance_min_t=guidance_min_t, guidance_max_t=guidance_max_t)
         session = getattr(request, "session_hash", None)
         with runs.claim(session) as run:
             if session and not run.wait_for_audience():

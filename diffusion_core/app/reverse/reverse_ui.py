@@ -25,6 +25,7 @@ from diffusion_core.app import frame_files
 from diffusion_core.networks import runtime
 from diffusion_core.networks.loaded import loaded
 from diffusion_core.app.wording import article, plural
+from diffusion_core.maths.schedules import schedule_from_dict
 from diffusion_core.settings import SAMPLING_KEYS, Sampling, presets, sampling
 
 SDEDIT_TARGETS = ["same as the digit"] + [str(d) for d in range(10)]
@@ -248,7 +249,9 @@ def sdedit_views(choice, target, t_star, steps, seed, guidance, eta):
                f"variance is left), then denoised as {article(label)} **{label}** in {plural(len(r['frames']), 'DDIM step')} (eta {eta:g}). "
                f"Predicted vs true noise at t*: MSE **{r['eps_mse']:.3f}**, correlation **{r['eps_corr']:.3f}**.")
     ts, mse = heldout_curve()
-    return row, noise, path, caption, sd.eps_mse_figure(ts, mse, t_star, r["eps_mse"])
+    pre = loaded("dit")
+    snr = schedule_from_dict(pre.meta["schedule"]).snr[ts]
+    return row, noise, path, caption, sd.eps_mse_figure(ts, mse, t_star, r["eps_mse"], snr, sd.training_weights(pre)[ts])
 
 
 def default_settings() -> dict:

@@ -15,6 +15,7 @@ from PIL import Image
 from diffusion_core.data.images import caption_below, digit_grid, rgb
 from diffusion_core.app.wording import cache_note, plural
 from diffusion_core.pipelines.denoising import Trajectory, predicted_moments
+from diffusion_core.pipelines.generation import guidance_interval
 
 if TYPE_CHECKING:  # plotly is imported where a figure is made: the library runs without it
     import plotly.graph_objects as go
@@ -101,15 +102,17 @@ def run_summary(traj: Trajectory, device: bool = True) -> str:
 
 
 def guidance_note(traj: Trajectory, k: int) -> str:
-    """How step k's noise prediction was made: guided, or the conditional one below the guided range."""
+    """How step k's noise prediction was made: guided, or the conditional one outside the guided interval."""
     s = traj.settings
-    w, min_t = float(s["guidance"]), float(s.get("guidance_min_t", 0))
+    w, (low, high) = float(s["guidance"]), guidance_interval(s)
     if s.get("label") == "unconditional":
         return "unconditional prediction"
     if w == 1.0:
         return "conditional prediction (guidance 1)"
-    if traj.t[k] < min_t:
-        return f"conditional only (t < {min_t:g}: not guided)"
+    if traj.t[k] < low:
+        return f"conditional only (t < {low:g}: not guided)"
+    if traj.t[k] > high:
+        return f"conditional only (t > {high:g}: not guided)"
     return f"guided, w = {w:g}"
 
 

@@ -9,12 +9,16 @@ import gradio as gr
 
 from diffusion_core.app.common import LATEX, guard, guard_gen, private, view_lands_on
 from diffusion_core.app.text import text_ui as tui
+from diffusion_core.data.names_corpus import all_names, split
 from diffusion_core.pipelines.text_generation import RULES
+from diffusion_core.references import cited
 
-INTRO = """Diffusion on text, with the same Transformer blocks that denoise the digits. The forward process does not add
+INTRO = cited(f"""Diffusion on text, with the same Transformer blocks that denoise the digits. The forward process does not add
 Gaussian noise: it **masks** characters, each kept with probability $\\alpha_t$ (absorbing-state diffusion,
-MDLM). The network sees the masked name and predicts every hidden character at once; the reverse process
-starts from all masks and unmasks a few characters per step. The model was trained on 88,799 US surnames."""
+[@sahoo2024mdlm sec. 3.2.1]). The network sees the masked name and predicts every hidden character at once; the reverse
+process starts from all masks and unmasks a few characters per step. Both models were trained on the
+{len(split("train")):,} surnames of the training split ({len(all_names()):,} US surnames in all; the rest are for
+choosing checkpoints and for scoring).""")
 
 
 def build_text_tab() -> SimpleNamespace:
