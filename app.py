@@ -3,7 +3,8 @@
 Layout and wiring only: each tab lives in its folder of `diffusion_core/app/`, and every callback calls one function of
 `diffusion_core`. This file puts the tabs together and wires the views that span them: the
 shareable link (?tab=...&<that tab's settings>), the lessons' "Show me" buttons with the banner they
-leave on the tab they open, presenter mode, and the server's limits (`diffusion_core.app.traffic`).
+leave on the tab they open, presenter mode, the Class panel (the teacher's view sent to the students who
+follow, applied like a link), and the server's limits (`diffusion_core.app.traffic`).
 
 Run: `python app.py` (http://127.0.0.1:7860). Set GRADIO_SERVER_NAME=0.0.0.0 to serve on a network.
 """
@@ -35,6 +36,9 @@ from diffusion_core.app.race import race_tab  # noqa: E402
 from diffusion_core.app.score import score_tab  # noqa: E402
 from diffusion_core.app.text import text_tab  # noqa: E402
 from diffusion_core.app import tutor  # noqa: E402
+from diffusion_core.app.classroom import classroom_tab  # noqa: E402
+from diffusion_core.app.classroom import classroom_ui as room_ui  # noqa: E402
+from diffusion_core.app.classroom.room_events import RoomEvents  # noqa: E402
 from diffusion_core.app.common import CSS, guard, private  # noqa: E402
 from diffusion_core.app.traffic import QUEUE_OPTIONS, launch_options  # noqa: E402
 
@@ -48,8 +52,10 @@ def link_note(notes: list[str]) -> str:
 
 
 def view_from_url(request: gr.Request):
-    """The view in the page's query string (validated) and a note on anything ignored."""
-    view, notes = vs.parse_query(request.query_params if request else {})
+    """The view in the page's query string (validated) and a note on anything ignored (a class's `room` is the
+    Class panel's)."""
+    params = {k: v for k, v in (request.query_params if request else {}).items() if k != "room"}
+    view, notes = vs.parse_query(params)
     if view and "tab" not in view:
         view["tab"] = "forward"
     return json.dumps(view), link_note(notes)
@@ -70,6 +76,7 @@ def build_demo() -> gr.Blocks:
         with gr.Row(elem_id="lesson-banner-row"):
             banner = gr.Markdown(visible=False, elem_id="lesson-banner")
             back_btn = gr.Button("◀ Back to the lesson", visible=False, elem_id="back-to-lesson", scale=0, min_width=180)
+        room = classroom_tab.build_class_panel()
         view = gr.Textbox(visible=False, label="view")  # JSON of the view to apply
         current_tab = gr.Textbox("forward", visible=False, label="current tab")
         with gr.Tabs(selected="forward", elem_id="tabs", overflow_behavior="wrap") as tabs:
@@ -106,11 +113,15 @@ def build_demo() -> gr.Blocks:
             dep = fwd.refresh(dep)
             rev.sdedit_after(rev.generate_after(dep, view), view)
             score.applied_after(dep, view)
+            race.applied_after(dep, view)
             text.applied_after(dep, view)
             return cmp.sample_after(dep, view)
 
         apply_chain(demo.load(view_from_url, None, [view, url_note], **private))
         apply_chain(learn.show_btn.click(guard(view_of_lesson), learn.pick, [view, banner, back_btn], **private))
+        room.load(demo)  # the room this browser was in, or the link's; then the wait for its changes
+        for dep in room.view_events(view):  # a following student's page applies the teacher's view like a link
+            apply_chain(dep)
         back_btn.click(lambda: (gr.update(selected="learn"), "learn", gr.update(visible=False), gr.update(visible=False)),
                        None, [tabs, current_tab, banner, back_btn], **private)
 
@@ -120,14 +131,23 @@ def build_demo() -> gr.Blocks:
             spans[tab_id] = (k, k + len(ns.link_inputs))
             k += len(ns.link_inputs)
 
-        def share(request: gr.Request, tab, *values):
-            """The link of the current tab's view (its own settings only)."""
+        def view_now(tab, values) -> dict:
+            """The current tab's view (its own settings only), as a share link carries it."""
             tab = tab if tab in by_tab else "forward"
             lo, hi = spans[tab]
+            return by_tab[tab].view_of(*values[lo:hi])
+
+        def share(request: gr.Request, tab, *values):
+            """The link of the current tab's view."""
             page = request.headers.get("referer") if request else None
-            return vs.share_link(page, by_tab[tab].view_of(*values[lo:hi]))
+            return vs.share_link(page, view_now(tab, values))
+
+        def push(code, secret, tab, *values):
+            """Send the current tab's view to the class (the teacher's key is checked by the library)."""
+            return room_ui.push_view(code, secret, view_now(tab, values))
 
         share_btn.click(share, [current_tab] + link_inputs, link, api_name="share_link")
+        room.push_btn.click(guard(push), [room.code, room.secret, current_tab] + link_inputs, room.status, queue=False, **private)
         demo.load(rui.model_status, None, rev.model_md, **private)
         demo.load(cui.startup_notice, None, notice, **private)
         demo.load(guard(cui.comparison_table), None, cmp.table, **private).then(guard(cui.loss_figure), None, cmp.losses, **private)
@@ -146,8 +166,10 @@ def mcp_available() -> bool:
 
 
 def launch(demo: gr.Blocks, **overrides):
-    """Queue and serve `demo` with the limits a public Space needs (`diffusion_core.app.traffic`); `overrides` go to
-    `launch()` (the tests pass a port and prevent_thread_lock)."""
+    """Queue and serve `demo` with the limits a public Space needs (`diffusion_core.app.traffic`) and the Class
+    panel's long poll (`room_events`); `overrides` go to `launch()` (the tests pass a port and prevent_thread_lock)."""
+    from starlette.middleware import Middleware
+
     sys.setswitchinterval(float(os.environ.get("DIFFUSION_CLASSROOM_SWITCH_S", sys.getswitchinterval())))
     reset_work_dir()
     demo.queue(**QUEUE_OPTIONS)
@@ -155,6 +177,7 @@ def launch(demo: gr.Blocks, **overrides):
     gc.freeze()  # the objects of start-up (gradio, torch, the tabs) never garbage: full collections skip them
     options = dict(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), css=CSS, show_error=False,
                    max_threads=100, mcp_server=mcp_available(), **launch_options(demo))
+    options["app_kwargs"]["middleware"].append(Middleware(RoomEvents))  # a class's long poll, beside the queue
     return demo.launch(**{**options, **overrides})
 
 

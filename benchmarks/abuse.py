@@ -3,7 +3,7 @@ process (issue "Hardening for a public Space"). For each case: what the attacker
 a normal user meanwhile saw, and the target.
 
     python benchmarks/abuse.py                 # every case (about 8 minutes on 2 cores)
-    python benchmarks/abuse.py --only flood    # one case: flood, uploads, sessions, disk, cpu, links, weights, small
+    python benchmarks/abuse.py --only flood    # one case: flood, uploads, sessions, disk, cpu, links, weights, small, trainings
     python benchmarks/abuse.py --quick         # smaller numbers (what the test suite runs)
 """
 from __future__ import annotations
@@ -222,6 +222,26 @@ def cpu(srv: AppServer, n: int) -> None:
          seconds <= 2 * alone + 1 and size < 1e6)
 
 
+RACE = ["ring of 8 Gaussians", 0, 1e-2, 1e-3, 1, False, 0.0, 1e-3, 1.0]  # the race tab's default settings
+
+
+def trainings(srv: AppServer, n: int, seconds: float) -> None:
+    """Item 5 of the walk: one visitor starts `n` long races at once (four run, the rest queue); meanwhile another
+    user presses Generate. Trainings share what the generations leave (`traffic.TrainingSlices`)."""
+    alone = sorted(default_generate(srv.url)[0] for _ in range(3))[1]
+    threads = [threading.Thread(target=call, args=(srv.url, "race_train", RACE + [seconds, "step"], seconds + 120))
+               for _ in range(n)]
+    for th in threads:
+        th.start()
+    time.sleep(3.0)  # the races are training
+    during = sorted(default_generate(srv.url)[0] for _ in range(3))[1]
+    for th in threads:
+        th.join()
+    line("9. Trainings", f"{n} requests to start {seconds:.0f}-s races at once (one visitor), and another user's default "
+         "Generate during them", f"the Generate took {during:.2f} s (median of 3; alone {alone:.2f} s): {during / alone:.2f}x",
+         "a default Generate during the races within 2x its time alone", during <= 2 * alone)
+
+
 def links(srv: AppServer) -> None:
     import shutil as sh
 
@@ -293,7 +313,7 @@ def small(srv: AppServer) -> None:
     print(f"- target: each gets a clear message or the right answer, no server paths  [{'target met' if ok else 'TARGET MISSED'}]")
 
 
-CASES = ("flood", "uploads", "sessions", "disk", "cpu", "links", "weights", "small")
+CASES = ("flood", "uploads", "sessions", "disk", "cpu", "links", "weights", "small", "trainings")
 
 
 def main() -> None:
@@ -319,6 +339,8 @@ def main() -> None:
             links(srv)
         if "small" in only:
             small(srv)
+        if "trainings" in only:
+            trainings(srv, 6, 20 if q else 60)
         if "sessions" in only:
             sessions(srv, 100 if q else 1000, 1 if q else 3, 10 if q else 60, 5 if q else 60)
         print("\nserver still up:", srv.alive())

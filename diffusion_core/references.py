@@ -86,7 +86,8 @@ WORKS: dict[str, Work] = {
         ("S. Lin", "B. Liu", "J. Li", "X. Yang"), "Common Diffusion Noise Schedules and Sample Steps are Flawed",
         "WACV 2024", 2024, "arXiv:2305.08891",
         {"sec. 3.1": "a schedule whose last SNR is not 0 leaks signal into x_T", "alg. 1": "rescaling to zero terminal SNR",
-         "sec. 3.4": "trailing timestep spacing starts sampling at the last step"}),
+         "sec. 3.2": "with zero terminal SNR, train with v-prediction", "sec. 3.3": "sample from the last timestep (trailing spacing)",
+         "table 2": "the leading, linspace and trailing timestep spacings"}),
     "meng2022sdedit": Work(
         ("C. Meng", "Y. He", "Y. Song", "J. Song", "J. Wu", "J.-Y. Zhu", "S. Ermon"),
         "SDEdit: Guided Image Synthesis and Editing with Stochastic Differential Equations", "ICLR 2022", 2022,
@@ -229,7 +230,7 @@ def cite(key: str, where: str | None = None) -> str:
 
 
 def cited(text: str) -> str:
-    """`text` with every `[@key place]` written out as `cite(key, place)` would."""
+    """`text` with every `[@<key> <place>]` written out as `cite(key, place)` would."""
     return CITE.sub(lambda m: cite(m.group(1), m.group(2)), text)
 
 

@@ -17,7 +17,7 @@ LAYERS = {
     "pipelines": 3, "training": 3,
     "evaluation": 4,
     "app": 5,
-    "sample": 6, "train": 6, "evaluate": 6, "compare": 6, "model_cards": 6, "text_model_cards": 6,
+    "sample": 6, "train": 6, "evaluate": 6, "compare": 6, "model_cards": 6, "text_model_cards": 6, "record_runs": 6,
 }
 TABS = ("forward", "reverse", "compare", "learn", "score", "race", "text")
 

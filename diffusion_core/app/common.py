@@ -7,6 +7,7 @@ import logging
 
 import gradio as gr
 
+from diffusion_core.app.traffic import TRAININGS
 from diffusion_core.networks.pretrained import WeightsError
 
 log = logging.getLogger("diffusion_classroom")
@@ -93,6 +94,16 @@ def guard_gen(fn):
             raise as_message(fn, exc) from None
 
     return wrapper
+
+
+def one_training(request, frames):
+    """A live training's frames while it is its session's one training: a newer training of the same session
+    (in any tab, `traffic.TRAININGS`) ends this one at its next frame, and what it learned is kept."""
+    with TRAININGS.claim(getattr(request, "session_hash", None)) as run:
+        for frame in frames:
+            if run.replaced:
+                return
+            yield frame
 
 
 def handle_adapters(store):

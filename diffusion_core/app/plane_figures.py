@@ -21,6 +21,18 @@ def segments(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return seg[:, 0], seg[:, 1]
 
 
+def arrows(starts: np.ndarray, vectors: np.ndarray, colour: str, width: float, name: str, **axes) -> list[go.Scatter]:
+    """Arrows starts[i] -> starts[i] + vectors[i] (n, 2): the shafts as one line trace, the heads as triangles at
+    the tips turned along each vector (plotly's marker angle counts clockwise from up; the panels are square),
+    sharing one legend entry; `axes`: a panel's axes (`on(k)`)."""
+    tips = starts + vectors
+    xs, ys = segments(starts, tips)
+    angle = np.degrees(np.arctan2(vectors[:, 0], vectors[:, 1]))
+    return [go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=colour, width=width), name=name, legendgroup=name, **axes),
+            go.Scatter(x=tips[:, 0], y=tips[:, 1], mode="markers", legendgroup=name, showlegend=False, hoverinfo="skip",
+                       marker=dict(symbol="triangle-up", size=4 + 2 * width, angle=angle, color=colour, line=dict(width=0)), **axes)]
+
+
 def polylines(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Polylines (L, P, 2) (L lines of P points) as one trace's (x, y): (L (P + 1),) each, NaN between lines."""
     lines = np.asarray(lines, np.float64)

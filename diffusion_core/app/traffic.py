@@ -6,7 +6,11 @@
 - `drop_unheard` (a background task of the server) removes from the queue every job whose session has
   had no open stream for `GRACE_S`: a flood of fire-and-forget POSTs costs nothing.
 - `SessionRuns` keeps at most one generation per session: a newer one replaces the older, which stops
-  at its next step; a run whose session stops listening stops too.
+  at its next step; a run whose session stops listening stops too. `TRAININGS` does the same for the
+  live trainings (the race, the score lab): one per session, whichever tab.
+- `TrainingSlices`: trainings share what the generations leave. One training slice runs at a time across
+  all sessions, and a slice waits while a generation is running (up to `SLICE_PATIENCE_S`), so six races
+  started at once slow each other, not a student's Generate.
 - `launch_options()` and `QUEUE_OPTIONS`: the queue's size, upload size, session capacity; `prune_work_dir`
   keeps the scratch folder (uploads, outputs, exports) within a size and an age.
 
@@ -23,6 +27,7 @@ import time
 from dataclasses import dataclass
 
 from diffusion_core.paths import WORK_DIR, prune
+from diffusion_core.pipelines.generation import generating
 
 GRACE_S = 2.0  # a job waits this long for its session to open a stream before it is dropped
 MAX_URL = 16_384  # characters of path + query (a share link with a custom schedule fits)
@@ -31,6 +36,7 @@ SESSIONS_KEPT = 200  # Gradio keeps ~0.35 MB per session: at most this many (a c
 WORK_MAX_BYTES = 768 * 2**20  # this process's scratch folder: Gradio's cache of uploads and outputs, and exports
 WORK_MAX_AGE_S = 1800  # a file older than this is gone (the page that showed it has it already)
 UPLOAD_LIMIT = "20mb"
+SLICE_PATIENCE_S = 0.5  # a training slice waits at most this long for the running generations, then takes its turn
 _STREAM_PATH = re.compile(r"/gradio_api/(?:queue/data|call/(?:v2/)?[^/]+/(?P<event>[0-9a-f]{32}))/?$")
 
 
@@ -207,3 +213,27 @@ class SessionRuns:
     def running(self) -> int:
         with self._lock:
             return len(self._current)
+
+
+TRAININGS = SessionRuns()  # the live training of each session (race or score lab): a newer one stops the older
+
+
+class TrainingSlices:
+    """Turns for the live trainings' slices of steps: one slice at a time across every session, each after
+    the running generations (`busy()`), waiting at most `patience_s` for them so a training still creeps on
+    under a steady stream of generations."""
+
+    def __init__(self, busy=generating, patience_s: float = SLICE_PATIENCE_S, poll_s: float = 0.01):
+        self.busy, self.patience_s, self.poll_s = busy, patience_s, poll_s
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def turn(self):
+        deadline = time.monotonic() + self.patience_s
+        while self.busy() and time.monotonic() < deadline:
+            time.sleep(self.poll_s)
+        with self._lock:
+            yield
+
+
+TRAINING_SLICES = TrainingSlices()

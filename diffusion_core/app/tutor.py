@@ -10,6 +10,7 @@ from __future__ import annotations
 import gradio as gr
 
 from diffusion_core.app import tutor_tools as tt
+from diffusion_core.app.reverse.reverse_ui import default_settings
 from diffusion_core.data.images_io import image_choices
 from diffusion_core.maths.schedule_makers import MAKERS
 from diffusion_core.maths.schedules import MAX_TIMESTEPS
@@ -38,7 +39,7 @@ def add_tools() -> None:
         run.click(guard(tt.noise_image), [image, schedule, T, t, seed], picture, api_name="noise_image", **api)
 
         digit = gr.Dropdown(list(LABELS), value="mixed 0-9", label="digit")
-        d = tt.default_setting()
+        d = default_settings()
         images, steps, guidance = (gr.Number(value, precision=0 if LIMITS[name].kind == "int" else None, label=name,
                                              minimum=LIMITS[name].low, maximum=LIMITS[name].high)
                                    for name, value in (("images", 16), ("steps", d["steps"]), ("guidance", d["guidance"])))

@@ -16,7 +16,6 @@ from diffusion_core.app.forward import forward_lab as lab
 from diffusion_core.app.forward import forward_ui as fui
 from diffusion_core.pipelines import denoising as rl
 from diffusion_core.app.reverse import reverse_views as rv
-from diffusion_core.app.reverse.reverse_ui import default_settings as default_setting
 from diffusion_core.app.wording import CACHED_SHARE
 from diffusion_core.data.images import caption_below, digit_grid, labelled_grid, rgb
 from diffusion_core.data.images_io import image_choices, display_image

@@ -13,6 +13,7 @@ the lesson; on the score lab its data, schedule, t and sampling settings.
 from __future__ import annotations
 
 import base64
+import re
 import zlib
 from urllib.parse import urlencode
 
@@ -23,13 +24,15 @@ from diffusion_core.app.learn.lessons import LESSONS
 from diffusion_core.data.names_corpus import encode
 from diffusion_core.data.points2d import PRESETS
 from diffusion_core.maths.schedule_makers import MAKERS
-from diffusion_core.maths.schedules import MAX_TIMESTEPS
+from diffusion_core.maths.schedules import MAX_TIMESTEPS, PREDICTION_TYPES
 from diffusion_core.settings import ALIASES, LIMITS
 
 TABS = ("forward", "reverse", "compare", "learn", "score", "race", "text")
 MODES = ("closed", "chain")
 STRIP_SPACINGS = ("t", "log_snr")
-MAX_LINK_BETAS = 4000  # custom schedules up to this T travel in a link (~10 KB of query)
+MAX_LINK_BETAS = 4000  # custom schedules up to this T travel in a link
+LINK_BETAS_CHARS = 1500  # at most this many characters of packed betas: a whole link stays under 2 KB
+PRECISIONS = (7, 6, 5, 4, 3)  # log-beta rounded to 1e-k: tried from the finest until the betas fit
 # name -> (kind, allowed values or (low, high)). The ranges are the controls' own.
 FIELDS = {
     "tab": ("choice", TABS),
@@ -39,6 +42,8 @@ FIELDS = {
     "T": ("int", (1, MAX_TIMESTEPS)),
     "rescale": ("bool", None),
     "betas": ("betas", None),  # a custom schedule, packed by `pack_betas`
+    "custom_name": ("text", None),  # its name in the legend (plain text, letters, digits and a few marks)
+    "prediction": ("choice", PREDICTION_TYPES),  # what a model on it predicts (a pasted diffusers config's)
     "t": ("int", (0, MAX_TIMESTEPS - 1)),
     "mode": ("choice", MODES),
     "alpha": ("float", (0.9, 0.9999)),
@@ -51,6 +56,7 @@ FIELDS = {
     **{name: (lim.kind, lim.choices if lim.kind == "choice" else (lim.low, lim.high))
        for name, lim in LIMITS.items() if name != "seed"},
     "sdedit": ("bool", None),  # open "From a real digit" and run it (a lesson's view)
+    "replay": ("bool", None),  # the race or the score lab: replay its recorded run (a lesson's view)
     # compare tab
     "digit": ("int", (0, 9)),
     "samples": ("int", (1, 16)),
@@ -66,6 +72,7 @@ FIELDS = {
     "lesson": ("int", (0, len(LESSONS) - 1)),
 }
 MAX_ECHO = 40  # characters of a link's value repeated back in a note
+SAFE_TEXT = re.compile(r"[\w .:()\-]{1,40}")
 MAX_NOTES = 5
 
 
@@ -75,22 +82,85 @@ def shorten(text, limit: int = MAX_ECHO) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def pack_betas(betas) -> str:
-    """Betas (float64) as a short URL-safe string: zlib-compressed bytes in base64url."""
-    raw = np.asarray(betas, dtype="<f8").tobytes()
+def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+
+
+def _unb64(text: str, limit: int) -> bytes:
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    out = zlib.decompressobj()
+    raw = out.decompress(data, limit + 1)  # a small link cannot inflate into gigabytes
+    if len(raw) > limit or out.unconsumed_tail:
+        raise ValueError("is too long")
+    return raw
+
+
+def _varints(values) -> bytes:
+    """Signed integers as zigzag varints (small magnitudes take one byte)."""
+    out = bytearray()
+    for v in values:
+        v = 2 * int(v) if v >= 0 else -2 * int(v) - 1
+        while v >= 0x80:
+            out.append((v & 0x7F) | 0x80)
+            v >>= 7
+        out.append(v)
+    return bytes(out)
+
+
+def _from_varints(raw: bytes) -> list[int]:
+    values, v, shift = [], 0, 0
+    for byte in raw:
+        v |= (byte & 0x7F) << shift
+        shift += 7
+        if shift > 70:
+            raise ValueError("is not a packed schedule")
+        if byte < 0x80:
+            values.append(v // 2 if v % 2 == 0 else -(v + 1) // 2)
+            v, shift = 0, 0
+    if shift:
+        raise ValueError("is not a packed schedule")
+    return values
+
+
+def pack_betas(betas) -> str | None:
+    """Betas as a short URL-safe string: exact (zlib-compressed float64, base64url) when that fits in
+    LINK_BETAS_CHARS; otherwise "~<order><k>" and log(beta) rounded to 1e-k (a relative error of at most
+    1e-k / 2 in each beta), coded as first or second differences (a smooth schedule's are tiny) in zigzag
+    varints, compressed; the finest k that fits. None when even the coarsest does not fit."""
+    b = np.asarray(betas, dtype="<f8")
+    exact = _b64(b.tobytes())
+    if len(exact) <= LINK_BETAS_CHARS:
+        return exact
+    logs = np.log(b)
+    for k in PRECISIONS:
+        q = np.round(logs * 10**k).astype(np.int64)
+        codes = [f"~{order}{k}" + _b64(_varints(np.diff(q, n=order, prepend=[0] * order))) for order in (1, 2)]
+        best = min(codes, key=len)
+        if len(best) <= LINK_BETAS_CHARS:
+            return best
+    return None
 
 
 def unpack_betas(text: str) -> list[float]:
     """The inverse of `pack_betas`, refusing anything that is not a short list of finite numbers."""
     try:
-        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        raw = zlib.decompressobj().decompress(data, 8 * MAX_LINK_BETAS + 1)
-    except (ValueError, zlib.error):
+        if text.startswith("~"):
+            order, k = int(text[1]), int(text[2])
+            if order not in (1, 2) or k not in PRECISIONS:
+                raise ValueError
+            q = np.asarray(_from_varints(_unb64(text[3:], 10 * MAX_LINK_BETAS)), dtype=np.int64)
+            for _ in range(order):
+                q = np.cumsum(q)
+            betas = np.exp(q / 10**k)
+        else:
+            raw = _unb64(text, 8 * MAX_LINK_BETAS)
+            if len(raw) % 8:
+                raise ValueError
+            betas = np.frombuffer(raw, dtype="<f8")
+    except (ValueError, IndexError, OverflowError, zlib.error):
         raise ValueError("is not a packed schedule") from None
-    if not raw or len(raw) % 8 or len(raw) > 8 * MAX_LINK_BETAS:
+    if not betas.size or betas.size > MAX_LINK_BETAS:
         raise ValueError("is not a packed schedule")
-    betas = np.frombuffer(raw, dtype="<f8")
     if not np.all(np.isfinite(betas)):
         raise ValueError("holds values that are not numbers")
     return betas.tolist()
@@ -111,6 +181,10 @@ def _read(name: str, raw):
         except ValueError:
             raise ValueError(f"{shown} is not a name of letters a-z") from None
         return raw.strip().lower()
+    if kind == "text":
+        if not SAFE_TEXT.fullmatch(raw):
+            raise ValueError(f"{shown} is not a short plain name (letters, digits, spaces and - _ . : ( ) only)")
+        return raw
     if kind == "bool":
         if raw.lower() not in ("0", "1", "true", "false"):
             raise ValueError(f"{shown} is not 0 or 1")
@@ -164,7 +238,7 @@ def _text(name: str, value) -> str:
     if kind == "list":
         return ",".join(value)
     if kind == "betas":
-        return pack_betas(value)
+        return pack_betas(value) or ""
     return str(value)
 
 

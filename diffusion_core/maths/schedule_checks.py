@@ -57,11 +57,19 @@ def check_schedule(schedule: NoiseSchedule, terminal_signal_warn: float = 0.05, 
             f"alpha_bar reaches 0 at t = {zero[0]} of 0 .. {T - 1}: predicting x0 from eps divides by sqrt(alpha_bar) = 0 there.",
             "Lower the largest betas so that alpha_bar stays above 0 until the last step.",
         ))
+    elif zero.size and schedule.prediction_type == "epsilon":
+        out.append(Finding(
+            "zero_terminal_snr", "warning",
+            "alpha_bar_T = 0 (zero terminal SNR) with an eps-prediction model: x_T is pure noise, as sampling assumes, "
+            "but at t = T the noise is all the input shows, so predicting it says nothing about x0.",
+            "Train with v-prediction (prediction_type v_prediction; Lin et al. 2024, sec. 3.2), or keep a little signal at T.",
+        ))
     elif zero.size:
         out.append(Finding(
             "zero_terminal_snr", "info",
-            "alpha_bar_T = 0 (zero terminal SNR): x_T is exactly pure noise, as sampling assumes.",
-            "An eps-prediction model cannot recover x0 at t = T; train it with v-prediction (Lin et al. 2024).",
+            f"alpha_bar_T = 0 (zero terminal SNR) with {schedule.prediction_type}: x_T is exactly pure noise, as sampling "
+            "assumes, and the model's target still names x0 there.",
+            "Nothing to fix: this is what Lin et al. 2024 recommend.",
         ))
 
     signal = float(np.sqrt(max(ac[-1], 0.0)))
@@ -107,7 +115,7 @@ def fix_schedule(schedule: NoiseSchedule, action: str) -> NoiseSchedule:
 
     if action == "rescale_zero_snr":
         return NoiseSchedule(f"{schedule.name}+zero_snr", rescale_zero_terminal_snr(schedule.betas),
-                             {**schedule.params, "rescale_zero_snr": True}, schedule.timestep_spacing)
+                             {**schedule.params, "rescale_zero_snr": True}, schedule.timestep_spacing, schedule.prediction_type)
     if action == "more_steps":
         if schedule.num_timesteps >= MAX_TIMESTEPS:
             raise ValueError(f"T is already {schedule.num_timesteps}, the most this tool handles; use larger betas instead.")
@@ -131,13 +139,14 @@ def _stretched(schedule: NoiseSchedule, T: int) -> NoiseSchedule:
     from diffusion_core.maths.schedules import from_alphas_cumprod, make_schedule
 
     base = schedule.name.split("+")[0]
-    params = {k: v for k, v in schedule.params.items() if k != "rescale_zero_snr"}
+    params = {k: v for k, v in schedule.params.items() if k not in ("rescale_zero_snr", "diffusers_beta_schedule")}
     try:
-        return make_schedule(base, T, **params)
+        longer = make_schedule(base, T, **params)
     except ValueError:  # a custom schedule
         t_new = np.linspace(0, schedule.num_timesteps - 1, T)
         ab = schedule.alpha_bar(t_new)
-        return from_alphas_cumprod(np.minimum.accumulate(ab) * (1 - 1e-12 * np.arange(1, T + 1)), name=schedule.name)
+        longer = from_alphas_cumprod(np.minimum.accumulate(ab) * (1 - 1e-12 * np.arange(1, T + 1)), name=schedule.name)
+    return NoiseSchedule(longer.name, longer.betas, longer.params, schedule.timestep_spacing, schedule.prediction_type)
 
 
 ICONS = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}

@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from diffusion_core.maths.schedules import MAX_TIMESTEPS, NoiseSchedule, from_alphas_cumprod, from_betas, make_schedule
+from diffusion_core.maths.schedules import (MAX_TIMESTEPS, PREDICTION_TYPES, NoiseSchedule, from_alphas_cumprod, from_betas,
+                                            make_schedule)
 from diffusion_core.maths.samplers import TIMESTEP_SPACINGS
 
 MAX_TEXT = 5_000_000  # characters; a 100k-step beta list fits easily
@@ -35,7 +36,7 @@ def _number(value, what: str) -> float:
 
 
 HONOURED_KEYS = ("num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "trained_betas",
-                 "rescale_betas_zero_snr", "timestep_spacing")
+                 "rescale_betas_zero_snr", "timestep_spacing", "prediction_type")
 
 
 def ignored_keys(config_text: str) -> list[str]:
@@ -57,8 +58,9 @@ def looks_like_json(text) -> bool:
 
 def from_diffusers_config(config) -> NoiseSchedule:
     """A schedule from a diffusers scheduler config (a dict, or its JSON text). Honours
-    num_train_timesteps, beta_start, beta_end, beta_schedule, trained_betas, rescale_betas_zero_snr
-    and timestep_spacing; other keys (prediction_type, clip_sample, ...) are ignored."""
+    num_train_timesteps, beta_start, beta_end, beta_schedule, trained_betas, rescale_betas_zero_snr,
+    timestep_spacing and prediction_type (kept on the schedule: the checks judge it against it); other keys
+    (clip_sample, ...) are ignored."""
     if isinstance(config, (str, bytes)):
         if len(config) > MAX_TEXT:
             raise ValueError("That config is too large to be a scheduler config.")
@@ -80,6 +82,9 @@ def from_diffusers_config(config) -> NoiseSchedule:
     rescale = config.get("rescale_betas_zero_snr", False)
     if not isinstance(rescale, bool):
         raise ValueError("rescale_betas_zero_snr must be true or false.")
+    prediction = config.get("prediction_type", "epsilon")
+    if not isinstance(prediction, str) or prediction not in PREDICTION_TYPES:
+        raise ValueError(f"prediction_type must be one of {', '.join(PREDICTION_TYPES)}, got {str(prediction)[:40]!r}.")
     trained = config.get("trained_betas")
     if trained is not None:
         if not isinstance(trained, list) or not trained:
@@ -103,7 +108,7 @@ def from_diffusers_config(config) -> NoiseSchedule:
                 "beta_end": _number(config.get("beta_end", 0.02), "beta_end"),
             }
         base = make_schedule(DIFFUSERS_SCHEDULES[kind], T, rescale_zero_snr=rescale, **params)
-    return NoiseSchedule(base.name, base.betas, base.params, timestep_spacing=spacing)
+    return NoiseSchedule(base.name, base.betas, base.params, timestep_spacing=spacing, prediction_type=prediction)
 
 
 def parse_numbers(text: str, what: str = "value") -> np.ndarray:

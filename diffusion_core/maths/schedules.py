@@ -28,6 +28,9 @@ MAX_TIMESTEPS = 100_000
 CLEAN = -1  # the timestep of the clean data x_0 (the paper's t = 0)
 
 
+PREDICTION_TYPES = ("epsilon", "v_prediction", "sample")  # diffusers' names of what the network predicts
+
+
 def _readonly(a: np.ndarray) -> np.ndarray:
     a = np.array(a, dtype=np.float64, copy=True)
     a.setflags(write=False)
@@ -74,8 +77,11 @@ class NoiseSchedule:
     betas: np.ndarray
     params: dict = field(default_factory=dict)
     timestep_spacing: str = "leading"
+    prediction_type: str = "epsilon"  # what a model on this schedule predicts (diffusers' name): the checks read it
 
     def __post_init__(self):
+        if self.prediction_type not in PREDICTION_TYPES:
+            raise ValueError(f"prediction_type must be one of {', '.join(PREDICTION_TYPES)}, got {str(self.prediction_type)[:40]!r}.")
         b = _readonly(validate_betas(self.betas))
         set_ = lambda k, v: object.__setattr__(self, k, _readonly(v) if isinstance(v, np.ndarray) else v)
         set_("betas", b)
@@ -192,13 +198,15 @@ class NoiseSchedule:
             "num_timesteps": self.num_timesteps,
             "params": self.params,
             "timestep_spacing": self.timestep_spacing,
+            "prediction_type": self.prediction_type,
         }
 
     def to_diffusers_config(self) -> dict:
         """A diffusers `scheduler_config.json` that rebuilds this schedule exactly (trained_betas
         carries the betas, so any schedule, custom ones included, survives the round trip)."""
-        diffusers_name = {"linear": "linear", "scaled_linear": "scaled_linear", "cosine": "squaredcos_cap_v2",
-                          "sigmoid": "sigmoid"}.get(self.name.split("+")[0])
+        diffusers_name = self.params.get("diffusers_beta_schedule") or {
+            "linear": "linear", "scaled_linear": "scaled_linear", "cosine": "squaredcos_cap_v2", "sigmoid": "sigmoid"}.get(
+            self.name.split("+")[0])
         what = (f"the {self.name} schedule" + (f" (diffusers' '{diffusers_name}')" if diffusers_name else
                                                ", which diffusers has no beta_schedule name for"))
         return {
@@ -210,19 +218,19 @@ class NoiseSchedule:
             "beta_end": float(self.betas[-1]),
             "beta_schedule": diffusers_name or "linear",
             "trained_betas": [float(b) for b in self.betas],
-            "prediction_type": "epsilon",
+            "prediction_type": self.prediction_type,
             "timestep_spacing": self.timestep_spacing,
             "rescale_betas_zero_snr": False,
             "clip_sample": False,
         }
 
     def to_csv(self) -> str:
-        """Per-step table: t, beta, alpha, alpha_bar, sqrt(alpha_bar), sqrt(1-alpha_bar), log_snr."""
+        """Per-step table: t (0 .. T-1, the app's timestep), beta, alpha, alpha_bar, sqrt(alpha_bar), sqrt(1-alpha_bar), log_snr."""
         rows = ["t,beta,alpha,alpha_bar,sqrt_alpha_bar,sqrt_one_minus_alpha_bar,log_snr"]
         for i in range(self.num_timesteps):
             cols = (self.betas, self.alphas, self.alphas_cumprod, self.sqrt_alphas_cumprod,
                     self.sqrt_one_minus_alphas_cumprod, self.log_snr)
-            rows.append(",".join([str(i + 1)] + [repr(float(c[i])) for c in cols]))  # repr: exact round trip
+            rows.append(",".join([str(i)] + [repr(float(c[i])) for c in cols]))  # repr: exact round trip
         return "\n".join(rows) + "\n"
 
 
@@ -288,4 +296,4 @@ def schedule_from_dict(d: dict) -> NoiseSchedule:
     params = dict(d.get("params", {}))
     rescale = bool(params.pop("rescale_zero_snr", False))
     s = make_schedule(d["name"], int(d["num_timesteps"]), rescale_zero_snr=rescale, **params)
-    return NoiseSchedule(s.name, s.betas, s.params, d.get("timestep_spacing", s.timestep_spacing))
+    return NoiseSchedule(s.name, s.betas, s.params, d.get("timestep_spacing", s.timestep_spacing), d.get("prediction_type", "epsilon"))

@@ -81,9 +81,19 @@ def app_net(model: torch.nn.Module, device, bf16: bool):
     return net
 
 
+_BATCHERS: list[StepBatcher] = []  # every batcher made (a handful: one per model, device and precision)
+
+
 @functools.lru_cache(maxsize=4)
 def _batcher(model: torch.nn.Module, device: str, bf16: bool) -> StepBatcher:
-    return StepBatcher(app_net(model, device, bf16), null_label=model.config.num_classes, device=device)
+    batcher = StepBatcher(app_net(model, device, bf16), null_label=model.config.num_classes, device=device)
+    _BATCHERS.append(batcher)
+    return batcher
+
+
+def generating() -> bool:
+    """Whether any generation of the app is running now (a member of a shared batcher)."""
+    return any(b.active() for b in _BATCHERS)
 
 
 def app_batcher(pre: Pretrained, device) -> StepBatcher:

@@ -1,11 +1,12 @@
 """Shareable views (URL query <-> dict, whitelisted) and the lessons that use them."""
+import json
 import math
 
 import pytest
 
 from diffusion_core.app.learn import lessons as ls
 from diffusion_core.app import view_state as vs
-from diffusion_core.app.forward import forward_ui as fui
+from diffusion_core.app.forward import custom_specs as cs
 
 
 def parse(query: str):
@@ -26,13 +27,40 @@ def test_query_round_trip():
 
 def test_a_custom_schedule_travels_in_a_link_exactly():
     betas = [0.0001, 0.0002, 0.0003, 0.0004, 0.0005, 0.01, 0.02, 0.05, 0.1, 0.2]
-    query = vs.to_query(fui.link_view({"name": "custom", "betas": betas, "label": "pasted"}, t=7))
+    query = vs.to_query(cs.link_view({"name": "custom", "betas": betas, "label": "pasted"}, t=7))
     back, notes = parse(query)
     assert back["betas"] == betas and back["t"] == 7 and notes == [] and len(query) < 200
     long = [0.0001 + 1e-6 * k for k in range(vs.MAX_LINK_BETAS + 1)]
-    assert "betas" not in fui.link_view({"name": "custom", "betas": long})  # too long for a link: left out
-    applied = fui.resolve_view(back)
+    assert "betas" not in cs.link_view({"name": "custom", "betas": long})  # too long for a link: left out
+    applied = cs.resolve_view(back)
     assert '"name": "custom"' in applied["spec"] and applied["t"] == 7
+
+
+@pytest.mark.parametrize("name", ["cosine", "linear", "scaled_linear", "sigmoid", "random"])
+def test_a_long_custom_schedule_travels_in_a_link_under_2_kb_with_its_name_and_prediction_type(name):
+    """A 1000-step schedule's exact betas are ~10 KB of query; packed as rounded log-betas they fit in 2 KB
+    (to about 6 significant digits for a smooth curve, 4 for random betas), with the legend's name."""
+    import numpy as np
+
+    from diffusion_core.maths.schedules import make_schedule
+
+    rng = np.random.default_rng(0)
+    betas = list(np.sort(rng.uniform(1e-4, 0.02, 1000)) if name == "random" else make_schedule(name, 1000).betas)
+    spec = {"name": "custom", "betas": betas, "label": f"config: {name}", "prediction_type": "v_prediction"}
+    query = vs.to_query(cs.link_view(spec, t=700, seed=3))
+    assert len(query) < 2000
+    back, notes = parse(query)
+    assert notes == [] and back["custom_name"] == f"config: {name}" and back["prediction"] == "v_prediction"
+    np.testing.assert_allclose(back["betas"], betas, rtol=1e-4 if name == "random" else 1e-6)
+    applied = json.loads(cs.resolve_view(back)["spec"])
+    assert applied["label"] == f"config: {name}" and applied["prediction_type"] == "v_prediction"
+
+
+@pytest.mark.parametrize("packed", ["~27" + "A" * 50, "~99eNo", "~1", "~25" + vs._b64(b"\xff" * 100),
+                                    vs._b64(bytes(8 * vs.MAX_LINK_BETAS + 8)), "~15" + vs._b64(vs._varints([10**9] * 5))])
+def test_a_hostile_packed_schedule_is_refused(packed):
+    view, notes = vs.parse_query({"betas": packed})
+    assert view == {} and len(notes) == 1
     for bad in ("abc", "eJzLSM3JyVcozy/KSQEAGgQEXQ", vs.pack_betas([float("nan")])):
         assert parse(f"betas={bad}")[0] == {}
 
@@ -65,9 +93,9 @@ def test_gradio_parameters_pass_silently_and_links_keep_the_page():
 
 
 def test_resolve_makes_the_schedule_spec_and_clamps_t():
-    v = fui.resolve_view({"schedule": "linear", "T": 50, "t": 400})
+    v = cs.resolve_view({"schedule": "linear", "T": 50, "t": 400})
     assert v["t"] == 49 and '"name": "linear"' in v["spec"] and '"T": 50' in v["spec"]
-    assert "spec" not in fui.resolve_view({"tab": "reverse"})
+    assert "spec" not in cs.resolve_view({"tab": "reverse"})
 
 
 def test_every_lesson_is_complete_and_its_view_is_valid():

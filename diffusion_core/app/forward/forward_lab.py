@@ -35,7 +35,8 @@ def _cached_schedule(key: str) -> NoiseSchedule:
     spec = json.loads(key)
     if spec.get("name") == "custom":
         s = from_betas(spec.get("betas", []), name=spec.get("label", "custom"))
-        return s
+        hint = {"diffusers_beta_schedule": spec["beta_schedule"]} if spec.get("beta_schedule") else {}
+        return NoiseSchedule(s.name, s.betas, hint, prediction_type=spec.get("prediction_type", "epsilon"))
     T = spec.get("T", 1000)
     if isinstance(T, float) and T.is_integer():
         T = int(T)
@@ -56,7 +57,8 @@ def schedule_from_spec(spec) -> NoiseSchedule:
 
 def spec_label(spec: dict) -> str:
     if spec.get("name") == "custom":
-        return f"{spec.get('label', 'custom')} (T={len(spec.get('betas', []))})"
+        predicts = f", {spec['prediction_type']}" if spec.get("prediction_type", "epsilon") != "epsilon" else ""
+        return f"{spec.get('label', 'custom')} (T={len(spec.get('betas', []))}{predicts})"
     return f"{spec['name']}{' + zero-SNR' if spec.get('rescale') else ''} (T={spec['T']})"
 
 
@@ -64,7 +66,11 @@ def spec_for(schedule: NoiseSchedule, base: dict) -> dict:
     """The spec of a schedule made from `base` by a fix (rescale, more steps)."""
     if base.get("name") != "custom" and schedule.name.split("+")[0] == base.get("name"):
         return {"name": base["name"], "T": schedule.num_timesteps, "rescale": bool(schedule.params.get("rescale_zero_snr"))}
-    return {"name": "custom", "betas": [float(b) for b in schedule.betas], "label": schedule.name}
+    spec = {"name": "custom", "betas": [float(b) for b in schedule.betas], "label": schedule.name}
+    for key in ("prediction_type", "beta_schedule"):  # what a pasted config said stays with the fixed schedule
+        if base.get(key):
+            spec[key] = base[key]
+    return spec
 
 
 # ---------------------------------------------------------------------------- noise and x_t

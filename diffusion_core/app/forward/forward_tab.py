@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import gradio as gr
 
 from diffusion_core.app.forward import forward_lab as lab
+from diffusion_core.app.forward import custom_specs as cs
 from diffusion_core.app.forward import forward_ui as fui
 from diffusion_core.data.images_io import image_choices
 from diffusion_core.references import cited
@@ -57,7 +58,7 @@ def apply_schedule_controls(name, T, rescale, spec):
 
 def custom_or_message(text, kind, upload, current):
     try:
-        return fui.custom_schedule(text, kind, upload)
+        return cs.custom_schedule(text, kind, upload)
     except (ValueError, OSError) as exc:
         return current, f"❌ {exc}"
 
@@ -227,7 +228,7 @@ def build_forward_tab() -> SimpleNamespace:
         """This tab's link fields from its controls (the upload cannot travel in a link)."""
         mode_key = next((k for k, v in MODE_KEYS.items() if v == mode_value), "closed")
         strip_key = next((k for k, v in STRIP_SPACINGS.items() if v == spacing_value), "t")
-        return fui.link_view(json.loads(spec_json), image=image, t=t, seed=seed_value, mode=mode_key,
+        return cs.link_view(json.loads(spec_json), image=image, t=t, seed=seed_value, mode=mode_key,
                                alpha=alpha_value if mode_key == "chain" else None, compare=list(compare_value or []),
                                strip=strip_key, frames=frames_value, same_scale=bool(same), log_beta=bool(log))
 
@@ -238,4 +239,4 @@ def build_forward_tab() -> SimpleNamespace:
               "same_scale": (same_scale, None), "log_beta": (log_beta, None), "spec": (spec, None)}
     return SimpleNamespace(tab=tab, spec=spec, sched_name=sched_name, steps_T=steps_T, rescale=rescale, t=t_slider,
                            seed=seed, upload=upload, refresh=refresh, fields=fields, link_inputs=link_inputs, view_of=view_of,
-                           resolve=fui.resolve_view)
+                           resolve=cs.resolve_view)

@@ -21,10 +21,8 @@ from diffusion_core.app.forward.forward_plots import histogram_figure, schedule_
 from diffusion_core.data.images import caption_below
 from diffusion_core.data.images_io import ImageError, image_choices, load_choice, load_upload, display_image
 from diffusion_core.app import frame_files
-from diffusion_core.app import view_state as vs
 from diffusion_core.paths import export_path
 from diffusion_core.maths.schedule_checks import check_schedule, fix_schedule, wants_more_steps
-from diffusion_core.maths.schedule_io import ignored_keys, looks_like_json, schedule_from_text
 from diffusion_core.maths.schedule_makers import MAKERS
 from diffusion_core.maths.schedules import CLEAN, MAX_TIMESTEPS
 from diffusion_core.maths.schedule_checks import finding_line
@@ -81,13 +79,6 @@ def named_spec(name: str, T, rescale: bool) -> str:
     if not 1 <= T <= MAX_TIMESTEPS:
         raise ValueError(f"T must be a whole number of steps from 1 to {MAX_TIMESTEPS}, got {T}.")
     spec = {"name": name, "T": T, "rescale": bool(rescale)}
-    lab.schedule_from_spec(spec)
-    return json.dumps(spec)
-
-
-def custom_spec(betas, label: str = "custom") -> str:
-    """The spec (JSON text) of a custom schedule from its betas; validates it."""
-    spec = {"name": "custom", "betas": [float(b) for b in betas], "label": str(label)[:40]}
     lab.schedule_from_spec(spec)
     return json.dumps(spec)
 
@@ -280,37 +271,6 @@ def apply_fix(spec, action):
     return json.dumps(lab.spec_for(fixed, base))
 
 
-def custom_schedule(text, kind, upload):
-    """A spec from pasted text or an uploaded CSV / JSON. Returns (spec JSON, message)."""
-    label = "custom"
-    if upload:
-        p = Path(str(upload))
-        if p.stat().st_size > 5 * 2**20:
-            raise ValueError("That file is larger than 5 MB; a schedule file is much smaller.")
-        try:
-            text = p.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise ValueError("That file is not text; upload a CSV of betas or a scheduler_config.json.") from None
-        kind = "config" if p.suffix.lower() == ".json" or text.lstrip().startswith("{") else "csv"
-        label = p.stem[:40]
-    kinds = {"betas (one per step)": "betas", "alpha_bar (one per step)": "alphas_cumprod",
-             "CSV with a beta column": "csv", "diffusers scheduler_config.json": "config"}
-    kind = kinds.get(kind, kind)
-    as_config = kind == "config" or looks_like_json(text)
-    schedule = schedule_from_text(text or "", kind)
-    if as_config and label == "custom":
-        label = f"config: {schedule.name}"[:40]
-    spec = {"name": "custom", "betas": [float(b) for b in schedule.betas], "label": label}
-    msg = f"✅ Loaded a custom schedule with T = {schedule.num_timesteps} steps (ᾱ_T = {schedule.alphas_cumprod[-1]:.3g})"
-    if as_config:
-        msg += f", read as a diffusers scheduler config ({schedule.name})"
-        skipped = ignored_keys(text)
-        if skipped:
-            shown = ", ".join(f"`{k[:30]}`" for k in skipped[:8]) + (" ..." if len(skipped) > 8 else "")
-            msg += f". Not used here (they concern sampling or the model, not the noise schedule): {shown}"
-    return json.dumps(spec), msg + "."
-
-
 # ---------------------------------------------------------------------------- exports
 def _export_file(name: str, *key) -> Path:
     """Where an export goes: its name plus a digest of what it shows, so exporting the same thing again
@@ -348,33 +308,3 @@ def export_forward_gif(choice, upload, spec, seed, frames=24) -> str:
     path = _export_file("forward_process.gif", _spec_key(spec), choice, _upload_key(upload), s, len(ts))
     images[0].save(path, save_all=True, append_images=images[1:] + [images[-1]] * 4, duration=120, loop=0)
     return str(path)
-
-
-def link_view(spec: dict, **controls) -> dict:
-    """The link fields of the forward tab from its schedule spec and its other controls (a custom
-    schedule longer than vs.MAX_LINK_BETAS is left out of the link, with the rest)."""
-    view = {"tab": "forward", **{k: v for k, v in controls.items() if v is not None}}
-    if spec.get("name") == "custom":
-        if len(spec.get("betas", [])) <= vs.MAX_LINK_BETAS:
-            view["betas"] = spec["betas"]
-    else:
-        view.update(schedule=spec.get("name"), T=int(spec.get("T", 1000)), rescale=bool(spec.get("rescale")))
-    return view
-
-
-def resolve_view(view: dict) -> dict:
-    """The control values a view sets: its own fields, plus the forward tab's schedule spec (JSON) when
-    it names a schedule, T or custom betas, and t clamped into that schedule."""
-    out = dict(view)
-    if "betas" in view:
-        out["spec"] = custom_spec(view["betas"], "from a link")
-        T = len(view["betas"])
-    elif {"schedule", "T", "rescale"} & set(view):
-        T = int(view.get("T", 1000))
-        out["spec"] = named_spec(view.get("schedule", "cosine"), T, bool(view.get("rescale", False)))
-        out["T"] = T
-    else:
-        return out
-    if "t" in out:
-        out["t"] = min(int(out["t"]), T - 1)
-    return out

@@ -1,7 +1,7 @@
 """The measured half of the lessons: each reveal's text and each computed answer, read from the real
 schedule, model or report and from the measured JSON in assets/ (dit_figures.json, comparison.json,
 race_figures.json, text_figures.json), never typed by hand; `measured_view` gives a lesson's Show me the
-setting its figures were measured at. Citations are written `[@key place]` (`diffusion_core.references`)
+setting its figures were measured at. Citations are written `[@<key> <place>]` (`diffusion_core.references`)
 and written out by the lessons' `cited`.
 
 Where a finding is this app's own (one small DiT on MNIST, 2D toys, one names corpus), the text says "for

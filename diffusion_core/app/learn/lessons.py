@@ -147,9 +147,10 @@ LESSONS: tuple[Lesson, ...] = (
                     "no: the ODE collapses onto the modes"),
            answer=0, explain=explain_score,
            view={"tab": "score", "points": "ring of 8 Gaussians", "t": 300, "sampler": "ddim", "steps": 50, "eta": 0.0,
-                 "seed": 0},
-           look_for="Press Train; then Sample with ddim (the ODE), and again with ddpm (the SDE): the same start points, "
-                    "other paths, the same cloud at the end. Drag t to watch the score field sharpen as t falls."),
+                 "seed": 0, "replay": True},
+           look_for="The recorded training is loaded (drag 'recorded snapshot' to watch it learn, or Train it live). "
+                    "Sample with ddim (the ODE), and again with ddpm (the SDE): the same start points, other paths, the "
+                    "same cloud at the end. Drag t to watch the score field sharpen as t falls."),
 
     Lesson(key="race", title="9. The race, live", minutes=4,
            body="The same 2D points, the same batches, the same number of steps, three models at once. What each one "
@@ -162,9 +163,9 @@ LESSONS: tuple[Lesson, ...] = (
            question="Trained side by side for the same number of steps on the ring of 8, which model ends up covering the "
            "fewest modes?",
            choices=("diffusion", "GAN", "VAE"), answer=race_answer, explain=explain_race,
-           view={"tab": "race", "points": "ring of 8 Gaussians", "seed": 0},
-           look_for="Press Train and watch the three panels and the coverage curve; then pick 'A run that teaches' "
-                    "and train again."),
+           view={"tab": "race", "points": "ring of 8 Gaussians", "seed": 0, "replay": True},
+           look_for="The recorded race is on the page: drag 'recorded frame' to watch the three learn, or press Train to "
+                    "race them live; then pick 'A run that teaches' and train again."),
 
     Lesson(key="text", title="10. Diffusion on text", minutes=3,
            body="Characters cannot take a little Gaussian noise, so text diffusion destroys them another way: each "

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from diffusion_core.app.common import handle_adapters, private
+from diffusion_core.app.common import guard, handle_adapters, one_training, private, view_lands_on
+from diffusion_core.app.race import race_replay
 from diffusion_core.app.race import race_ui as ru
 from diffusion_core.app.trajectory_store import TrajectoryStore
 from diffusion_core.data.points2d import PRESETS
@@ -45,8 +46,14 @@ def build_race_tab() -> SimpleNamespace:
             pause_btn = gr.Button("Pause", elem_id="race-pause")
             step_btn = gr.Button("Step (+100)", elem_id="race-step")
             table_btn = gr.Button("Summary table", elem_id="race-table-btn")
+        with gr.Row():
+            replay_btn = gr.Button("Replay the recorded race (the lesson's settings, at once)", size="sm", elem_id="race-replay",
+                                   scale=1)
+            replay_at = gr.Slider(1, max(2, race_replay.frames()), value=max(2, race_replay.frames()), step=1,
+                                  label="recorded frame", elem_id="race-replay-at", scale=3)
         status = gr.Markdown(elem_id="race-status")
-        samples_plot = gr.Plot(label="samples", elem_id="race-samples")
+        samples_plot = gr.Image(label="samples: diffusion | GAN over its discriminator (blue: 'real') | VAE over its "
+                                "decoder manifold", show_label=False, format="png", interactive=False, elem_id="race-samples")
         by = gr.Radio(list(ru.AXES), value="step", label="plot the measures against", elem_id="race-by")
         measures_plot = gr.Plot(label="measured as they train", elem_id="race-measures")
         table = gr.Markdown(elem_id="race-table", elem_classes="cmp-table")
@@ -60,13 +67,16 @@ def build_race_tab() -> SimpleNamespace:
         return s["gan_lr"], s["gan_d_steps"], s["spectral_norm"], s["vae_beta"]
     run.input(teach, run, [gan_lr, gan_d_steps, spectral_norm, vae_beta], **private)
 
-    def train_new(*values):
+    def train_new(*values, request: gr.Request = None):
         state, *figs = stored(ru.new_race)(*values[:-2])
         yield state, *figs
-        yield from train_frames(state, *values[-2:])
+        yield from train_frames(state, *values[-2:], request=request)
 
-    def train_frames(handle, secs, axis):
-        yield from updated_gen(ru.train_race)(handle, secs, axis)
+    def train_frames(handle, secs, axis, request: gr.Request = None):
+        """The training's frames, while it is this session's one training (a newer one stops it); a frame
+        without a new measurement leaves the measures plot as it is."""
+        for state, picture, plot, status_md in one_training(request, updated_gen(ru.train_race)(handle, secs, axis)):
+            yield state, picture, gr.skip() if plot is None else plot, status_md
 
     training = train_btn.click(train_new, settings + [seconds, by], outs, api_name="race_train", **heavy)
     more = more_btn.click(train_frames, [race, seconds, by], outs, api_name="race_more", **heavy)
@@ -74,6 +84,16 @@ def build_race_tab() -> SimpleNamespace:
     step_btn.click(updated(ru.step_race), race, outs, api_name="race_step", **heavy)
     table_btn.click(reading(ru.summary), race, table, api_name="race_summary", **heavy)
     by.input(reading(ru.measures_view), [race, by], measures_plot, **private)
+    replay = guard(lambda k, axis: race_replay.replay(int(k) - 1, axis))
+    replay_btn.click(lambda: gr.update(value=race_replay.frames()), None, replay_at, **private).then(
+        replay, [replay_at, by], [samples_plot, measures_plot, status], api_name="race_replay")
+    replay_at.input(replay, [replay_at, by], [samples_plot, measures_plot, status], trigger_mode="always_last", **private)
+
+    def applied_after(dep, view_json):
+        """After a link or lesson opens this tab asking for it: the recorded race, at its last frame."""
+        dep = dep.then(view_lands_on("race", needs="replay"), view_json, None, **private)
+        return dep.success(lambda: gr.update(value=race_replay.frames()), None, replay_at, **private).then(
+            replay, [replay_at, by], [samples_plot, measures_plot, status], **private)
 
     fields = {"points": (preset, None), "seed": (seed, None)}
     link_inputs = [preset, seed]
@@ -81,4 +101,5 @@ def build_race_tab() -> SimpleNamespace:
     def view_of(preset_v, seed_v):
         return {"tab": "race", "points": preset_v, "seed": seed_v}
 
-    return SimpleNamespace(tab=tab, fields=fields, link_inputs=link_inputs, view_of=view_of, race=race)
+    return SimpleNamespace(tab=tab, fields=fields, link_inputs=link_inputs, view_of=view_of, race=race,
+                           applied_after=applied_after)

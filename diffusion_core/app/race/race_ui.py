@@ -10,7 +10,10 @@ import time
 import numpy as np
 import torch
 
+from diffusion_core.app import frame_files
+from diffusion_core.app.race import race_frames as rf
 from diffusion_core.app.race import race_plots as rp
+from diffusion_core.app.traffic import TRAINING_SLICES
 from diffusion_core.data.points2d import PRESETS, preset_points
 from diffusion_core.evaluation.coverage2d import modes_of
 from diffusion_core.evaluation.distance2d import sliced_wasserstein
@@ -27,7 +30,7 @@ MEASURE_EVERY = 250  # training steps between measurements
 MEASURE_S = 2.0  # or seconds, whichever comes first
 SHOWN_DATA = 500  # data points drawn under each model's samples
 MEASURE_N = 400  # samples of each model per measurement while training (the summary's cost rows use 1000)
-MAX_TRAIN_S = 120.0
+MAX_TRAIN_S = 60.0  # one request's training; a session trains one race at a time (`traffic.TRAININGS`)
 LESSON_RUNS = {  # settings that show what the comparison table says
     "default": {},
     "GAN collapse: learning rate 0.01, no stabiliser": {"gan_lr": 1e-2, "gan_d_steps": 1},
@@ -68,7 +71,7 @@ def _require(race) -> Race:
 @torch.no_grad()
 def _gan_views(race: Race, n_grid: int = 41, n_arrows: int = 120):
     """D's logits on a grid, and the generator's gradient (the direction that raises D) at some samples."""
-    grid = np.linspace(-rp.EXTENT, rp.EXTENT, n_grid)
+    grid = np.linspace(-rf.EXTENT, rf.EXTENT, n_grid)
     gx, gy = np.meshgrid(grid, grid)
     D = race.gan.model.discriminator
     logits = D(torch.from_numpy(np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32))).reshape(gx.shape).numpy()
@@ -93,24 +96,39 @@ def _manifold(race: Race, n: int = 13) -> np.ndarray:
 AXES = ("step", "wall time")
 
 
-def views(race: Race, by: str = "step") -> tuple:
-    """(samples figure, measures figure against `by`: "step" or "wall time") of the race now."""
+def titles_of(race: Race) -> dict:
+    """Each panel's title: the model, and its measured modes and distance once there are some."""
+    if not race.history:
+        return dict(rp.NAMES)
+    row = race.history[-1]
+    return {m: f"{m}: {row[m]['modes_hit']}/{row[m]['modes']} modes, distance {row[m]['distance']:.2f}" for m in MODELS}
+
+
+def samples_picture(race: Race) -> str:
+    """The three panels now, as a PNG file (`race_frames`): the last measured samples over the data, the GAN's
+    discriminator and gradient, the VAE's manifold."""
     samples = race.history[-1]["samples"] if race.history else {}
-    titles = {}
-    if race.history:
-        row = race.history[-1]
-        titles = {m: f"{m}: {row[m]['modes_hit']}/{row[m]['modes']} modes, distance {row[m]['distance']:.2f}" for m in MODELS}
-    grid, logits, arrows = _gan_views(race)
-    shown = race.points[:: max(1, len(race.points) // SHOWN_DATA)]  # the grey backdrop, resent in every frame
-    return (rp.samples_figure(shown, samples, grid, logits, arrows, _manifold(race), titles),
-            rp.measures_figure(race.history, race.losses, by if by in AXES else "step"))
+    _, logits, arrows = _gan_views(race)
+    shown = race.points[:: max(1, len(race.points) // SHOWN_DATA)]
+    return frame_files.write(rf.samples_image(shown, samples, titles_of(race), logits, arrows, _manifold(race)))
+
+
+def views(race: Race, by: str = "step") -> tuple:
+    """(samples picture, measures figure against `by`: "step" or "wall time") of the race now."""
+    return samples_picture(race), rp.measures_figure(race.history, race.losses, by if by in AXES else "step")
 
 
 def _status(race: Race, elapsed: float, budget: float) -> str:
+    """The progress bar, the step, the time since the start, the cost per step and the last measured modes (the
+    panels' titles, as text)."""
     done = min(elapsed / budget, 1.0) if budget else 1.0
     bar = "█" * int(20 * done) + "░" * (20 - int(20 * done))
     per_step = " · ".join(f"{m} {1000 * race.seconds[m] / max(race.step, 1):.1f} ms/step" for m in MODELS)
-    return f"`{bar}` step {race.step:,} · {time.perf_counter() - race.start:.0f} s since the start · {per_step}"
+    modes = ""
+    if race.history:
+        row = race.history[-1]
+        modes = " · modes: " + ", ".join(f"{m} {row[m]['modes_hit']}/{row[m]['modes']}" for m in MODELS)
+    return f"`{bar}` step {race.step:,} · {time.perf_counter() - race.start:.0f} s since the start · {per_step}{modes}"
 
 
 def measures_view(race, by) -> object:
@@ -120,25 +138,29 @@ def measures_view(race, by) -> object:
 
 
 def train_race(race, seconds, by: str = "step") -> object:
-    """Train the three for `seconds` more, streaming (race, samples figure, measures figure, status) about
-    every FRAME_S, measuring every MEASURE_EVERY steps or MEASURE_S seconds, and at the end."""
+    """Train the three for `seconds` more, streaming (race, samples picture, measures figure or None when
+    nothing new was measured since the last frame, status) about every FRAME_S, measuring every
+    MEASURE_EVERY steps or MEASURE_S seconds, and at the end. Each frame is light for the page to draw (a
+    picture, and the plot only when it changed), so a slow client keeps up and the status stays true."""
     race = _require(race)
     budget = float(np.clip(float(seconds), 0.5, MAX_TRAIN_S))
     start = last = measured = time.perf_counter()
     measured_step = race.step
     while True:
-        race.steps(SLICE_STEPS)
+        with TRAINING_SLICES.turn():  # shared with every other training, after the running generations
+            race.steps(SLICE_STEPS)
         now = time.perf_counter()
         finished = now - start >= budget
         due = finished or race.step - measured_step >= MEASURE_EVERY or now - measured >= MEASURE_S
         if due and now - last > 0.05:  # a frame first, so the measurement's cost does not stretch a gap
-            yield race, *views(race, by), _status(race, now - start, budget)
+            yield race, samples_picture(race), None, _status(race, now - start, budget)
             last = time.perf_counter()
         if due:
             measure_race(race, MEASURE_N)
             measured, measured_step = time.perf_counter(), race.step
         if due or time.perf_counter() - last >= FRAME_S:
-            yield race, *views(race, by), _status(race, now - start, budget)
+            plot = rp.measures_figure(race.history, race.losses, by if by in AXES else "step") if due else None
+            yield race, samples_picture(race), plot, _status(race, now - start, budget)
             last = time.perf_counter()
         if finished:
             return
@@ -147,7 +169,8 @@ def train_race(race, seconds, by: str = "step") -> object:
 def step_race(race) -> tuple:
     """Step: 100 more steps of each, then a measurement."""
     race = _require(race)
-    race.steps(100)
+    with TRAINING_SLICES.turn():
+        race.steps(100)
     measure_race(race, MEASURE_N)
     return race, *views(race), _status(race, 0, 0)
 

@@ -58,7 +58,7 @@ def settings_help(schedule_name: str = "cosine", steps: int = 20) -> str:
   of the signal would still be there: the model learnt inputs with that much digit in them and x_T has none, a mismatch
   like the one the forward tab flags for Stable Diffusion 1.5's schedule ([@lin2024flawed sec. 3.1]); the first t is
   1000 − 1000/steps, so fewer steps start lower. *trailing*: {trailing[0]}, {trailing[1]}, ...,
-  starting at pure noise ([@lin2024flawed sec. 3.4]). *linspace*: evenly from 999 to 0. *karras*: Karras et al.'s noise
+  starting at pure noise ([@lin2024flawed sec. 3.3]). *linspace*: evenly from 999 to 0. *karras*: Karras et al.'s noise
   levels ([@karras2022edm eq. 5]), σ from {karras.sigma[0]:.0f} down in steps that shrink near the clean image
   (fractional t); Euler and Heun always use them. DDIM on the karras grid is exactly Euler.
 - **Steps**: a deterministic sampler with few steps makes big jumps; with 1 step the result depends on where that step

@@ -10,8 +10,10 @@ from diffusion_core.app import plane_figures as pf
 EXTENT = 4.0  # the plane shown: [-EXTENT, EXTENT]^2
 CANVAS = 360  # pixels of the drawing canvas
 CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
-ERROR_BINS = ((0.0, 0.1, "#2ca02c", "learned score, error < 10%"), (0.1, 0.3, "#ff9f1c", "learned, 10-30%"),
-              (0.3, np.inf, "#d62728", "learned, error > 30%"))
+# The learned arrows' colours by relative error: Okabe & Ito's colour-blind-safe blue, orange and vermillion.
+ERROR_BINS = ((0.0, 0.1, "#0072B2", "learned score, error < 10%"), (0.1, 0.3, "#E69F00", "learned, 10-30%"),
+              (0.3, np.inf, "#D55E00", "learned, error > 30%"))
+SHOWN_LOG_DENSITY = 8.0  # the heat map spans the top 8 nats of log p_t at each t (a fixed width: p_t's spread shows)
 
 
 # ---------------------------------------------------------------------------- the canvas
@@ -48,31 +50,25 @@ def arrow_scale(*fields: np.ndarray, spacing: float) -> float:
     return 0.9 * spacing / max(top, 1e-9)
 
 
-def _arrows(xy: np.ndarray, vec: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """Segments from each point along its vector (times `scale`)."""
-    return pf.segments(xy, xy + vec * scale)
-
-
 def field_figure(grid: np.ndarray, log_density: np.ndarray, cloud: np.ndarray, arrows_at: np.ndarray,
                  exact: np.ndarray, learned: np.ndarray | None, errors: np.ndarray | None, title: str,
                  height: int = 520) -> go.Figure:
     """Heat map of log p_t on `grid` (G,) x (G,), the noised cloud x_t (n, 2), the exact score at
     `arrows_at` (A, 2) in black and the learned one coloured by its relative error (A,)."""
-    traces = [go.Heatmap(x=grid, y=grid, z=log_density, colorscale="Blues", showscale=False, zmin=float(log_density.max()) - 8,
-                         hovertemplate="log p_t = %{z:.2f}<extra></extra>", name="log p_t"),
+    top = float(log_density.max())
+    traces = [go.Heatmap(x=grid, y=grid, z=log_density, colorscale="Blues", showscale=False, zmin=top - SHOWN_LOG_DENSITY,
+                         zmax=top, hovertemplate="log p_t = %{z:.2f}<extra></extra>", name="log p_t"),
               go.Scattergl(x=cloud[:, 0], y=cloud[:, 1], mode="markers", name="x_t (noised data)",
                            marker=dict(size=3, color="rgba(90,90,90,0.45)"))]
     spacing = float(arrows_at[1, 0] - arrows_at[0, 0]) if len(arrows_at) > 1 and arrows_at[1, 0] != arrows_at[0, 0] else 0.5
     fields = [exact] + ([learned] if learned is not None else [])
     scale = arrow_scale(*fields, spacing=abs(spacing) or 0.5)
-    xs, ys = _arrows(arrows_at, exact, scale)
-    traces.append(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="rgba(0,0,0,0.75)", width=3.5), name="exact score ∇log p_t"))
+    traces += pf.arrows(arrows_at, exact * scale, "rgba(0,0,0,0.75)", 3.5, "exact score ∇log p_t")
     if learned is not None:
         for lo, hi, colour, name in ERROR_BINS:
             rows = (errors >= lo) & (errors < hi)
             if rows.any():
-                xs, ys = _arrows(arrows_at[rows], learned[rows], scale)
-                traces.append(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=colour, width=1.5), name=name))
+                traces += pf.arrows(arrows_at[rows], learned[rows] * scale, colour, 1.5, name)
     return pf.figure(traces, _plane(title, height))
 
 

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from diffusion_core.app.common import LATEX, handle_adapters, private, view_lands_on
+from diffusion_core.app.common import LATEX, handle_adapters, one_training, private, view_lands_on
+from diffusion_core.app.score import score_replay
 from diffusion_core.app.score import score_ui as sui
 from diffusion_core.app.trajectory_store import TrajectoryStore
 from diffusion_core.data.points2d import PRESETS
@@ -55,6 +56,10 @@ def build_score_tab() -> SimpleNamespace:
                     train_btn = gr.Button("Train", variant="primary", elem_id="score-train")
                     pause_btn = gr.Button("Pause", elem_id="score-pause")
                     step_btn = gr.Button("Step (+200)", elem_id="score-step")
+                with gr.Row():
+                    replay_btn = gr.Button("Replay the recorded training", size="sm", elem_id="score-replay")
+                    replay_at = gr.Slider(1, max(2, score_replay.snapshots()), value=max(2, score_replay.snapshots()), step=1,
+                                          label="recorded snapshot", elem_id="score-replay-at")
                 progress = gr.Markdown(elem_id="score-progress")
                 gr.Markdown("**Guidance** (labelled data): the field of one class, guided")
                 with gr.Row():
@@ -102,15 +107,22 @@ def build_score_tab() -> SimpleNamespace:
 
     train_out = [lab, train_plot, field_plot, field_md, progress]
     train_in = [lab, schedule, T, lr, seconds, t, label, guidance]
-    def train_frames(*values):
-        """The stream of training frames; a frame without a new field leaves the field as it is."""
-        for state, curves, fig, md, progress_md in updated_gen(sui.train)(*values):
+    def train_frames(*values, request: gr.Request = None):
+        """The stream of training frames; a frame without a new field leaves the field as it is. It ends when
+        the session starts another training (here or in the race)."""
+        for state, curves, fig, md, progress_md in one_training(request, updated_gen(sui.train)(*values)):
             yield state, *(gr.skip() if v is None else v for v in (curves, fig, md)), progress_md
     training = train_btn.click(train_frames, train_in, train_out, api_name="score_train",
                                concurrency_limit=4, concurrency_id="score_train")
     pause_btn.click(None, None, None, cancels=[training], **private)
     step_btn.click(updated(sui.train_steps), [lab, schedule, T, lr, t, label, guidance], train_out, api_name="score_step",
                    concurrency_limit=4, concurrency_id="score_train")
+
+    replay_out = [lab, canvas, data_md, train_plot, field_plot, field_md, progress, schedule, T]
+    replay_in = [replay_at, t, label, guidance]
+    replay_btn.click(lambda: gr.update(value=score_replay.snapshots()), None, replay_at, **private).then(
+        stored(sui.replay), replay_in, replay_out, api_name="score_replay", **fast)
+    replay_at.input(stored(sui.replay), replay_in, replay_out, trigger_mode="always_last", **fast, **private)
 
     def sample_then_scrub(*values):
         """The particles streamed as they move, the scrubber following them."""
@@ -139,10 +151,14 @@ def build_score_tab() -> SimpleNamespace:
                 "sampler": sampler_v, "steps": steps_v, "eta": eta_v, "guidance": guidance_v, "data_class": k}
 
     def applied_after(dep, view_json):
-        """After a link or lesson opens this tab: load its data and draw its field."""
-        dep = dep.then(view_lands_on("score"), view_json, None, **private)
-        dep = dep.success(stored(sui.load_preset), [preset, seed], [lab, canvas, data_md], **private)
-        return dep.success(fit_t, [T, t], t, **private).success(**redraw, **private)
+        """After a link or lesson opens this tab: load its data and draw its field; with "replay", the recorded
+        training at its last snapshot."""
+        landed = dep.then(view_lands_on("score"), view_json, None, **private)
+        landed = landed.success(stored(sui.load_preset), [preset, seed], [lab, canvas, data_md], **private)
+        landed.success(fit_t, [T, t], t, **private).success(**redraw, **private)
+        replaying = dep.then(view_lands_on("score", needs="replay"), view_json, None, **private)
+        return replaying.success(lambda: gr.update(value=score_replay.snapshots()), None, replay_at, **private).then(
+            stored(sui.replay), replay_in, replay_out, **private)
 
     return SimpleNamespace(tab=tab, controls=controls, fields=fields, link_inputs=link_inputs, view_of=view_of,
                            applied_after=applied_after, lab=lab)

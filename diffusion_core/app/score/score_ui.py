@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from diffusion_core.app.score import score_plots as sp
+from diffusion_core.app.score import score_replay
+from diffusion_core.app.traffic import TRAINING_SLICES
 from diffusion_core.data.points2d import PRESETS, checked_points, parse_points_csv, preset_points
 from diffusion_core.evaluation.distance2d import distance_and_floor
 from diffusion_core.maths.schedules import NoiseSchedule, make_schedule
@@ -206,7 +208,8 @@ def train(lab, schedule_name, T, lr, seconds, t, label=CLASSES[0], guidance=1.0)
     budget = float(np.clip(float(seconds), 0.5, MAX_TRAIN_S))
     start = last = last_field = time.perf_counter()
     while True:
-        tr.steps(SLICE_STEPS)
+        with TRAINING_SLICES.turn():  # shared with every other training, after the running generations
+            tr.steps(SLICE_STEPS)
         now = time.perf_counter()
         finished = now - start >= budget
         field_due = not finished and now - last_field >= FIELD_S
@@ -228,9 +231,21 @@ def train_steps(lab, schedule_name, T, lr, t, label=CLASSES[0], guidance=1.0, k:
     lab = _require(lab)
     s = schedule_of(schedule_name, T)
     tr = _trainer(lab, s, lr)
-    tr.steps(k)
+    with TRAINING_SLICES.turn():
+        tr.steps(k)
     fig, md = field_view(lab, schedule_name, T, t, label, guidance)
     return lab, sp.training_figure(tr.losses, *score_error_curve(tr.eps, lab.points, s, count=8)), fig, md, _progress(tr, 0, 0)
+
+
+def replay(k, t, label=CLASSES[0], guidance=1.0) -> tuple:
+    """Snapshot k (from 1) of the recorded training in a new lab (`score_replay`): (lab, canvas, data text,
+    training figure, field figure, field text, status, the recording's schedule name and T)."""
+    tr, meta = score_replay.trainer_at(int(k) - 1)
+    name, T = meta["schedule"]
+    lab = Lab(tr.points, tr.labels, meta["name"], tr, None, (name, int(T)))
+    fig, md = field_view(lab, name, T, t, label, guidance)
+    return (lab, sp.canvas_image(lab.points, lab.labels), _describe(lab), sp.training_figure(tr.losses), fig, md,
+            score_replay.status(meta), name, int(T))
 
 
 # ---------------------------------------------------------------------------- the reverse process

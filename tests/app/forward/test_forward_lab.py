@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from diffusion_core.app.forward import forward_lab as lab
+from diffusion_core.app.forward import custom_specs as cs
 from diffusion_core.app.forward import forward_ui as fui
 from diffusion_core.data.images_io import ImageError, image_choices, load_choice, load_upload, display_image
 from diffusion_core.maths.schedules import CLEAN, make_schedule
@@ -145,19 +146,19 @@ def test_checks_offer_the_fixes_and_the_fixes_work():
 
 
 def test_custom_schedules_from_text_and_files(tmp_path):
-    spec, msg = fui.custom_schedule("0.01, 0.02, 0.05, 0.1", "betas (one per step)", None)
+    spec, msg = cs.custom_schedule("0.01, 0.02, 0.05, 0.1", "betas (one per step)", None)
     assert json.loads(spec)["betas"] == [0.01, 0.02, 0.05, 0.1] and "T = 4" in msg
     cfg = tmp_path / "scheduler_config.json"
     cfg.write_text(json.dumps({"beta_schedule": "scaled_linear", "num_train_timesteps": 100,
                                "beta_start": 0.00085, "beta_end": 0.012}))
-    spec, _ = fui.custom_schedule("", None, str(cfg))
+    spec, _ = cs.custom_schedule("", None, str(cfg))
     assert len(json.loads(spec)["betas"]) == 100
     with pytest.raises(ValueError, match="must be < 1"):
-        fui.custom_schedule("0.1, 1.5", "betas (one per step)", None)
+        cs.custom_schedule("0.1, 1.5", "betas (one per step)", None)
     binary = tmp_path / "x.csv"
     binary.write_bytes(b"\xff\xfe\x00\x81")
     with pytest.raises(ValueError, match="not text"):
-        fui.custom_schedule("", None, str(binary))
+        cs.custom_schedule("", None, str(binary))
 
 
 def test_exports(tmp_path):

@@ -68,3 +68,56 @@ def test_clicking_the_canvas_draws_points(page):
         page.wait_for_timeout(300)
     expect(page.locator("#score-data-md")).to_contain_text("drawn points: 24 points")
     expect(page.locator("#score-field-md")).to_contain_text("exact score")
+
+
+def field_data(page) -> dict:
+    """What the field plot holds in the page: the heat map's colour range and the share of the plane it
+    colours, and the arrow-head markers."""
+    return page.evaluate("""() => {
+        const gd = document.querySelector('#score-field .js-plotly-plot');
+        const data = gd.data;
+        const k = data.findIndex(t => t.type === 'heatmap');
+        const heat = data[k];
+        const z = Array.from(gd.calcdata[k][0].z, row => Array.from(row)).flat();
+        const shown = z.filter(v => v >= heat.zmin).length / z.length;
+        const heads = data.filter(t => t.marker && t.marker.symbol === 'triangle-up');
+        const angles = heads.length ? gd.calcdata[data.indexOf(heads[0])].length : 0;
+        return {zmin: heat.zmin, zmax: heat.zmax, shown: shown, heads: heads.length, angles: angles};
+    }""")
+
+
+def test_the_density_tightens_as_t_falls_and_the_arrows_have_heads(browser, app_url):
+    """Issue 32, items 1-2: the heat map's colour range follows p_t (before, only its lower end was set and the
+    map looked the same at every t), and every score arrow ends in a head turned along it."""
+    seen = {}
+    for t in (50, 900):
+        pg = browser.new_page(viewport={"width": 1400, "height": 1600})
+        pg.goto(app_url + f"?tab=score&points=two+moons&t={t}", wait_until="load")
+        expect(pg.locator("#score-field-md")).to_contain_text(f"t = {t}", timeout=60000)
+        expect(pg.locator("#score-field .js-plotly-plot").first).to_be_visible()
+        seen[t] = field_data(pg)
+        pg.close()
+    for d in seen.values():
+        assert d["zmax"] is not None and d["zmax"] - d["zmin"] == pytest.approx(8.0)
+        assert d["heads"] >= 1 and d["angles"] > 10
+    assert seen[50]["zmax"] > seen[900]["zmax"] + 1  # a sharper density at small t
+    assert seen[50]["shown"] < 0.7 * seen[900]["shown"]  # coloured only near the data at small t
+
+
+def test_the_recorded_training_replays_at_once_and_its_network_samples(browser, app_url):
+    """Issue 32, item 4: lesson 8's training, recorded: its learned field at once, any snapshot, and Sample works
+    on the replayed network without training."""
+    from diffusion_core.app.score import score_replay
+
+    pg = browser.new_page(viewport={"width": 1400, "height": 2000})
+    pg.goto(app_url + "?tab=score&points=ring+of+8+Gaussians&t=300&replay=1", wait_until="load")
+    n = score_replay.snapshots()
+    expect(pg.locator("#score-progress")).to_contain_text(f"Recorded training, snapshot {n} of {n}", timeout=60000)
+    expect(pg.locator("#score-field-md")).to_contain_text("error where the data lives")
+    box = pg.locator("#score-replay-at input[type=number]")
+    box.fill("1")
+    box.press("Enter")
+    expect(pg.locator("#score-progress")).to_contain_text(f"snapshot 1 of {n}")
+    pg.locator("#score-sample").click()
+    expect(pg.locator("#score-sample-md")).to_contain_text("driven by", timeout=60000)
+    pg.close()
