@@ -47,7 +47,7 @@ def link_note(notes: list[str]) -> str:
     """HTML for the notes on a link's ignored settings: escaped text (a link's values are never markup)."""
     if not notes:
         return ""
-    return ('<div class="link-note" role="status">⚠️ From the link: '
+    return ('<div class="link-note" role="status">From the link: '
             + html.escape("; ".join(notes)) + ".</div>")
 
 
@@ -62,9 +62,10 @@ def view_from_url(request: gr.Request):
 
 
 def view_of_lesson(i):
-    """A lesson's view (JSON) and the banner for the tab it opens."""
-    return json.dumps(ls.LESSONS[ls.lesson_index(i)].view), gr.update(value=ls.look_for_banner(i), visible=True), \
-        gr.update(visible=True)
+    """A lesson's view (JSON), the banner for the tab it opens and the back button (shown), and that tab's id
+    (the banner shows on that tab only)."""
+    view = ls.LESSONS[ls.lesson_index(i)].view
+    return json.dumps(view), gr.update(value=ls.look_for_banner(i), visible=True), gr.update(visible=True), view["tab"]
 
 
 def build_demo() -> gr.Blocks:
@@ -88,24 +89,32 @@ def build_demo() -> gr.Blocks:
             text = text_tab.build_text_tab()
             learn = learn_tab.build_learn_tab()
         with gr.Row():
-            share_btn = gr.Button("🔗 Link to this view", scale=1, elem_id="share-btn")
+            share_btn = gr.Button("Link to this view", scale=1, elem_id="share-btn")
             link = gr.Textbox(label="Shareable link", scale=4, elem_id="share-link", buttons=["copy"])
 
         by_tab = {"forward": fwd, "reverse": rev, "compare": cmp, "score": score, "race": race, "text": text, "learn": learn}
         for tab_id, ns in by_tab.items():
             ns.tab.select(lambda t=tab_id: t, None, current_tab, **private)
-        learn.tab.select(lambda: (gr.update(visible=False),) * 2, None, [banner, back_btn], **private)
+        banner_tab = gr.Textbox("", visible=False, label="the tab the lesson banner is for")
+        for tab_id, ns in by_tab.items():  # the banner and its back button show on the lesson's tab only
+            ns.tab.select(lambda on, t=tab_id: (gr.update(visible=bool(on) and on == t),) * 2, banner_tab, [banner, back_btn],
+                          **private)
 
-        # Applying a view: the tab it names and that tab's fields (its other controls and the other tabs are
-        # left alone), then the forward tab's redraw, and a generation (reverse), SDEdit (a lesson's) or
-        # samples (compare) when the view lands there.
+        # Applying a view: the tab it names and that tab's fields (the tab's other fields back to their defaults,
+        # the other tabs left alone), then the forward tab's redraw, and a generation (reverse), SDEdit (a lesson's),
+        # a recorded run (score lab, race) or samples (compare) when the view lands there.
         targets = [(tab_id, name, comp, convert) for tab_id, ns in by_tab.items() for name, (comp, convert) in ns.fields.items()]
 
+        defaults = [comp.value for _, _, comp, _ in targets]  # each control as the page first shows it
+
         def apply(view_json):
+            """The view's tab, with its fields as the view says and the tab's other fields back to their defaults
+            (a view is the tab's whole view: a lesson never inherits what a later one set); other tabs untouched."""
             v = fwd.resolve(json.loads(view_json or "{}"))  # a forward view's schedule spec
             tab = v.get("tab")
-            ups = [gr.update(value=convert(v[name]) if convert else v[name]) if tab_id == tab and name in v else gr.skip()
-                   for tab_id, name, _, convert in targets]
+            ups = [gr.skip() if tab_id != tab else gr.update(value=(convert(v[name]) if convert else v[name]) if name in v
+                                                             else default)
+                   for (tab_id, name, _, convert), default in zip(targets, defaults)]
             return (*ups, gr.update(selected=tab) if tab else gr.skip(), tab or gr.skip())
 
         def apply_chain(dep):
@@ -118,10 +127,11 @@ def build_demo() -> gr.Blocks:
             return cmp.sample_after(dep, view)
 
         apply_chain(demo.load(view_from_url, None, [view, url_note], **private))
-        apply_chain(learn.show_btn.click(guard(view_of_lesson), learn.pick, [view, banner, back_btn], **private))
+        apply_chain(learn.show_btn.click(guard(view_of_lesson), learn.pick, [view, banner, back_btn, banner_tab], **private))
         room.load(demo)  # the room this browser was in, or the link's; then the wait for its changes
         for dep in room.view_events(view):  # a following student's page applies the teacher's view like a link
             apply_chain(dep)
+        learn.pick.change(None, learn.pick, room.pick, js="(title) => title", **private)  # ask the lesson on the Learn tab
         back_btn.click(lambda: (gr.update(selected="learn"), "learn", gr.update(visible=False), gr.update(visible=False)),
                        None, [tabs, current_tab, banner, back_btn], **private)
 
@@ -150,7 +160,7 @@ def build_demo() -> gr.Blocks:
         room.push_btn.click(guard(push), [room.code, room.secret, current_tab] + link_inputs, room.status, queue=False, **private)
         demo.load(rui.model_status, None, rev.model_md, **private)
         demo.load(cui.startup_notice, None, notice, **private)
-        demo.load(guard(cui.comparison_table), None, cmp.table, **private).then(guard(cui.loss_figure), None, cmp.losses, **private)
+        demo.load(guard(cui.comparison_table), None, cmp.table, **private).then(guard(cui.loss_figures), None, cmp.losses, **private)
         learn.restore(demo)
         tutor.add_tools()
     tutor.only_tutor_tools_over_mcp(demo)

@@ -118,3 +118,16 @@ def test_the_shipped_cards_are_the_ones_the_generators_write():
                          ("dit_matched", "dit_matched/dit_mnist_card.md")):
         assert (ASSETS_DIR / path).read_text() == texts[f"card {column}"], \
             f"{path} is stale: python -m diffusion_core.model_cards; python -m diffusion_core.text_model_cards"
+
+
+# Characters a page can only draw with an emoji font, which many machines lack (they show as empty boxes):
+# pictographs, misc symbols, dingbats (but the plain check mark and cross), media-control arrows, the emoji selector.
+NEEDS_EMOJI_FONT = re.compile("[\U0001F000-\U0001FAFF\u2600-\u26FF\u2700-\u2712\u2714-\u2716\u2718-\u27BF\u2B00-\u2BFF"
+                              "\u23E9-\u23FA\uFE0F\u2139]")
+
+
+def test_no_text_needs_an_emoji_font():
+    """Issue 32, item 16: buttons and messages showed boxes where no emoji font exists."""
+    found = [f"{path.relative_to(ROOT)}:{line}: {text.strip()[:60]!r}" for path in SOURCES
+             for line, text in string_literals(ast.parse(path.read_text())) if NEEDS_EMOJI_FONT.search(text)]
+    assert not found, "\n".join(found)

@@ -18,6 +18,8 @@ private = dict(api_visibility="private", api_name=False)
 CSS = """
 .readout p {font-size: 1.05rem}
 .pixelated img {image-rendering: pixelated}
+/* A picture's label and its buttons sit in a band above it, not over its top row. */
+.block:has(> label.float) > .image-container {padding-top: 30px; box-sizing: border-box}
 .link-note {padding: 8px 12px; border-radius: 6px; background: #fff4e5; border: 1px solid #f0b36a; overflow-wrap: anywhere}
 #lesson-banner {background: #eef5ff; border-radius: 6px; padding: 2px 12px}
 /* Notices take no room until they have something to say. */
@@ -30,12 +32,16 @@ body.presenter .lesson p, body.presenter .lesson li {line-height: 1.45}
 .cmp-table table {display: block; overflow-x: auto}
 .cmp-table th, .cmp-table td {word-break: normal; overflow-wrap: normal; hyphens: none}
 .cmp-table th {white-space: nowrap}
-/* Phones: every tab stays in the bar (smaller labels), plots keep a readable width and scroll. */
+/* Phones: every tab stays in the bar (smaller labels); a picture and the slider that moves it on one screen. The
+   forward tab's two columns are flattened into one list (display: contents) whose first items are x_t and the
+   sliders and readout that move it. Multi-panel plots are one figure per panel, so they wrap one per row. */
 @media (max-width: 640px) {
   #tabs button[role="tab"] {padding: 6px 8px; font-size: 13px; min-width: 0}
-  #schedule-plots {overflow-x: auto}
-  #schedule-plots .js-plotly-plot, #schedule-plots .plot-container {min-width: 560px}
   .katex-display {font-size: 0.82em}
+  #fwd-main {flex-direction: column; flex-wrap: nowrap}
+  #fwd-main > .fwd-col, #fwd-images, #fwd-main .form:has(#t-slider) {display: contents}
+  #xt-image {order: -4} #t-slider {order: -3} #ab-slider {order: -2} #readout {order: -1}
+  #xt-image, #x0-image, #noise-image {width: 100%}
 }
 """
 

@@ -78,6 +78,17 @@ def panels(titles: list[str], extent: float | None = None, gap: float = 0.04, sq
     return layout
 
 
+def log_axis(values) -> dict:
+    """A log axis whose every tick reads as a whole number (0.02, 0.05, 0.1, 0.2, ...): ticks at 1, 2 and 5 times
+    each power of ten within the values' range (plotly's own minor labels read "5, 2, 0.1, 5, 2")."""
+    v = np.asarray([x for x in np.ravel(values) if np.isfinite(x) and x > 0], np.float64)
+    if not len(v):
+        return dict(type="log")
+    lo, hi = np.floor(np.log10(v.min())), np.ceil(np.log10(v.max()))
+    ticks = [m * 10.0**e for e in np.arange(lo, hi + 1) for m in (1, 2, 5) if v.min() / 2 <= m * 10.0**e <= v.max() * 2]
+    return dict(type="log", tickmode="array", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
+
+
 def on(k: int) -> dict:
     """A trace's axes for panel k (from 1)."""
     return {"xaxis": f"x{'' if k == 1 else k}", "yaxis": f"y{'' if k == 1 else k}"}

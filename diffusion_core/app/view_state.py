@@ -69,7 +69,7 @@ FIELDS = {
     "text_steps": ("int", (1, 64)),
     # every tab but Learn: its own seed; Learn: the lesson
     "seed": ("int", (0, 2**31 - 1)),
-    "lesson": ("int", (0, len(LESSONS) - 1)),
+    "lesson": ("int", (1, len(LESSONS))),  # numbered as the lessons' titles are: ?lesson=4 is "4. The DiT and attention"
 }
 MAX_ECHO = 40  # characters of a link's value repeated back in a note
 SAFE_TEXT = re.compile(r"[\w .:()\-]{1,40}")

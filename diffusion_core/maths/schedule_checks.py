@@ -149,9 +149,8 @@ def _stretched(schedule: NoiseSchedule, T: int) -> NoiseSchedule:
     return NoiseSchedule(longer.name, longer.betas, longer.params, schedule.timestep_spacing, schedule.prediction_type)
 
 
-ICONS = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}
 
 
 def finding_line(f: Finding) -> str:
     """One finding as a Markdown list item: severity, what is wrong, the fix."""
-    return f"- {ICONS[f.severity]} **{f.severity}**: {f.message} *Fix:* {f.fix}"
+    return f"- **{f.severity}**: {f.message} *Fix:* {f.fix}"

@@ -104,12 +104,14 @@ def app_batcher(pre: Pretrained, device) -> StepBatcher:
 
 
 @contextlib.contextmanager
-def app_denoiser(pre: Pretrained, guidance: float, device, min_t: float = 0.0, max_t: float = NO_UPPER):
+def app_denoiser(pre: Pretrained, guidance: float, device, min_t: float = 0.0, max_t: float = NO_UPPER,
+                 fresh: bool = False):
     """(schedule, denoiser) as the app samples: `app_net` through the shared `app_batcher`, with
     classifier-free guidance at `guidance` where min_t <= t <= max_t (`denoiser.passes` counts network
-    passes). A context: leaving it ends this generation's part in the batcher."""
+    passes); `fresh`: never answered from the cache of earlier runs (a timing the page quotes is computed).
+    A context: leaving it ends this generation's part in the batcher."""
     batcher = app_batcher(pre, device)
-    member = batcher.join()
+    member = batcher.join(fresh)
     try:
         yield schedule_from_dict(pre.meta["schedule"]), batcher.denoiser(member, float(guidance), float(min_t), float(max_t))
     finally:
@@ -118,13 +120,13 @@ def app_denoiser(pre: Pretrained, guidance: float, device, min_t: float = 0.0, m
 
 @torch.no_grad()
 def generate_dit(pre: Pretrained, labels: np.ndarray, seed: int, s: Sampling, device="cpu", app_precision: bool = False,
-                 batch_size: int = 250, stats: dict | None = None) -> torch.Tensor:
-    """`app_precision`: sample as the reverse tab does (`app_denoiser`) instead of in float32. `stats`, when
-    given, receives "reused_share": the share of this generation's network rows that the shared batcher's
-    cache of an identical recent run answered (0 .. 1; 0 in float32, which has no cache)."""
+                 batch_size: int = 250, stats: dict | None = None, fresh: bool = False) -> torch.Tensor:
+    """`app_precision`: sample as the reverse tab does (`app_denoiser`, `fresh` as there) instead of in float32.
+    `stats`, when given, receives "reused_share": the share of this generation's network rows that the shared
+    batcher's cache of an identical recent run answered (0 .. 1; 0 in float32, which has no cache)."""
     low, high = guidance_interval(s)
     plain = contextlib.nullcontext(dit_denoiser(pre, s.guidance, min_t=low, max_t=high))
-    with app_denoiser(pre, s.guidance, device, low, high) if app_precision else plain as (schedule, den):
+    with app_denoiser(pre, s.guidance, device, low, high, fresh) if app_precision else plain as (schedule, den):
         g = torch.Generator().manual_seed(int(seed))
         out = []
         for k in range(0, len(labels), batch_size):
@@ -149,13 +151,13 @@ def generate_rival(pre: Pretrained, labels: np.ndarray, seed: int, device="cpu",
 
 def generate(kind: str, labels, seed: int = 0, s: Sampling | None = None, device="cpu",
              pretrained: Pretrained | None = None, app_precision: bool = False, batch_size: int = 250,
-             stats: dict | None = None) -> torch.Tensor:
+             stats: dict | None = None, fresh: bool = False) -> torch.Tensor:
     """Images (N, 1, 28, 28) in [-1, 1] for the given labels (N,) from model `kind`; the DiT samples with
     `s` (its recommended setting when None) and reports into `stats` as `generate_dit` says."""
     pre = pretrained or load_pretrained(kind, device=device)
     labels = np.asarray(labels, dtype=np.int64)
     if kind == "dit":
-        return generate_dit(pre, labels, seed, s or sampling(pre.meta), device, app_precision, batch_size, stats)
+        return generate_dit(pre, labels, seed, s or sampling(pre.meta), device, app_precision, batch_size, stats, fresh)
     return generate_rival(pre, labels, seed, device, batch_size)
 
 

@@ -52,6 +52,7 @@ class Member:
     asked: int = 0
     reused: int = 0
     closed: bool = False
+    fresh: bool = False  # never answered from earlier rounds' cache: its timings are the network's (a timing a page quotes)
 
 
 @dataclass(eq=False)
@@ -95,8 +96,10 @@ class StepBatcher:
         self.rows_evaluated = 0
 
     # ------------------------------------------------------------------ members
-    def join(self) -> Member:
-        member = Member()
+    def join(self, fresh: bool = False) -> Member:
+        """A new generation taking part; `fresh`: its rows are always evaluated (within a round identical rows are
+        still computed once), so what it measures is computed, not an earlier run's cached answer."""
+        member = Member(fresh=fresh)
         with self._cv:
             self._members.add(member)
             if self._thread is None or not self._thread.is_alive():
@@ -207,9 +210,10 @@ class StepBatcher:
         rows: list[tuple[torch.Tensor, float, int]] = []
         for req in requests:
             req.member.asked += len(req.keys)
-            req.member.reused += sum(k in self._cache for k in req.keys)  # before this round adds its own
+            cached = set() if req.member.fresh else {k for k in req.keys if k in self._cache}
+            req.member.reused += sum(k in cached for k in req.keys)  # before this round adds its own
             for row, k in zip(req.rows, req.keys):
-                if k not in unique and k not in self._cache:
+                if k not in unique and k not in cached:
                     unique[k] = len(rows)
                     rows.append(row)
         eps = self._run(rows)

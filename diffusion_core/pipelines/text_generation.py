@@ -9,7 +9,8 @@ probability first, LLaDA's low-confidence remasking) or `entropy` (the lowest en
 characters are drawn from the predicted distribution. A committed character is never masked again.
 
 Autoregressive twin: one character per network pass, left to right, until every name has ended (PAD)
-or the length is reached. `passes` counts network evaluations for the comparison.
+or the length is reached; it can continue a pattern's leading letters (`usable_prefix`), but not fill in the
+middle of a name. `passes` counts network evaluations for the comparison.
 Shapes: tokens (N, L) int64; probabilities (N, L, V) float32.
 """
 from __future__ import annotations
@@ -42,15 +43,50 @@ class TextStep:
     passes: int  # network evaluations so far
 
 
+OPEN_END = "*"  # a pattern ending in it lets the name run on past the pattern
+
+
+def read_pattern(pattern: str) -> tuple[np.ndarray, bool]:
+    """(token ids of an infill pattern such as 'sm__h', whether it ends open: 'sm*'). '_' marks a character to
+    fill, letters are pinned, and the name ends where the pattern ends unless it ends in '*'."""
+    text = str(pattern).strip()
+    open_end = text.endswith(OPEN_END)
+    text = text[:-1] if open_end else text
+    if OPEN_END in text:
+        raise ValueError("'*' may only end a pattern (the name then runs on past it), as in sm*.")
+    return nc.encode(text, pad=False), open_end
+
+
 def pinned_tokens(pattern: str | None, n: int) -> torch.Tensor:
-    """The starting tokens: all MASK, or a pattern such as 'sm__th' ('_' = to fill; letters pinned; the
-    rest of the 16 positions free), repeated n times. (N, L) int64."""
+    """The starting tokens: all MASK, or an infill pattern (`read_pattern`): its letters pinned, its '_' to fill,
+    and the positions after it pinned to the end mark (the name has the pattern's length) or, after a final '*',
+    free. Repeated n times: (N, L) int64."""
     if not pattern:
         return torch.full((n, nc.SEQ_LEN), nc.MASK_ID, dtype=torch.long)
-    ids = nc.encode(pattern, pad=False)
-    row = np.full(nc.SEQ_LEN, nc.MASK_ID, dtype=np.int64)
+    ids, open_end = read_pattern(pattern)
+    row = np.full(nc.SEQ_LEN, nc.MASK_ID if open_end else nc.PAD_ID, dtype=np.int64)
     row[: len(ids)] = ids
     return torch.from_numpy(row).repeat(n, 1)
+
+
+def letter_slots(pattern: str | None, n: int) -> torch.Tensor:
+    """bool (N, L): the pattern's '_' positions, which must become letters (the end mark there would cut the name
+    short of the pattern)."""
+    slots = torch.zeros(n, nc.SEQ_LEN, dtype=torch.bool)
+    if pattern:
+        ids, _ = read_pattern(pattern)
+        slots[:, : len(ids)] = torch.from_numpy(ids == nc.MASK_ID)
+    return slots
+
+
+def usable_prefix(pattern: str | None) -> str:
+    """What the autoregressive twin can take from a pattern: its letters before the first '_' (it writes left to
+    right, so it cannot fill in the middle or keep to a length)."""
+    if not pattern:
+        return ""
+    ids, _ = read_pattern(pattern)
+    text = nc.decode(ids)
+    return text.split(nc.MASK)[0]
 
 
 def _check(n: int, steps: int, rule: str) -> None:
@@ -77,9 +113,12 @@ def _diffusion_steps(model, n: int, steps: int, rule: str, seed: int, pattern: s
     z = pinned_tokens(pattern, int(n))
     free = z == nc.MASK_ID  # (N, L) positions to generate
     total = free.sum(1)  # (N,)
+    letters = letter_slots(pattern, int(n))  # (N, L) a pattern's gaps: letters only
     for k in range(int(steps)):
         t, s = 1.0 - k / steps, 1.0 - (k + 1) / steps
         probs = model(z, torch.full((len(z),), t)).float().softmax(-1)  # (N, L, V)
+        probs[..., nc.PAD_ID] = probs[..., nc.PAD_ID].masked_fill(letters, 0.0)
+        probs = probs / probs.sum(-1, keepdim=True)
         masked = z == nc.MASK_ID
         keep_masked = torch.round(total.double() * (1.0 - torch.from_numpy(schedule.alpha(np.full(len(z), s))))).long()
         count = (masked.sum(1) - keep_masked).clamp(min=0)  # (N,) how many to unmask now
@@ -109,16 +148,17 @@ def generate_names(model, n: int = 16, steps: int = 16, rule: str = "confident",
 
 @on_one_thread
 @torch.no_grad()
-def autoregressive_names(model, n: int = 16, seed: int = 0) -> tuple[list[str], int]:
-    """(names, network passes) from the autoregressive twin: BOS, then one character per pass, until
-    every name has ended or all SEQ_LEN positions are filled."""
+def autoregressive_names(model, n: int = 16, seed: int = 0, prefix: str = "") -> tuple[list[str], int]:
+    """(names, network passes) from the autoregressive twin: BOS and the given `prefix` (letters a-z), then one
+    character per pass, until every name has ended or all SEQ_LEN positions are filled."""
     if not 1 <= int(n) <= MAX_NAMES:
         raise ValueError(f"Between 1 and {MAX_NAMES} names, please; got {n}.")
     g = torch.Generator().manual_seed(int(seed))
     bos = model.config.vocab_size
-    seq = torch.full((int(n), 1), bos, dtype=torch.long)
+    start = [bos] + (nc.encode(prefix, pad=False).tolist() if prefix else [])
+    seq = torch.tensor(start, dtype=torch.long).repeat(int(n), 1)
     passes = 0
-    for _ in range(nc.SEQ_LEN):
+    for _ in range(nc.SEQ_LEN - len(start) + 1):
         probs = model(seq)[:, -1].float().softmax(-1)
         passes += 1
         seq = torch.cat([seq, torch.multinomial(probs, 1, generator=g)], 1)

@@ -34,7 +34,9 @@ def build_compare_tab() -> SimpleNamespace:
                 interp_btn = gr.Button("Interpolate", elem_id="interp-btn")
             strips = [gr.Image(label=f"{cui.NAMES[k]}", format="png", interactive=False, elem_classes="pixelated")
                       for k in ("dit", "gan", "vae")]
-        losses = gr.Plot(label="training losses")
+        with gr.Row(elem_id="cmp-losses"):  # one per row on a phone
+            losses = [gr.Plot(label=f"training loss: {cui.NAMES[k]}", show_label=False, min_width=280, elem_id=f"cmp-loss-{k}")
+                      for k in ("dit", "gan", "vae")]
         table = gr.Markdown(elem_id="cmp-table", elem_classes="cmp-table")
 
     sampling = dict(concurrency_limit=8, concurrency_id="compare")  # the DiT's part is batched with the reverse tab
@@ -47,12 +49,12 @@ def build_compare_tab() -> SimpleNamespace:
     interp_btn.click(guard(cui.interpolations), [digit, seed_a, seed_b, frames], strips, api_name="interpolate",
                      concurrency_limit=2, concurrency_id="heavy")
     # The tab fills in when it first opens: the losses, the table, and samples (unless some are shown already).
-    tab.select(guard(cui.loss_figure), None, losses, **private).then(guard(cui.comparison_table), None, table, **private).then(
+    tab.select(guard(cui.loss_figures), None, losses, **private).then(guard(cui.comparison_table), None, table, **private).then(
         fill_once, [timing, digit, seed, n], imgs + [timing], **sampling, **private)
     with tab:  # hidden helpers inside the tab, not loose in the Tabs
         hidden = gr.Button(visible=False)
         hidden.click(guard(cui.comparison_table), None, table, api_name="comparison_table", api_visibility="public")
-        hidden.click(guard(cui.loss_figure), None, losses, api_name="loss_curves", api_visibility="public")
+        hidden.click(guard(cui.loss_figures), None, losses, api_name="loss_curves", api_visibility="public")
 
     fields = {"digit": (digit, str), "seed": (seed, None), "samples": (n, None)}
     link_inputs = [digit, seed, n]

@@ -11,8 +11,8 @@ from functools import lru_cache
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
+from diffusion_core.app import plane_figures as pf
 from diffusion_core.evaluation.comparison import KINDS, read_loss_log, read_report
 from diffusion_core.pipelines.generation import generate, guided_range, nfe_per_sample
 from diffusion_core.app.wording import cache_note
@@ -37,7 +37,7 @@ def startup_notice() -> str:
             problems.append(f"**{NAMES[kind]}**: {exc}")
     if not problems:
         return ""
-    return ("⚠️ Some parts could not be loaded; the forward-process and schedule lab works without them.\n\n- "
+    return ("**Some parts could not be loaded**; the forward-process and schedule lab works without them.\n\n- "
             + "\n- ".join(problems))
 
 
@@ -65,8 +65,8 @@ def _seed(value, name: str = "Seed") -> int:
 def samples_and_costs(label, seed, n=8) -> tuple[list[np.ndarray], dict]:
     """n samples of one digit from each model, timed: ([DiT grid, GAN grid, VAE grid], {kind: (ms per
     sample now, network evaluations per sample, share of the DiT's network rows served by the shared
-    batcher's cache of recent identical rows: 0 .. 1, 0 for the others)}). The DiT samples at its
-    recommended setting."""
+    batcher's cache of recent identical rows: 0 here, the DiT's rows are always computed, so the timing a
+    lesson points at is the network's; 0 for the others)}). The DiT samples at its recommended setting."""
     d, n, seed = _digit(label), int(n), _seed(seed)
     if not 1 <= n <= 16:
         raise ValueError("Use between 1 and 16 samples.")
@@ -77,7 +77,7 @@ def samples_and_costs(label, seed, n=8) -> tuple[list[np.ndarray], dict]:
         stats = {}
         start = time.perf_counter()
         x = generate(kind, np.full(n, d), seed=seed, pretrained=pre, device=device, app_precision=kind == "dit",
-                     stats=stats)  # the DiT shares the reverse tab's batched network calls
+                     stats=stats, fresh=True)  # batched with the reverse tab's calls, never answered from their cache
         ms = (time.perf_counter() - start) * 1000 / n
         reused = stats.get("reused_share", 0.0)
         costs[kind] = (ms, nfe_per_sample(kind, pre.meta), reused)
@@ -121,23 +121,29 @@ def dit_loss_title() -> str:
     return f"DiT: eps-MSE (Min-SNR weighted from step {str(stage['steps']).split('-')[0]})" if stage else "DiT: eps-MSE"
 
 
+LOSS_PANELS = {"dit": ("loss",), "gan": ("g_loss", "d_loss"), "vae": ("neg_elbo",)}
+
+
 @lru_cache(maxsize=1)
-def loss_figure() -> go.Figure:
-    """The three training-loss curves from assets/*_loss.csv, one panel each (their scales differ)."""
-    fig = make_subplots(rows=1, cols=3, subplot_titles=[dit_loss_title(), "GAN: generator and discriminator", "VAE: negative ELBO"])
-    columns = {"dit": ["loss"], "gan": ["g_loss", "d_loss"], "vae": ["neg_elbo"]}
-    for col, kind in enumerate(KINDS, start=1):
-        log = read_loss_log(kind)
-        for name in columns[kind]:
+def loss_figures() -> tuple[go.Figure, go.Figure, go.Figure]:
+    """The three training-loss curves from assets/*_loss.csv, one figure each (their scales differ; side by side
+    on a wide screen, one per row on a phone), on log axes whose ticks read as numbers."""
+    titles = {"dit": dit_loss_title(), "gan": "GAN: generator and discriminator", "vae": "VAE: negative ELBO"}
+    figs = []
+    for kind in KINDS:
+        log, traces, values = read_loss_log(kind), [], []
+        for name in LOSS_PANELS[kind]:
             y = log[name]
             w = max(1, len(y) // 200)  # light smoothing so a curve reads at a glance; raw values in the CSV
             smooth = np.convolve(y, np.ones(w) / w, mode="valid")
             keep = slice(None, None, max(1, len(smooth) // CURVE_POINTS))  # the page holds (and clones) every point
-            fig.add_scatter(x=log["step"][w - 1:][keep], y=smooth[keep], mode="lines", name=f"{kind} {name}", row=1, col=col)
-    fig.update_yaxes(type="log", dtick="D2", row=1, col=1)  # 1, 2, 5 per decade: no crowd of minor labels
-    fig.update_layout(height=320, margin=dict(l=40, r=10, t=40, b=40), title="Training losses (stability)")
-    fig.update_xaxes(title_text="step")
-    return fig
+            traces.append(go.Scatter(x=log["step"][w - 1:][keep], y=smooth[keep], mode="lines", name=f"{kind} {name}"))
+            values.append(smooth)
+        yaxis = pf.log_axis(np.concatenate(values)) if kind == "dit" else {}
+        figs.append(go.Figure(traces, dict(title=dict(text=titles[kind], font=dict(size=13)), height=300, yaxis=yaxis,
+                                          xaxis=dict(title="step"), margin=dict(l=45, r=10, t=40, b=40),
+                                          legend=dict(orientation="h", y=-0.3))))
+    return tuple(figs)
 
 
 # How each row of the table is read: (label, value of a model's report, text, which is best, what it means)

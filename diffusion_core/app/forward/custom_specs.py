@@ -61,7 +61,7 @@ def custom_schedule(text, kind, upload):
     if as_config and label == "custom":
         label = f"config: {schedule.name}"[:40]
     spec = custom_spec(schedule.betas, label, schedule.prediction_type, named)
-    msg = f"✅ Loaded a custom schedule with T = {schedule.num_timesteps} steps (ᾱ_T = {schedule.alphas_cumprod[-1]:.3g})"
+    msg = f"Loaded a custom schedule with T = {schedule.num_timesteps} steps (ᾱ_T = {schedule.alphas_cumprod[-1]:.3g})"
     if as_config:
         msg += (f", read as a diffusers scheduler config ({schedule.name}, prediction_type {schedule.prediction_type}: the "
                 "checks below judge the schedule for a model that predicts that)")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from diffusion_core.data.images import labelled_grid
 from diffusion_core.data.images_io import display_image
@@ -21,40 +20,39 @@ def curve_steps(T: int, max_points: int = MAX_POINTS) -> np.ndarray:
     return np.unique(np.linspace(0, T - 1, max_points).round().astype(int))
 
 
-def schedule_figure(schedules: list[tuple[str, NoiseSchedule]], t: int | None = None, log_beta: bool = False,
-                    height: int = 460) -> go.Figure:
-    """2 x 2 panels against the step t: beta_t (on a log axis with `log_beta`: cosine's last beta of 0.999
-    otherwise flattens the rest); alpha_bar_t; sqrt(alpha_bar_t) (solid) and sqrt(1 - alpha_bar_t)
-    (dotted), the signal and noise amplitudes; log-SNR. A dashed line marks the current t."""
-    fig = make_subplots(rows=2, cols=2, subplot_titles=("β_t: noise added at step t" + (" (log axis)" if log_beta else ""),
-                                                        "ᾱ_t: signal variance left",
-                                                        "√ᾱ_t signal (solid), √(1−ᾱ_t) noise (dotted)",
-                                                        "log-SNR = log(ᾱ/(1−ᾱ))"),
-                        horizontal_spacing=0.1, vertical_spacing=0.2)
+SCHEDULE_PANELS = ("β_t: noise added at step t", "ᾱ_t: signal variance left",
+                   "√ᾱ_t signal (solid), √(1−ᾱ_t) noise (dotted)", "log-SNR = log(ᾱ/(1−ᾱ))")
+
+
+def schedule_figures(schedules: list[tuple[str, NoiseSchedule]], t: int | None = None, log_beta: bool = False,
+                     height: int = 230) -> tuple[go.Figure, ...]:
+    """Four figures against the step t, each its own panel (two per row on a wide screen, one per row on a phone):
+    beta_t (on a log axis with `log_beta`: cosine's last beta of 0.999 otherwise flattens the rest); alpha_bar_t;
+    sqrt(alpha_bar_t) (solid) and sqrt(1 - alpha_bar_t) (dotted), the signal and noise amplitudes; log-SNR. A dashed
+    line marks the current t; the first carries the legend (one colour per schedule)."""
+    figs = [go.Figure() for _ in SCHEDULE_PANELS]
     for k, (label, s) in enumerate(schedules):
         c = COLOURS[k % len(COLOURS)]
-        idx = curve_steps(s.num_timesteps)
-        steps = idx  # the timestep t is the arrays' index
-        ab = s.alphas_cumprod[idx]
+        idx = curve_steps(s.num_timesteps)  # the timestep t is the arrays' index
         with np.errstate(divide="ignore"):
             lsnr = np.where(np.isfinite(s.log_snr[idx]), s.log_snr[idx], np.nan)
-        kw = dict(mode="lines", line=dict(color=c), legendgroup=label)
-        fig.add_trace(go.Scatter(x=steps, y=s.betas[idx], name=label, **kw), 1, 1)
-        fig.add_trace(go.Scatter(x=steps, y=ab, name=label, showlegend=False, **kw), 1, 2)
-        fig.add_trace(go.Scatter(x=steps, y=s.sqrt_alphas_cumprod.take(idx), name=f"{label} √ᾱ", showlegend=False, **kw), 2, 1)
-        fig.add_trace(go.Scatter(x=steps, y=s.sqrt_one_minus_alphas_cumprod.take(idx), name=f"{label} √(1-ᾱ)", showlegend=False,
-                                 mode="lines", line=dict(color=c, dash="dot"), legendgroup=label), 2, 1)
-        fig.add_trace(go.Scatter(x=steps, y=lsnr, name=label, showlegend=False, **kw), 2, 2)
-    if t is not None and schedules:
-        for row, col in ((1, 1), (1, 2), (2, 1), (2, 2)):
-            fig.add_vline(x=t, line=dict(color="black", dash="dash", width=1), row=row, col=col)
-    fig.update_xaxes(title_text="t", title_standoff=2)
+        kw = dict(mode="lines", line=dict(color=c), legendgroup=label, name=label)
+        figs[0].add_trace(go.Scatter(x=idx, y=s.betas[idx], showlegend=True, **kw))
+        figs[1].add_trace(go.Scatter(x=idx, y=s.alphas_cumprod[idx], showlegend=False, **kw))
+        figs[2].add_trace(go.Scatter(x=idx, y=s.sqrt_alphas_cumprod.take(idx), showlegend=False, **{**kw, "name": f"{label} √ᾱ"}))
+        figs[2].add_trace(go.Scatter(x=idx, y=s.sqrt_one_minus_alphas_cumprod.take(idx), showlegend=False, mode="lines",
+                                     line=dict(color=c, dash="dot"), legendgroup=label, name=f"{label} √(1-ᾱ)"))
+        figs[3].add_trace(go.Scatter(x=idx, y=lsnr, showlegend=False, **kw))
+    for fig, title in zip(figs, SCHEDULE_PANELS):
+        if t is not None and schedules:
+            fig.add_vline(x=t, line=dict(color="black", dash="dash", width=1))
+        fig.update_layout(title=dict(text=title + (" (log axis)" if log_beta and fig is figs[0] else ""), font=dict(size=12)),
+                          height=height, margin=dict(l=40, r=15, t=35, b=30), template="plotly_white",
+                          legend=dict(orientation="h", y=-0.25), xaxis=dict(title=dict(text="t", standoff=2)))
     if log_beta:
-        fig.update_yaxes(type="log", row=1, col=1)
-    fig.update_annotations(font_size=12)
-    fig.update_layout(height=height, margin=dict(l=40, r=20, t=40, b=30), legend=dict(orientation="h", y=-0.14),
-                      template="plotly_white")
-    return fig
+        figs[0].update_yaxes(type="log")
+    figs[0].update_layout(height=height + 30)  # its legend below
+    return tuple(figs)
 
 
 def histogram_figure(x_t: np.ndarray, bins: int = 60) -> go.Figure:

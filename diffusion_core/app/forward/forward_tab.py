@@ -17,6 +17,7 @@ import gradio as gr
 from diffusion_core.app.forward import forward_lab as lab
 from diffusion_core.app.forward import custom_specs as cs
 from diffusion_core.app.forward import forward_ui as fui
+from diffusion_core.app.forward.forward_plots import SCHEDULE_PANELS
 from diffusion_core.data.images_io import image_choices
 from diffusion_core.references import cited
 from diffusion_core.maths.schedules import MAX_TIMESTEPS
@@ -60,7 +61,7 @@ def custom_or_message(text, kind, upload, current):
     try:
         return cs.custom_schedule(text, kind, upload)
     except (ValueError, OSError) as exc:
-        return current, f"❌ {exc}"
+        return current, f"**Not loaded**: {exc}"
 
 
 def checks_view(spec):
@@ -82,8 +83,8 @@ def build_forward_tab() -> SimpleNamespace:
     with gr.Tab("Forward process", id="forward") as tab:
         spec = gr.Textbox(json.dumps(lab.DEFAULT_SPEC), visible=False, label="schedule spec")
         chain_state = gr.State(None)
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=2, min_width=300):
+        with gr.Row(equal_height=False, elem_id="fwd-main"):
+            with gr.Column(scale=2, min_width=300, elem_classes="fwd-col"):
                 image_choice = gr.Dropdown(choices, value=choices[0], label="Image", elem_id="image-choice")
                 upload = gr.File(label="…or upload your own (PNG, JPEG, GIF, BMP, WebP; up to 20 MB)",
                                  file_types=["image"], type="filepath", height=70, elem_id="upload")
@@ -104,15 +105,17 @@ def build_forward_tab() -> SimpleNamespace:
                     seed = gr.Number(0, precision=0, label="noise seed", elem_id="fwd-seed")
                     new_noise = gr.Button("New noise")
                 same_scale = gr.Checkbox(False, label="Show x₀, ε and x_t on one scale ([−3, 3])", elem_id="same-scale")
-            with gr.Column(scale=3, min_width=320):
-                with gr.Row():
+            with gr.Column(scale=3, min_width=320, elem_classes="fwd-col"):
+                with gr.Row(elem_id="fwd-images"):
                     x0_img = gr.Image(label=labels[0], format="png", interactive=False, elem_id="x0-image",
                                       elem_classes="pixelated", height=240)
                     noise_img = gr.Image(label=labels[1], format="png", interactive=False, elem_id="noise-image",
                                          elem_classes="pixelated", height=240)
                     xt_img = gr.Image(label=labels[2], format="png", interactive=False, elem_id="xt-image",
                                       elem_classes="pixelated", height=240)
-                plots = gr.Plot(label="schedule", elem_id="schedule-plots")
+                with gr.Row(elem_id="schedule-plots"):  # two per row on a wide screen, one per row on a phone
+                    plots = [gr.Plot(label=title, show_label=False, min_width=260, elem_id=f"schedule-plot-{k}")
+                             for k, title in enumerate(SCHEDULE_PANELS)]
                 log_beta = gr.Checkbox(False, label="β_t on a log axis (cosine's last β of 0.999 flattens the rest)",
                                        elem_id="log-beta")
         with gr.Accordion("Values of x_t against N(0, 1)", open=True):

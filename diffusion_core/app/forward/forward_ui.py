@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from diffusion_core.app.forward import forward_lab as lab
-from diffusion_core.app.forward.forward_plots import histogram_figure, schedule_figure, strip_image
+from diffusion_core.app.forward.forward_plots import histogram_figure, schedule_figures, strip_image
 from diffusion_core.data.images import caption_below
 from diffusion_core.data.images_io import ImageError, image_choices, load_choice, load_upload, display_image
 from diffusion_core.app import frame_files
@@ -92,7 +92,7 @@ def schedule_controls(name, T, rescale, spec) -> tuple[str, str]:
         return named_spec(name, T, rescale), ""
     except ValueError as exc:
         kept = lab.schedule_from_spec(spec).num_timesteps
-        return spec, f"❌ {exc} Kept T = {kept}."
+        return spec, f"**Not applied**: {exc} Kept T = {kept}."
 
 
 def controls_of(spec) -> dict:
@@ -133,7 +133,7 @@ def source_images(choice, upload, seed, same_scale=False):
     try:
         x0 = get_image(choice, upload)
     except ImageError as exc:
-        return None, None, f"❌ {exc}"
+        return None, None, f"**Not loaded**: {exc}"
     h, w, c = x0.shape
     msg = f"Image: {w} x {h} px, {'colour' if c == 3 else 'grey'}" + (" (your upload)" if upload else "")
     span = _span(same_scale)
@@ -219,10 +219,10 @@ def compare_specs(spec, compare) -> list[tuple[str, object]]:
 
 
 def schedule_plots(spec, compare, t, log_beta=False):
-    """Plotly figure of beta (log axis with `log_beta`), alpha_bar, signal / noise amplitude and
+    """The four plotly figures of beta (log axis with `log_beta`), alpha_bar, signal / noise amplitude and
     log-SNR, marker at t."""
     pairs = compare_specs(spec, compare)
-    return schedule_figure(pairs, lab.clamp_t(t, pairs[0][1]), log_beta=bool(log_beta))
+    return schedule_figures(pairs, lab.clamp_t(t, pairs[0][1]), log_beta=bool(log_beta))
 
 
 def frame_label(t: int) -> str:

@@ -56,6 +56,7 @@ def build_learn_tab() -> SimpleNamespace:
         """On page load: presenter mode as this browser left it."""
         demo.load(None, None, presenter, js=PRESENTER_RESTORE_JS, **private)
 
-    fields = {"lesson": (pick, lambda i: TITLES[ls.lesson_index(i)])}
+    # a link numbers the lessons as their titles do, from 1; the radio holds the index, from 0
+    fields = {"lesson": (pick, lambda number: TITLES[ls.lesson_index(int(number) - 1)])}
     return SimpleNamespace(tab=tab, pick=pick, show_btn=show_btn, restore=restore, fields=fields, link_inputs=[pick],
-                           view_of=lambda i: {"tab": "learn", "lesson": ls.lesson_index(i)})
+                           view_of=lambda i: {"tab": "learn", "lesson": ls.lesson_index(i) + 1})

@@ -205,11 +205,11 @@ def reveal(i, choice) -> str:
     if choice is None or choice == "":
         return "Make a prediction first, then reveal."
     right = lesson.choices[lesson.right_answer()]
-    verdict = "✅ Right." if choice == right else f"❌ Not quite: the answer is **{right}**."
+    verdict = "**Right.**" if choice == right else f"**Not quite**: the answer is **{right}**."
     return cited(f"{verdict} {lesson.explain()}\n\n*Show me* sets the app up. Then: {lesson.look_for}")
 
 
 def look_for_banner(i) -> str:
     """What the tab a lesson's Show me lands on says at its top."""
     lesson = LESSONS[lesson_index(i)]
-    return f"**{lesson.title}** · 👀 {lesson.look_for}"
+    return f"**{lesson.title}** · Look for: {lesson.look_for}"

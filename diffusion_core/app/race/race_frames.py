@@ -1,9 +1,9 @@
-"""The race's three panels as one picture, drawn with numpy and PIL: what streams while the models train.
+"""The race's three panels as pictures, drawn with numpy and PIL: what streams while the models train.
 
 A browser draws a picture in about a millisecond, where re-rendering three plotly panels of a few thousand
 points, a heat map and arrows takes it a large part of a second on a slow client; frames it cannot draw in time
 pile up, and the page falls behind the training it shows. So every frame of a live race (and every frame of
-the recorded one) is this image, a few tens of kB, drawn here in about 20 ms:
+the recorded one) is three pictures, a few tens of kB in all, drawn here in about 20 ms:
 - each panel the plane [-EXTENT, EXTENT]^2 with the data in grey and the model's samples in its colour;
 - the GAN's panel over its discriminator D(x) (red: "fake", blue: "real") with the generator's gradient as
   arrows with heads; the VAE's over its decoder manifold (the image of a grid of latents);
@@ -20,7 +20,6 @@ from diffusion_core.training.race_2d import MODELS
 EXTENT = 4.0
 PANEL = 300  # pixels per panel side
 TITLE = 22  # pixels of each panel's title
-GAP = 8
 COLOURS = {"diffusion": (214, 39, 40), "gan": (44, 160, 44), "vae": (148, 103, 189)}
 DATA = (175, 175, 175)
 MANIFOLD = (200, 180, 225)
@@ -94,9 +93,8 @@ def panel(model: str, data: np.ndarray, samples: np.ndarray | None, title: str, 
     return np.concatenate([text_block(title, PANEL, TITLE, 12), img], axis=0)
 
 
-def samples_image(data: np.ndarray, samples: dict, titles: dict, d_logits=None, g_arrows=None, manifold=None) -> np.ndarray:
-    """The three panels side by side: uint8 (TITLE + PANEL, 3 PANEL + 2 GAP, 3)."""
+def samples_images(data: np.ndarray, samples: dict, titles: dict, d_logits=None, g_arrows=None, manifold=None) -> list[np.ndarray]:
+    """The three panels, one picture each (side by side on a wide screen, one per row on a phone): uint8
+    (TITLE + PANEL, PANEL, 3) per model, in MODELS order."""
     extras = {"gan": dict(d_logits=d_logits, g_arrows=g_arrows), "vae": dict(manifold=manifold)}
-    cells = [panel(m, data, samples.get(m), titles[m], **extras.get(m, {})) for m in MODELS]
-    gap = np.full((TITLE + PANEL, GAP, 3), 255, np.uint8)
-    return np.concatenate([cells[0], gap, cells[1], gap, cells[2]], axis=1)
+    return [panel(m, data, samples.get(m), titles[m], **extras.get(m, {})) for m in MODELS]

@@ -61,8 +61,8 @@ def frames() -> int:
     return len(rec["meta"]["rows"]) if rec else 0
 
 
-def replay(k, by: str = "step") -> tuple[str, object, str]:
-    """Frame k of the recorded race: (the three panels' picture, the measures so far, a status line)."""
+def replay(k, by: str = "step") -> tuple[tuple, tuple, str]:
+    """Frame k of the recorded race: (the three panels' pictures, the three measures figures so far, a status line)."""
     rec = recording()
     if rec is None:
         raise ValueError(f"The recorded race ({RECORDING.name}) is missing or broken; train one live instead.")
@@ -71,11 +71,11 @@ def replay(k, by: str = "step") -> tuple[str, object, str]:
     row = rows[k]
     samples = {m: rec[f"{m}_samples"][k].astype(np.float32) for m in MODELS}
     titles = {m: f"{m}: {row[m]['modes_hit']}/{row[m]['modes']} modes, distance {row[m]['distance']:.2f}" for m in MODELS}
-    picture = rf.samples_image(rec["data"].astype(np.float32), samples, titles, rec["d_logits"][k].astype(np.float32),
-                               (rec["arrow_starts"][k].astype(np.float32), rec["arrow_vectors"][k].astype(np.float32)),
-                               rec["manifold"][k].astype(np.float32))
+    pictures = rf.samples_images(rec["data"].astype(np.float32), samples, titles, rec["d_logits"][k].astype(np.float32),
+                                 (rec["arrow_starts"][k].astype(np.float32), rec["arrow_vectors"][k].astype(np.float32)),
+                                 rec["manifold"][k].astype(np.float32))
     losses = {m: [p for p in meta["losses"][m] if p[0] <= row["step"]] for m in MODELS}
     status = (f"Recorded race, frame {k + 1} of {len(rows)}: step {row['step']:,}, {row['wall_s']:.0f} s of training on "
               f"{meta['machine']} ({meta['created']}; {meta['settings']}) · modes: "
               + ", ".join(f"{m} {row[m]['modes_hit']}/{row[m]['modes']}" for m in MODELS))
-    return frame_files.write(picture), rp.measures_figure(rows[: k + 1], losses, by), status
+    return tuple(frame_files.write(p) for p in pictures), rp.measures_figures(rows[: k + 1], losses, by), status

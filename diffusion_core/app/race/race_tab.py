@@ -52,14 +52,20 @@ def build_race_tab() -> SimpleNamespace:
             replay_at = gr.Slider(1, max(2, race_replay.frames()), value=max(2, race_replay.frames()), step=1,
                                   label="recorded frame", elem_id="race-replay-at", scale=3)
         status = gr.Markdown(elem_id="race-status")
-        samples_plot = gr.Image(label="samples: diffusion | GAN over its discriminator (blue: 'real') | VAE over its "
-                                "decoder manifold", show_label=False, format="png", interactive=False, elem_id="race-samples")
+        with gr.Row(elem_id="race-samples"):  # one panel per row on a phone
+            pictures = [gr.Image(label=label, show_label=False, format="png", interactive=False, min_width=280,
+                                 elem_id=f"race-samples-{m}")
+                        for m, label in (("diffusion", "diffusion's samples over the data"),
+                                         ("gan", "the GAN's samples over its discriminator (blue: 'real')"),
+                                         ("vae", "the VAE's samples over its decoder manifold"))]
         by = gr.Radio(list(ru.AXES), value="step", label="plot the measures against", elem_id="race-by")
-        measures_plot = gr.Plot(label="measured as they train", elem_id="race-measures")
+        with gr.Row(elem_id="race-measures"):
+            plots = [gr.Plot(label=label, show_label=False, min_width=280, elem_id=f"race-measures-{k}")
+                     for k, label in (("modes", "modes covered"), ("distance", "distance to the data"), ("loss", "losses"))]
         table = gr.Markdown(elem_id="race-table", elem_classes="cmp-table")
 
     settings = [preset, seed, diffusion_lr, gan_lr, gan_d_steps, spectral_norm, r1, vae_lr, vae_beta]
-    outs = [race, samples_plot, measures_plot, status]
+    outs = [race, *pictures, *plots, status]
     heavy = dict(concurrency_limit=4, concurrency_id="race")
     def teach(name):
         """A run that teaches: its settings into the controls."""
@@ -68,32 +74,38 @@ def build_race_tab() -> SimpleNamespace:
     run.input(teach, run, [gan_lr, gan_d_steps, spectral_norm, vae_beta], **private)
 
     def train_new(*values, request: gr.Request = None):
-        state, *figs = stored(ru.new_race)(*values[:-2])
-        yield state, *figs
+        state, *shown = stored(ru.new_race)(*values[:-2])
+        yield state, *shown
         yield from train_frames(state, *values[-2:], request=request)
 
     def train_frames(handle, secs, axis, request: gr.Request = None):
         """The training's frames, while it is this session's one training (a newer one stops it); a frame
         without a new measurement leaves the measures plot as it is."""
-        for state, picture, plot, status_md in one_training(request, updated_gen(ru.train_race)(handle, secs, axis)):
-            yield state, picture, gr.skip() if plot is None else plot, status_md
+        for state, shown, figures, status_md in one_training(request, updated_gen(ru.train_race)(handle, secs, axis)):
+            yield state, *shown, *(figures or (gr.skip(),) * len(plots)), status_md
 
     training = train_btn.click(train_new, settings + [seconds, by], outs, api_name="race_train", **heavy)
     more = more_btn.click(train_frames, [race, seconds, by], outs, api_name="race_more", **heavy)
     pause_btn.click(None, None, None, cancels=[training, more], **private)
     step_btn.click(updated(ru.step_race), race, outs, api_name="race_step", **heavy)
     table_btn.click(reading(ru.summary), race, table, api_name="race_summary", **heavy)
-    by.input(reading(ru.measures_view), [race, by], measures_plot, **private)
-    replay = guard(lambda k, axis: race_replay.replay(int(k) - 1, axis))
+    by.input(reading(ru.measures_view), [race, by], plots, **private)
+
+    def replay_frame(k, axis):
+        shown, figures, text = race_replay.replay(int(k) - 1, axis)
+        return *shown, *figures, text
+
+    replay = guard(replay_frame)
+    replay_out = [*pictures, *plots, status]
     replay_btn.click(lambda: gr.update(value=race_replay.frames()), None, replay_at, **private).then(
-        replay, [replay_at, by], [samples_plot, measures_plot, status], api_name="race_replay")
-    replay_at.input(replay, [replay_at, by], [samples_plot, measures_plot, status], trigger_mode="always_last", **private)
+        replay, [replay_at, by], replay_out, api_name="race_replay")
+    replay_at.input(replay, [replay_at, by], replay_out, trigger_mode="always_last", **private)
 
     def applied_after(dep, view_json):
         """After a link or lesson opens this tab asking for it: the recorded race, at its last frame."""
         dep = dep.then(view_lands_on("race", needs="replay"), view_json, None, **private)
         return dep.success(lambda: gr.update(value=race_replay.frames()), None, replay_at, **private).then(
-            replay, [replay_at, by], [samples_plot, measures_plot, status], **private)
+            replay, [replay_at, by], replay_out, **private)
 
     fields = {"points": (preset, None), "seed": (seed, None)}
     link_inputs = [preset, seed]

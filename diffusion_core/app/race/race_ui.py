@@ -104,18 +104,24 @@ def titles_of(race: Race) -> dict:
     return {m: f"{m}: {row[m]['modes_hit']}/{row[m]['modes']} modes, distance {row[m]['distance']:.2f}" for m in MODELS}
 
 
-def samples_picture(race: Race) -> str:
-    """The three panels now, as a PNG file (`race_frames`): the last measured samples over the data, the GAN's
+def samples_pictures(race: Race) -> tuple[str, str, str]:
+    """The three panels now, as PNG files (`race_frames`): the last measured samples over the data, the GAN's
     discriminator and gradient, the VAE's manifold."""
     samples = race.history[-1]["samples"] if race.history else {}
     _, logits, arrows = _gan_views(race)
     shown = race.points[:: max(1, len(race.points) // SHOWN_DATA)]
-    return frame_files.write(rf.samples_image(shown, samples, titles_of(race), logits, arrows, _manifold(race)))
+    return tuple(frame_files.write(img) for img in rf.samples_images(shown, samples, titles_of(race), logits, arrows,
+                                                                      _manifold(race)))
+
+
+def measures(race: Race, by: str = "step") -> tuple:
+    """The three measures figures against `by` ("step" or "wall time")."""
+    return rp.measures_figures(race.history, race.losses, by if by in AXES else "step")
 
 
 def views(race: Race, by: str = "step") -> tuple:
-    """(samples picture, measures figure against `by`: "step" or "wall time") of the race now."""
-    return samples_picture(race), rp.measures_figure(race.history, race.losses, by if by in AXES else "step")
+    """The three samples pictures and the three measures figures of the race now (six values)."""
+    return (*samples_pictures(race), *measures(race, by))
 
 
 def _status(race: Race, elapsed: float, budget: float) -> str:
@@ -131,15 +137,14 @@ def _status(race: Race, elapsed: float, budget: float) -> str:
     return f"`{bar}` step {race.step:,} · {time.perf_counter() - race.start:.0f} s since the start · {per_step}{modes}"
 
 
-def measures_view(race, by) -> object:
-    """The measures figure against steps or wall time."""
-    race = _require(race)
-    return rp.measures_figure(race.history, race.losses, by if by in AXES else "step")
+def measures_view(race, by) -> tuple:
+    """The measures figures against steps or wall time."""
+    return measures(_require(race), by)
 
 
 def train_race(race, seconds, by: str = "step") -> object:
-    """Train the three for `seconds` more, streaming (race, samples picture, measures figure or None when
-    nothing new was measured since the last frame, status) about every FRAME_S, measuring every
+    """Train the three for `seconds` more, streaming (race, three samples pictures, three measures figures or None
+    when nothing new was measured since the last frame, status) about every FRAME_S, measuring every
     MEASURE_EVERY steps or MEASURE_S seconds, and at the end. Each frame is light for the page to draw (a
     picture, and the plot only when it changed), so a slow client keeps up and the status stays true."""
     race = _require(race)
@@ -153,14 +158,13 @@ def train_race(race, seconds, by: str = "step") -> object:
         finished = now - start >= budget
         due = finished or race.step - measured_step >= MEASURE_EVERY or now - measured >= MEASURE_S
         if due and now - last > 0.05:  # a frame first, so the measurement's cost does not stretch a gap
-            yield race, samples_picture(race), None, _status(race, now - start, budget)
+            yield race, samples_pictures(race), None, _status(race, now - start, budget)
             last = time.perf_counter()
         if due:
             measure_race(race, MEASURE_N)
             measured, measured_step = time.perf_counter(), race.step
         if due or time.perf_counter() - last >= FRAME_S:
-            plot = rp.measures_figure(race.history, race.losses, by if by in AXES else "step") if due else None
-            yield race, samples_picture(race), plot, _status(race, now - start, budget)
+            yield race, samples_pictures(race), measures(race, by) if due else None, _status(race, now - start, budget)
             last = time.perf_counter()
         if finished:
             return

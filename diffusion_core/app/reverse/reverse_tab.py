@@ -68,6 +68,8 @@ def settings_help(schedule_name: str = "cosine", steps: int = 20) -> str:
 
 SETTINGS_HELP = settings_help()
 OWN = "your own (change any control)"
+# A lesson that lands on "From a real digit" (lesson 3) brings its curve into view: the box is far down the tab.
+SCROLL_TO_SDEDIT = "() => { const el = document.querySelector('#sdedit-box'); if (el) el.scrollIntoView({block: 'start'}); }"
 
 
 def slider(name: str, value, **kw) -> gr.Slider:
@@ -149,14 +151,14 @@ def build_reverse_tab() -> SimpleNamespace:
                     live_xt = gr.Image(label="x_t, live", format="png", interactive=False, elem_id="live-xt", elem_classes="pixelated")
                     live_x0 = gr.Image(label="predicted x̂₀, live", format="png", interactive=False, elem_id="live-x0", elem_classes="pixelated")
         with gr.Accordion("Step through the recorded run", open=True):
-            with gr.Row():
+            with gr.Row(elem_id="step-row"):
                 step = gr.Slider(1, 20, value=20, step=1, label="Step", elem_id="step-slider", scale=4)
                 play_btn = gr.Button("▶ Play", scale=1, elem_id="play")
-                pause_btn = gr.Button("⏸ Pause", scale=1, elem_id="pause")
+                pause_btn = gr.Button("Pause", scale=1, elem_id="pause")
                 fps = gr.Slider(1, 20, value=5, step=1, label="steps per second", scale=2, elem_id="play-fps")
                 gif_btn = gr.Button("Export GIF", scale=1)
             step_md = gr.Markdown(elem_id="step-caption")
-            with gr.Row():
+            with gr.Row(elem_id="step-views"):
                 s_xt = gr.Image(label="x_t", format="png", interactive=False, elem_classes="pixelated")
                 s_eps = gr.Image(label="predicted noise ε̂", format="png", interactive=False, elem_classes="pixelated")
                 s_x0 = gr.Image(label="predicted x̂₀", format="png", interactive=False, elem_id="step-x0", elem_classes="pixelated")
@@ -188,11 +190,13 @@ def build_reverse_tab() -> SimpleNamespace:
                 t_star = gr.Slider(0, 999, value=600, step=1, label="t*")
                 sd_steps = gr.Slider(1, 100, value=20, step=1, label="Steps back")
                 sd_btn = gr.Button("Noise and denoise", elem_id="sdedit-btn")
-            sd_row = gr.Image(label="x₀ | x_t* | one-step x̂₀ at t* | result", format="png", interactive=False, elem_classes="pixelated")
-            sd_noise = gr.Image(label="true noise | predicted noise | difference", format="png", interactive=False, elem_classes="pixelated")
+            sd_plot = gr.Plot(label="eps-MSE by timestep", elem_id="sdedit-mse")
+            sd_row = gr.Image(label="from the digit to the result (each picture named under it)", format="png", interactive=False,
+                              elem_classes="pixelated", elem_id="sdedit-row")
+            sd_noise = gr.Image(label="the noise at t*: true, predicted, their difference (named under each)", format="png",
+                                interactive=False, elem_classes="pixelated")
             sd_path = gr.Image(label="the way back", format="png", interactive=False, elem_classes="pixelated")
             sd_md = gr.Markdown(elem_id="sdedit-text")
-            sd_plot = gr.Plot(label="eps-MSE by timestep")
 
     # the sampling controls by their settings name, in the order of the generate endpoint's arguments
     controls = dict(label=label, guidance=guidance, sampler=sampler, eta=eta, steps=steps, seed=seed, images=images,
@@ -267,15 +271,15 @@ def build_reverse_tab() -> SimpleNamespace:
         dep = dep.then(view_lands_on("reverse"), view, None, **private)
         return finish(dep.success(guard_gen(generate), gen_in, gen_out, trigger_mode="multiple", **sampling, **private))
 
-    play_ev = play_btn.click(guard_gen(resolve_gen(store, rui.play)), [handle, step, fps], step, show_progress="hidden",
-                             **private)
+    play_ev = play_btn.click(guard_gen(resolve_gen(store, rui.play_frames)), [handle, step, fps] + inside, [step] + every_view,
+                             show_progress="hidden", **private)
     # "multiple": a second Generate (or a lesson's) starts at once and replaces this session's running one.
     run = gen_btn.click(guard_gen(generate), gen_in, gen_out, api_name="generate", show_progress="hidden",
                         cancels=[play_ev], trigger_mode="multiple", **sampling)
     finish(run)
     stop_btn.click(stop, handle, status, cancels=[play_ev], concurrency_limit=None, concurrency_id="stop", **private)
     pause_btn.click(None, None, None, cancels=[play_ev], **private)
-    step.change(redraw, [handle, step] + inside, every_view, trigger_mode="always_last", show_progress="hidden", **private)
+    step.input(redraw, [handle, step] + inside, every_view, trigger_mode="always_last", show_progress="hidden", **private)
     for c in (image_idx, layer, head):
         c.change(redraw, [handle, step] + inside, every_view, trigger_mode="always_last", show_progress="hidden", **private)
     gif_btn.click(resolve(store, rui.export_trajectory_gif, 1, quiet=False), handle, gif_file, api_name="export_trajectory_gif")
@@ -308,7 +312,7 @@ def build_reverse_tab() -> SimpleNamespace:
     def sdedit_after(dep, view):
         """Open 'From a real digit' and run it when the applied view asks (a lesson's view)."""
         dep = dep.then(view_lands_on("reverse", needs="sdedit"), view, None, **private)
-        return dep.success(lambda: gr.update(open=True), None, sd_box, **private).then(
+        return dep.success(lambda: gr.update(open=True), None, sd_box, **private).then(None, js=SCROLL_TO_SDEDIT).then(
             guard(rui.sdedit_views), [digit, target, t_star, sd_steps, seed, guidance, eta], [sd_row, sd_noise, sd_path, sd_md, sd_plot],
             concurrency_limit=2, concurrency_id="heavy", **private)
 

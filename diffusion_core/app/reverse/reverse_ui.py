@@ -44,7 +44,7 @@ def status_text(traj: rl.Trajectory, sharing: int = 0) -> str:
     total = s["steps"]
     head = f"{progress_bar(traj.num_steps, total)} step {traj.num_steps} of {total}"
     if traj.done:
-        return f"✅ done: {rv.run_summary(traj)}" + "".join(f"\n\n{n}" for n in rv.run_notes(traj))
+        return f"Done: {rv.run_summary(traj)}" + "".join(f"\n\n{n}" for n in rv.run_notes(traj))
     if traj.num_steps:
         head += f" · {traj.ms[-1]:.0f} ms per step · {traj.device}"
     else:
@@ -59,7 +59,7 @@ def stopped_status(traj, why: str = "Stopped") -> str:
     if traj is None or traj.done:
         return status_text(traj) if traj is not None else "Nothing is running."
     total = traj.settings["steps"]
-    return (f"⏹ {why} at step {traj.num_steps} of {total}: the scrubber holds the {traj.num_steps} recorded steps; "
+    return (f"{why} at step {traj.num_steps} of {total}: the scrubber holds the {traj.num_steps} recorded steps; "
             "the last one is not the clean image.")
 
 
@@ -99,7 +99,7 @@ def runs(**values):
         for traj in runtime.zero_gpu(_trajectories, rl.gpu_seconds)(settings):
             yield traj, ""
     except runtime.GPUUnavailable as exc:
-        note = f"⚠️ The GPU is not available right now ({exc}); this run uses the CPU. "
+        note = f"Note: the GPU is not available right now ({exc}); this run uses the CPU. "
         for traj in _trajectories(settings):
             yield traj, note
 
@@ -149,6 +149,14 @@ def play(traj, step=None, fps=5.0):
     for j in range(k, traj.num_steps):
         yield j + 1
         time.sleep(1.0 / fps)
+
+
+def play_frames(traj, step=None, fps=5.0, image=1, layer=1, head=1, patch=None):
+    """Generator for the Play button: every step in turn with everything that shows it, (step, *step_views), so
+    none is skipped however long a step takes to draw (a redraw left to the slider's change event dropped the
+    steps that came while the last one was drawing)."""
+    for k in play(traj, step, fps):
+        yield (k, *step_views(traj, k, image, layer, head, patch))
 
 
 def play_views(traj):
@@ -242,8 +250,10 @@ def sdedit_views(choice, target, t_star, steps, seed, guidance, eta):
     if not 0 <= guidance <= 20 or not 0 <= eta <= 1:
         raise ValueError("Guidance must be between 0 and 20 and eta between 0 and 1.")
     r = sd.sdedit(loaded("dit"), x0, label, t_star, steps, seed, guidance, eta)
-    row = digit_grid(np.stack([r["x0"], r["x_t"].clip(-1, 1), r["x0_pred"], r["result"]]), -1, 1)
-    noise = digit_grid(np.stack([r["noise"], r["eps_pred"], r["eps_pred"] - r["noise"]]), -3, 3, signed=True)
+    row = digit_grid(np.stack([r["x0"], r["x_t"].clip(-1, 1), r["x0_pred"], r["result"]]), -1, 1,
+                     labels=["x0", f"x_t at t* = {t_star}", "one-step x0 guess", "result"])
+    noise = digit_grid(np.stack([r["noise"], r["eps_pred"], r["eps_pred"] - r["noise"]]), -3, 3, signed=True,
+                       labels=["true noise", "predicted noise", "difference"])
     path = digit_grid(r["frames"][np.linspace(0, len(r["frames"]) - 1, min(8, len(r["frames"]))).round().astype(int)])
     caption = (f"Digit {own} noised to t* = {t_star} (ᾱ = {r['alpha_bar']:.3g}, so {100 * r['alpha_bar']:.1f}% of the signal "
                f"variance is left), then denoised as {article(label)} **{label}** in {plural(len(r['frames']), 'DDIM step')} (eta {eta:g}). "
@@ -307,7 +317,7 @@ def model_status() -> str:
     try:
         pre = loaded("dit")
     except Exception as exc:  # noqa: BLE001 - shown to the user as the reason
-        return f"⚠️ The DiT could not be loaded: {exc} The forward-process tab still works."
+        return f"The DiT could not be loaded: {exc} The forward-process tab still works."
     tr, sch = pre.meta.get("training", {}), pre.meta.get("schedule", {})
     weighting = " (Min-SNR weighted)" if tr.get("loss_weighting") == "min-snr" else ""
     return (f"DiT: {pre.model.num_params() / 1e6:.2f} M parameters, {tr.get('steps', '?')} training steps on the "

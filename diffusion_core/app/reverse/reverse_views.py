@@ -80,11 +80,11 @@ def run_notes(traj: Trajectory) -> list[str]:
     s, t0, ab0 = traj.settings, traj.t[0], traj.alpha_bar[0]
     notes = []
     if ab0 > 0.5:
-        notes.append(f"ℹ️ This run starts at t = {t0:g}, where ᾱ = {ab0:.4f}: the sampler treats the pure noise x_T as an "
+        notes.append(f"Note: this run starts at t = {t0:g}, where ᾱ = {ab0:.4f}: the sampler treats the pure noise x_T as an "
                      f"almost clean image and removes almost nothing, so the output is still noise. With {s['spacing']} "
                      f"spacing and {s['steps']} step(s) the steps sit at the low-noise end; use trailing spacing or more steps.")
     elif int(s["steps"]) <= 3 and ab0 < 1e-3:
-        notes.append(f"ℹ️ {s['steps']} step(s) from t = {t0:g} (ᾱ = {ab0:.2g}) must reach the clean image at once: "
+        notes.append(f"Note: {s['steps']} step(s) from t = {t0:g} (ᾱ = {ab0:.2g}) must reach the clean image at once: "
                      f"x̂₀ = (x_t − √(1−ᾱ)·ε̂)/√ᾱ divides by √ᾱ = {ab0 ** 0.5:.1g}, so every error in ε̂ is multiplied by "
                      f"~{1 / ab0 ** 0.5:,.0f} and the pixels saturate at ±1. Diffusion needs many small steps: try 10 or more.")
     return notes

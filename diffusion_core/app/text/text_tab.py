@@ -38,7 +38,8 @@ def build_text_tab() -> SimpleNamespace:
             steps = gr.Slider(1, 64, value=16, step=1, label="Steps", elem_id="text-steps")
             rule = gr.Radio(list(RULES), value="confident", label="Which positions to unmask first", elem_id="text-rule")
             seed = gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
-            pattern = gr.Textbox("", label="Infill: pin letters, '_' to fill (e.g. sm__h)", elem_id="text-pattern")
+            pattern = gr.Textbox("", label="Infill: pin letters, '_' to fill; the name ends with the pattern (add * to let "
+                                 "it run on): sm__h, sm_th*", elem_id="text-pattern")
             gen_btn = gr.Button("Generate", variant="primary", elem_id="text-generate")
         status = gr.Markdown(elem_id="text-status")
         with gr.Row():

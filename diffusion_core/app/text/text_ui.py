@@ -13,7 +13,7 @@ import numpy as np
 from diffusion_core.data import names_corpus as nc
 from diffusion_core.maths.masking import MaskingSchedule, masked_at
 from diffusion_core.networks.loaded import loaded
-from diffusion_core.pipelines.text_generation import RULES, autoregressive_names, diffusion_steps
+from diffusion_core.pipelines.text_generation import RULES, autoregressive_names, diffusion_steps, usable_prefix
 
 SCHEDULE = MaskingSchedule("linear")
 STEP_DELAY_S = 0.12  # a pause between streamed steps, so the eye can follow the unmasking
@@ -61,7 +61,7 @@ def rate_from_alpha(alpha) -> float:
 
 # ---------------------------------------------------------------------------- reverse
 def _candidates(probs, tokens, k: int = 3) -> str:
-    """The first name's per-position top-k predictions (the text twin of x̂0), as an HTML table."""
+    """Name 1's per-position top-k predictions (the text twin of x̂0), as an HTML table."""
     top_p, top_i = probs.topk(k, dim=-1)
     rows = []
     for pos in range(probs.shape[0]):
@@ -70,8 +70,18 @@ def _candidates(probs, tokens, k: int = 3) -> str:
         cands = ", ".join(f"{html.escape(nc.VOCAB[i])} {p:.0%}" for p, i in zip(top_p[pos].tolist(), top_i[pos].tolist()))
         rows.append(f"<tr><td>{pos + 1}</td><td style='font-family:monospace'>{cands}</td></tr>")
     if not rows:
-        return "<p>Every position of the first name is decided.</p>"
-    return ("<table><tr><th>position</th><th>top predictions for x₀ (first name)</th></tr>" + "".join(rows) + "</table>")
+        return "<p>Every position of name 1 is decided.</p>"
+    return ("<table><tr><th>position</th><th>top predictions for x₀ (name 1, the first generated)</th></tr>" + "".join(rows)
+            + "</table>")
+
+
+def twin_note(pattern: str, prefix: str) -> str:
+    """What the autoregressive twin could take from an infill pattern, in words."""
+    if not prefix:
+        return ("The autoregressive twin writes left to right from the first letter: this pattern pins nothing at the "
+                "start, so its names ignore it (only diffusion can fill in the middle or keep to a length).")
+    return (f"The autoregressive twin writes left to right: it continued the prefix '{prefix}' and could not keep the "
+            "rest of the pattern (the letters after a gap, or the length); diffusion fills in the middle.")
 
 
 def generate_text(n, steps, rule, seed, pattern=""):
@@ -93,10 +103,12 @@ def generate_text(n, steps, rule, seed, pattern=""):
         time.sleep(STEP_DELAY_S)
     ms = 1000 * (time.perf_counter() - start - STEP_DELAY_S * rec.num_steps)
     names = [nc.decode(row) for row in rec.after]
-    twin, passes = autoregressive_names(loaded("text_ar").model, int(n), int(seed or 0))
+    prefix = usable_prefix(pattern)
+    twin, passes = autoregressive_names(loaded("text_ar").model, int(n), int(seed or 0), prefix)
     new = sum(name not in nc.training_names() for name in names)
     yield (f"<p><b>Diffusion</b> ({rec.passes} passes, {ms:.0f} ms): " + html.escape(", ".join(names)) + "</p>"
-           f"<p><b>Autoregressive twin</b> ({passes} passes): " + html.escape(", ".join(twin)) + "</p>",
+           f"<p><b>Autoregressive twin</b> ({passes} passes): " + html.escape(", ".join(twin)) + "</p>"
+           + (f"<p>{html.escape(twin_note(pattern, prefix))}</p>" if pattern else ""),
            _candidates(rec.probs[0], rec.tokens[0]),
            f"done: {rec.num_steps} steps, {rec.passes} network passes for {len(names)} names (the twin: {passes}); "
            f"{new} of {len(names)} are not in the training list.")

@@ -36,6 +36,11 @@ def test_mask_generate_and_infill(browser, app_url):
     text = pg.locator("#text-names").inner_text()
     diffusion = text.split(":", 1)[1].split("Autoregressive")[0]
     names = [s.strip() for s in diffusion.split(",")]
-    assert names and all(name.startswith("sm") and len(name) >= 5 and name[4] == "h" for name in names), names
+    # issue 32, item 15: the pattern fixes the name's length; the twin uses what it can and says so
+    assert names and all(name.startswith("sm") and len(name) == 5 and name[4] == "h" for name in names), names
+    twin = text.split("Autoregressive twin", 1)[1].split(":", 1)[1].split("\n")[0]
+    assert all(name.strip().startswith("sm") for name in twin.split(",")), twin
+    expect(pg.locator("#text-names")).to_contain_text("continued the prefix 'sm'")
+    expect(pg.locator("#text-candidates")).not_to_contain_text("first name")
     pg.screenshot(path=str(SHOTS / "text.png"), full_page=True)
     pg.close()
