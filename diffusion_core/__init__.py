@@ -7,8 +7,10 @@ What you can run sits at the top (`python -m diffusion_core.<command> --help`):
     compare      the measured three-way comparison DiT vs GAN vs VAE (evaluation/comparison)
     model_cards  write the model cards from the weights' JSON and the measured report
     text_model_cards  the text models' cards, from their JSON and assets/text_figures.json
-and two modules every part reads:
+    record_runs  record the race and the score-lab training that lessons 9 and 8 replay at once
+and the modules every part reads:
     paths        every place on disk: assets, data, outputs, the scratch folder
+    references   every cited work, with what the app takes from each; `cited()` writes `[@<key> <place>]` out
     settings     the DiT's sampling settings: one object (`Sampling`), one table of limits (`LIMITS`)
 
 What it is made of, one subject per folder; a module imports only from its own layer or below
@@ -22,7 +24,7 @@ What it is made of, one subject per folder; a module imports only from its own l
               forward          the forward process, written once: noised, q_sample, q_step, q_posterior, eps/x0/v
               objective        the training loss (eps-MSE, optional Min-SNR weights) the trainer and the curves call
               samplers         DDPM, DDIM, DPM-Solver++(2M), Euler, Heun: one signature over a StepGrid
-              guidance         CFGDenoiser: classifier-free guidance in one batched call, in an interval of t
+              guidance         CFGDenoiser: classifier-free guidance in one batched call, in an interval min_t <= t <= max_t
               score            the exact score of a noised point set (a Gaussian mixture); ExactDenoiser
               masking          masked (absorbing-state) diffusion for text: MaskingSchedule, MDLM's objective
           data/        images and data sets
@@ -66,20 +68,30 @@ What it is made of, one subject per folder; a module imports only from its own l
               coverage2d       mode coverage of 2D samples (modes hit, share near a mode)
               race_measures    the race measured as it trains: distance, coverage, stability
               text_quality     the text models' bits per character, novelty, n-gram plausibility
+          classroom/   a class in one room (no gradio): the teacher's view pushed to followers, live polls, presence
+              room_db          the database: one SQLite file (WAL), its schema version and migrations
+              rooms            Classroom: rooms, members, polls, answers; keys checked, sizes bounded, idle rooms deleted
+              room_codes       room codes (unguessable in a room's life) and the teacher's and students' secrets
+              polls            a poll (choices or a number), answers read as plain text, the class's histogram
+              room_limits      how often a client, a member or a room may act; the bounds of a public Space
+              room_signals     who waits for a room's next change (the long poll), and who is present
  layer 5  app/         the Gradio app (the only part that imports gradio); one folder per tab,
                        layout (`*_tab`) beside its handlers (`*_ui`); no tab imports another
-              forward/         forward_tab, forward_ui, forward_lab, forward_plots
+              forward/         forward_tab, forward_ui, forward_lab, forward_plots, custom_specs (pasted schedules, links)
               reverse/         reverse_tab, reverse_ui, reverse_views, attention_view
               compare/         compare_tab, compare_ui
               learn/           learn_tab, lessons (keyword data), lesson_reveals (figures read from assets/*.json)
-              score/           score_tab, score_ui, score_plots (the score lab: diffusion in 2D)
-              race/            race_tab, race_ui, race_plots (diffusion vs GAN vs VAE trained live in 2D)
+              score/           score_tab, score_ui, score_plots, score_replay (the score lab: diffusion in 2D)
+              race/            race_tab, race_ui, race_plots, race_frames, race_replay (diffusion vs GAN vs VAE in 2D)
               text/            text_tab, text_ui (masked diffusion on names, and its autoregressive twin)
+              classroom/       classroom_tab, classroom_ui, classroom_views (the Class panel: teacher and students),
+                               lesson_polls (the lessons' questions as polls), room_events (the long poll, beside
+                               the queue), room_page (the page's JavaScript: the room remembered, the wait)
               common           messages instead of tracebacks, private-event options, the CSS
               view_state       a tab's view as a dict and its share-link query
               traffic          the public Space's limits; trajectory_store, frame_files: bounded runs, fast frames
               tutor, tutor_tools   the tutor tools served over MCP
               wording          plurals and articles
               plane_figures    fast plotly figures of the 2D plane (the score lab's and the race's streamed views)
- layer 6  the commands at the top (train, sample, evaluate, compare, model_cards, text_model_cards)
+ layer 6  the commands at the top (train, sample, evaluate, compare, model_cards, text_model_cards, record_runs)
 """

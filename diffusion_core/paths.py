@@ -7,6 +7,8 @@
   schedules, GIFs) and `UPLOAD_DIR` (Gradio's cache of uploads and outputs: the app points
   `GRADIO_TEMP_DIR` there). `reset_work_dir()` at start-up removes what processes that no longer run
   left behind, so nothing piles up across restarts.
+- `rooms_db_path()`: the classroom's database, `$DIFFUSION_CLASSROOM_DB`, else in `ROOMS_DIR` under the
+  base folder, which `reset_work_dir()` keeps: a class outlives a restart of the app.
 
 `shown_path(p)` is how a path appears in a message to a user: relative to the checkout, or only
 its name, never the server's absolute layout. `prune(folder, max_bytes, max_age_s)` keeps a folder
@@ -27,6 +29,8 @@ WORK_BASE = Path(os.environ.get(WORK_ENV) or Path(tempfile.gettempdir()) / "diff
 WORK_DIR = WORK_BASE / str(os.getpid())
 EXPORT_DIR = WORK_DIR / "exports"
 UPLOAD_DIR = WORK_DIR / "gradio"
+ROOMS_DB_ENV = "DIFFUSION_CLASSROOM_DB"
+ROOMS_DIR = WORK_BASE / "rooms"
 
 
 def shown_path(path) -> str:
@@ -36,6 +40,11 @@ def shown_path(path) -> str:
         return p.resolve().relative_to(ROOT).as_posix()
     except (ValueError, OSError):
         return p.name
+
+
+def rooms_db_path() -> Path:
+    """Where the classroom's rooms, polls and answers are kept (a Space's persistent `/data/...` when set)."""
+    return Path(os.environ.get(ROOMS_DB_ENV) or ROOMS_DIR / "classroom.sqlite3")
 
 
 def export_path(name: str) -> Path:
@@ -103,6 +112,8 @@ def reset_work_dir() -> None:
     WORK_BASE.mkdir(parents=True, exist_ok=True)
     for entry in WORK_BASE.iterdir():
         mine = entry == WORK_DIR
+        if entry == ROOMS_DIR:  # the classroom's database outlives the process
+            continue
         if entry.is_dir() and entry.name.isdigit() and not mine and _running(int(entry.name)):
             continue
         if entry.is_dir():

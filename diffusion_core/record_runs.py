@@ -36,7 +36,7 @@ def record_race(steps: int, every: int) -> None:
         frames.append(race_replay.capture(race, data, logits, arrows, race_ui._manifold(race)))
         print(f"race: step {race.step}, " + ", ".join(f"{m} {race.history[-1][m]['modes_hit']}/8" for m in ("diffusion", "gan", "vae")),
               flush=True)
-    race_replay.save(race_replay.RECORDING, frames, race, data,
+    race_replay.save_race(race_replay.RECORDING, frames, race, data,
                      {"settings": f"{DATA}, seed 0, the race tab's defaults", "machine": machine(),
                       "created": time.strftime("%Y-%m-%d %H:%M"), "command": "python -m diffusion_core.record_runs"})
     print(f"wrote {race_replay.RECORDING} ({race_replay.RECORDING.stat().st_size / 1e3:.0f} kB, {len(frames)} frames)")
@@ -53,13 +53,13 @@ def record_score(steps: int, snapshots: int) -> None:
         kept.append({"step": trainer.step, "seconds": round(trainer.seconds, 2),
                      "weights": {k: v.detach().clone() for k, v in trainer.ema.model.state_dict().items()}})
         print(f"score lab: step {trainer.step}, loss {trainer.losses[-1][1]:.4f}", flush=True)
-    score_replay.save(score_replay.RECORDING, trainer, DATA, kept,
+    score_replay.save_training(score_replay.RECORDING, trainer, DATA, kept,
                       {"machine": machine(), "created": time.strftime("%Y-%m-%d %H:%M"),
                        "command": "python -m diffusion_core.record_runs"})
     print(f"wrote {score_replay.RECORDING} ({score_replay.RECORDING.stat().st_size / 1e3:.0f} kB, {len(kept)} snapshots)")
 
 
-def main(argv=None) -> int:
+def record_main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m diffusion_core.record_runs", description=__doc__.splitlines()[0])
     p.add_argument("--race-steps", type=int, default=2000)
     p.add_argument("--race-every", type=int, default=100, help="training steps between recorded frames")
@@ -72,4 +72,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(record_main())

@@ -260,7 +260,7 @@ def readme_with_references(readme: str) -> str:
     return f"{head}{README_START}\n{references_markdown()}\n{README_END}{tail}"
 
 
-def main(argv=None) -> int:
+def references_main(argv=None) -> int:
     import argparse
 
     p = argparse.ArgumentParser(prog="python -m diffusion_core.references", description=__doc__.splitlines()[0])
@@ -276,4 +276,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(references_main())

@@ -15,7 +15,7 @@ LAYERS = {
     "maths": 1, "data": 1, "networks": 1,
     "settings": 2,
     "pipelines": 3, "training": 3,
-    "evaluation": 4,
+    "evaluation": 4, "classroom": 4,
     "app": 5,
     "sample": 6, "train": 6, "evaluate": 6, "compare": 6, "model_cards": 6, "text_model_cards": 6, "record_runs": 6,
 }

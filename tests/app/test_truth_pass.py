@@ -222,3 +222,12 @@ def test_10_the_smaller_findings():
     assert "not a bound itself" in everything("objective") and "so it is a bound" in everything("text")
     with pytest.raises(ValueError):
         cited("[@nichol2021improved fig. 99]")
+
+
+# Issue 32, item 8: lesson 5's Show me showed clean, smooth DDPM digits while its reveal said DDPM "leaves noise".
+def test_the_samplers_reveal_says_what_the_page_shows_and_the_figures_measure():
+    text = everything("samplers")
+    ddpm, ddim = lr.sampler_rows()
+    assert "too little time to remove" not in text
+    assert f"recall {ddpm['recall']:.2f} and {ddim['recall']:.2f}" in text
+    assert ("smoother and more alike" in text) == (ddpm["recall"] < ddim["recall"])

@@ -149,12 +149,13 @@ def explain_samplers() -> str:
             f"distance {b['frechet_distance']:.1f} against {w['frechet_distance']:.1f} for {worse} (real digits against real "
             f"digits at this N: {ddim['frechet_distance_real_floor']:.1f}); precision {ddpm['precision']:.2f} (DDPM) and "
             f"{ddim['precision']:.2f} (DDIM), recall {ddpm['recall']:.2f} and {ddim['recall']:.2f}, while both are recognised "
-            f"almost always ({ddpm['accuracy']:.0%} and {ddim['accuracy']:.0%}).")
+            f"almost always ({ddpm['accuracy']:.1%} and {ddim['accuracy']:.1%}).")
     if ddpm["recall"] < ddim["recall"]:
-        text += (" DDPM's digits here are not noisy: they are smoother and more alike (the lower recall). Each DDPM step adds "
-                 "the little noise it would need if the network's guess $\\hat x_0$ were exact; with big strides the guess is "
-                 "an average of the digits $x_t$ could still become, so the samples stay close to averages. DDIM carries "
-                 "its predicted noise from step to step, so the detail that $x_T$ fixes survives ([@song2021ddim eq. 12]).")
+        text += (" DDPM's digits here are not noisy: they are smoother and more alike (the lower recall). Roughly why: each "
+                 "DDPM step adds only as much fresh noise as it would need if the network's guess $\\hat x_0$ were exact; "
+                 "with big strides that guess is an average of the digits $x_t$ could still become, so the samples stay "
+                 "close to averages. DDIM carries its predicted noise from step to step, so the detail that $x_T$ fixes "
+                 "survives ([@song2021ddim eq. 12]).")
     start, signal = grid_start(ddim)
     if ddim["spacing"] == "leading":
         text += (f" These {ddim['steps']} steps use leading spacing, which starts at t = {start:g}, not at pure noise: "

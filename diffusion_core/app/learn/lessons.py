@@ -31,13 +31,16 @@ class Lesson:
     explain: Callable[[], str]  # the reveal text, computed when asked
     view: dict = field(default_factory=dict)  # what "Show me" sets (see view_state.FIELDS)
     look_for: str = ""  # what to do and look at once there: a sentence, shown on the tab it lands on
+    in_class: str = ""  # in a class (a room): what every page shows beside the class's answers after Reveal
 
     def right_answer(self) -> int:
         return self.answer() if callable(self.answer) else self.answer
 
 
 LESSONS: tuple[Lesson, ...] = (
-    Lesson(key="forward", title="1. The forward process", minutes=4,
+    Lesson(key="forward",
+           in_class="ᾱ at t = 500 of the cosine schedule: the share of the image's variance that is left",
+           title="1. The forward process", minutes=4,
            body="Diffusion destroys an image a little at a time. One step scales and adds Gaussian noise ([@ho2020ddpm eq. 2]):\n\n"
            "$$q(x_t \\mid x_{t-1}) = \\mathcal{N}\\big(\\sqrt{\\alpha_t}\\,x_{t-1},\\ (1-\\alpha_t) I\\big)$$\n\n"
            "Steps compose into one jump ([@ho2020ddpm eq. 4]), with $\\bar\\alpha_t = \\prod_{s \\le t} \\alpha_s$:\n\n"
@@ -46,7 +49,9 @@ LESSONS: tuple[Lesson, ...] = (
            choices=("about 10%", "about 50%", "about 90%"), answer=1, explain=explain_forward,
            view={"tab": "forward", "schedule": "cosine", "T": 1000, "rescale": False, "t": 500, "seed": 0},
            look_for="Read ᾱ in the readout under the sliders and look at x_t: about half of the image's variance is left."),
-    Lesson(key="schedules", title="2. Noise schedules and the SNR", minutes=5,
+    Lesson(key="schedules",
+           in_class="ᾱ and the SNR of both schedules at t = 600",
+           title="2. Noise schedules and the SNR", minutes=5,
            body="A schedule is the list $\\beta_t = 1 - \\alpha_t$. What matters is the signal-to-noise ratio "
            "([@kingma2021vdm eq. 2])\n\n"
            "$$\\mathrm{SNR}(t) = \\frac{\\bar\\alpha_t}{1-\\bar\\alpha_t}$$\n\n"
@@ -62,7 +67,9 @@ LESSONS: tuple[Lesson, ...] = (
             "compare": ["cosine"], "strip": "t"},
            look_for="Compare the two rows of the strip (linear above, cosine below) and the two log-SNR curves at the dashed "
            "line, t = 600."),
-    Lesson(key="objective", title="3. The denoising objective and the score", minutes=6,
+    Lesson(key="objective",
+           in_class="where this model's noise prediction is worst, and why",
+           title="3. The denoising objective and the score", minutes=6,
            body="The network $\\epsilon_\\theta$ sees $x_t$ and t and predicts the noise ([@ho2020ddpm eq. 14]):\n\n"
            "$$L_\\text{simple} = \\mathbb{E}_{x_0, t, \\epsilon}\\,\\big\\| \\epsilon - \\epsilon_\\theta(x_t, t) \\big\\|^2$$\n\n"
            "It is the variational bound with its per-t weights dropped, not a bound itself ([@ho2020ddpm sec. 3.4]). "
@@ -75,7 +82,9 @@ LESSONS: tuple[Lesson, ...] = (
            view={"tab": "reverse", "label": "3", "seed": 0, "sdedit": True},
            look_for="Scrub the steps and watch the predicted noise ε̂; under 'From a real digit' the eps-MSE curve shows this "
            "model's error at every t, with the same error in x0 terms (dotted) and its training weight (grey)."),
-    Lesson(key="dit", title="4. The DiT and attention", minutes=5,
+    Lesson(key="dit",
+           in_class="how a 28x28 digit becomes 49 tokens",
+           title="4. The DiT and attention", minutes=5,
            body="The denoiser is a Diffusion Transformer ([@peebles2023dit sec. 3.2]): the image is cut into patches, each "
            "patch is a token, and every block mixes tokens with self-attention ([@vaswani2017attention eq. 1]),\n\n"
            "$$\\mathrm{Attention}(Q, K, V) = \\mathrm{softmax}\\!\\Big(\\frac{QK^\\top}{\\sqrt{d}}\\Big) V,$$\n\n"
@@ -85,7 +94,9 @@ LESSONS: tuple[Lesson, ...] = (
            choices=("16", "49", "784"), answer=1, explain=explain_attention,
            view={"tab": "reverse", "label": "mixed 0-9", "seed": 1},
            look_for="Open 'Inside the Transformer': click patches, change the layer and the head, and read the adaLN plot."),
-    Lesson(key="samplers", title="5. Samplers and step counts", minutes=5,
+    Lesson(key="samplers",
+           in_class="both samplers' Fréchet distances, measured for this model",
+           title="5. Samplers and step counts", minutes=5,
            body="DDPM samples the learnt reverse posterior step by step, adding fresh noise each time ([@ho2020ddpm alg. 2]). "
            "DDIM ([@song2021ddim eq. 12]) reuses the same network along a deterministic path:\n\n"
            "$$x_{t'} = \\sqrt{\\bar\\alpha_{t'}}\\,\\hat x_0 + \\sqrt{1-\\bar\\alpha_{t'}}\\,\\hat\\epsilon$$\n\n"
@@ -101,7 +112,9 @@ LESSONS: tuple[Lesson, ...] = (
                               guidance=3.0, guidance_min_t=0, guidance_max_t=1000),
            look_for="Switch the sampler between ddpm and ddim and press Generate: x_T stays the same, the digits change. "
                     "Then try trailing spacing."),
-    Lesson(key="guidance", title="6. Classifier-free guidance", minutes=5,
+    Lesson(key="guidance",
+           in_class="what guidance does to variety, with this model's measured figures for each interval",
+           title="6. Classifier-free guidance", minutes=5,
            body="One network learns both the conditional and the unconditional model (the label is dropped to a null class "
            "during training, [@ho2022cfg alg. 1]). Sampling extrapolates between them:\n\n"
            "$$\\tilde\\epsilon = \\epsilon_\\theta(x_t, \\varnothing) + w\\,\\big(\\epsilon_\\theta(x_t, y) - \\epsilon_\\theta(x_t, \\varnothing)\\big)$$\n\n"
@@ -115,7 +128,9 @@ LESSONS: tuple[Lesson, ...] = (
                               images=16, guidance_min_t=0, guidance_max_t=1000),
            look_for="Look at the 16 sevens; set guidance to 1 and generate again; then 4 again, guided only in a middle "
                     "interval" + (f" ({middle_interval()})" if middle_interval() else "") + "."),
-    Lesson(key="compare", title="7. Diffusion vs GAN vs VAE", minutes=4,
+    Lesson(key="compare",
+           in_class="each model's network evaluations per sample",
+           title="7. Diffusion vs GAN vs VAE", minutes=4,
            body="A GAN maps noise to an image in one pass. Its discriminator D learns to tell real from generated images and "
            "its generator G is trained to fool it; the non-saturating generator loss maximises "
            "$\\mathbb{E}_z \\log D(G(z))$ ([@goodfellow2014gan sec. 3]). "
@@ -130,7 +145,9 @@ LESSONS: tuple[Lesson, ...] = (
            choices=("diffusion", "GAN", "VAE"), answer=0, explain=explain_comparison,
            view={"tab": "compare", "digit": 7, "seed": 0},
            look_for="Read the timing line under the samples and the measured table below them."),
-    Lesson(key="score", title="8. The score, seen in 2D", minutes=4,
+    Lesson(key="score",
+           in_class="why the ODE and the SDE end in the same distribution",
+           title="8. The score, seen in 2D", minutes=4,
            body="On points in the plane the noised density $p_t$ is a mixture of Gaussians, so its score "
            "$\\nabla_x \\log p_t(x)$ is known exactly, and the network's $-\\epsilon_\\theta(x_t, t)/\\sqrt{1-\\bar\\alpha_t}$ "
            "can be held against it. Song et al. run the forward process backwards in two ways that share every marginal "
@@ -152,7 +169,9 @@ LESSONS: tuple[Lesson, ...] = (
                     "Sample with ddim (the ODE), and again with ddpm (the SDE): the same start points, other paths, the "
                     "same cloud at the end. Drag t to watch the score field sharpen as t falls."),
 
-    Lesson(key="race", title="9. The race, live", minutes=4,
+    Lesson(key="race",
+           in_class="the race's mode coverage, measured over several seeds",
+           title="9. The race, live", minutes=4,
            body="The same 2D points, the same batches, the same number of steps, three models at once. What each one "
            "optimises decides what goes wrong. The GAN's discriminator maximises "
            "$\\mathbb{E}\\log D(x) + \\mathbb{E}\\log(1 - D(G(z)))$ ([@goodfellow2014gan eq. 1]) and its generator, as "
@@ -167,7 +186,9 @@ LESSONS: tuple[Lesson, ...] = (
            look_for="The recorded race is on the page: drag 'recorded frame' to watch the three learn, or press Train to "
                     "race them live; then pick 'A run that teaches' and train again."),
 
-    Lesson(key="text", title="10. Diffusion on text", minutes=3,
+    Lesson(key="text",
+           in_class="both models' bits per character on held-out names, and their speed",
+           title="10. Diffusion on text", minutes=3,
            body="Characters cannot take a little Gaussian noise, so text diffusion destroys them another way: each "
            "character is kept with probability $\\alpha_t$ and otherwise replaced by a MASK (absorbing-state "
            "diffusion, [@austin2021d3pm sec. 3.1]; MDLM, [@sahoo2024mdlm sec. 3.2.1]). The same Transformer blocks as the "

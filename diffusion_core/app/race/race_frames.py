@@ -52,7 +52,7 @@ def heat(d_logits: np.ndarray, opacity: float = 0.55) -> np.ndarray:
     return (255 * (1 - opacity) + opacity * big).astype(np.uint8)
 
 
-def arrows(draw: ImageDraw.ImageDraw, starts: np.ndarray, vectors: np.ndarray, colour=(0, 0, 0), head: float = 4.0) -> None:
+def draw_arrows(draw: ImageDraw.ImageDraw, starts: np.ndarray, vectors: np.ndarray, colour=(0, 0, 0), head: float = 4.0) -> None:
     """Arrows starts -> starts + vectors (plane units), each a line and a triangle at its tip."""
     x0, y0 = to_px(starts)
     x1, y1 = to_px(starts + vectors)
@@ -66,7 +66,7 @@ def arrows(draw: ImageDraw.ImageDraw, starts: np.ndarray, vectors: np.ndarray, c
                       (c - head * ux - 0.6 * head * uy, d - head * uy + 0.6 * head * ux)], fill=colour)
 
 
-def lines(draw: ImageDraw.ImageDraw, polylines: np.ndarray, colour: tuple) -> None:
+def draw_lines(draw: ImageDraw.ImageDraw, polylines: np.ndarray, colour: tuple) -> None:
     """Polylines (L, P, 2) in plane units."""
     for line in polylines:
         px, py = to_px(line)
@@ -79,14 +79,14 @@ def panel(model: str, data: np.ndarray, samples: np.ndarray | None, title: str, 
     img = heat(d_logits) if d_logits is not None else np.full((PANEL, PANEL, 3), 255, np.uint8)
     if manifold is not None:
         pil = Image.fromarray(img)
-        lines(ImageDraw.Draw(pil), np.concatenate([manifold, manifold.transpose(1, 0, 2)]), MANIFOLD)
+        draw_lines(ImageDraw.Draw(pil), np.concatenate([manifold, manifold.transpose(1, 0, 2)]), MANIFOLD)
         img = np.array(pil)
     dots(img, data, DATA, r=1)
     if samples is not None:
         dots(img, samples, COLOURS[model], r=1)
     if g_arrows is not None:
         pil = Image.fromarray(img)
-        arrows(ImageDraw.Draw(pil), *g_arrows)
+        draw_arrows(ImageDraw.Draw(pil), *g_arrows)
         img = np.array(pil)
     img[[0, -1], :] = 200  # a thin frame
     img[:, [0, -1]] = 200

@@ -32,7 +32,7 @@ def capture(race, data: np.ndarray, d_logits: np.ndarray, arrows: tuple, manifol
             "row": {k: v for k, v in row.items() if k != "samples"}}
 
 
-def save(path: Path, frames: list[dict], race, data: np.ndarray, meta: dict) -> None:
+def save_race(path: Path, frames: list[dict], race, data: np.ndarray, meta: dict) -> None:
     """Write a recording of `frames` (from `capture`) with the race's losses and `meta`."""
     arrays = {f"{m}_samples": np.stack([f["samples"][m] for f in frames]) for m in MODELS}
     arrays.update(d_logits=np.stack([f["d_logits"] for f in frames]), manifold=np.stack([f["manifold"] for f in frames]),
@@ -44,7 +44,7 @@ def save(path: Path, frames: list[dict], race, data: np.ndarray, meta: dict) -> 
 
 
 @lru_cache(maxsize=2)
-def recording(path: str = str(RECORDING)) -> dict | None:
+def race_recording(path: str = str(RECORDING)) -> dict | None:
     """The recording's arrays and meta (read once; None when the file is missing or broken)."""
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -57,13 +57,13 @@ def recording(path: str = str(RECORDING)) -> dict | None:
 
 def frames() -> int:
     """How many frames the recording holds (0 without one)."""
-    rec = recording()
+    rec = race_recording()
     return len(rec["meta"]["rows"]) if rec else 0
 
 
-def replay(k, by: str = "step") -> tuple[tuple, tuple, str]:
+def replay_race(k, by: str = "step") -> tuple[tuple, tuple, str]:
     """Frame k of the recorded race: (the three panels' pictures, the three measures figures so far, a status line)."""
-    rec = recording()
+    rec = race_recording()
     if rec is None:
         raise ValueError(f"The recorded race ({RECORDING.name}) is missing or broken; train one live instead.")
     rows, meta = rec["meta"]["rows"], rec["meta"]

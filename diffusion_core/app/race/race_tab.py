@@ -92,7 +92,7 @@ def build_race_tab() -> SimpleNamespace:
     by.input(reading(ru.measures_view), [race, by], plots, **private)
 
     def replay_frame(k, axis):
-        shown, figures, text = race_replay.replay(int(k) - 1, axis)
+        shown, figures, text = race_replay.replay_race(int(k) - 1, axis)
         return *shown, *figures, text
 
     replay = guard(replay_frame)

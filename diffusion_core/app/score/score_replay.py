@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from diffusion_core.app.score import score_plots as sp
 from diffusion_core.maths.schedules import make_schedule
 from diffusion_core.paths import ASSETS_DIR
 from diffusion_core.training.train_2d import Trainer2D
@@ -24,7 +23,7 @@ from diffusion_core.training.train_2d import Trainer2D
 RECORDING = ASSETS_DIR / "recorded" / "score.npz"
 
 
-def save(path: Path, trainer: Trainer2D, name: str, snapshots: list[dict], meta: dict) -> None:
+def save_training(path: Path, trainer: Trainer2D, name: str, snapshots: list[dict], meta: dict) -> None:
     """Write the recording: `snapshots` are {"step", "seconds", "weights": the EMA state dict} in order."""
     arrays = {f"param:{k}": np.stack([s["weights"][k].float().numpy().astype(np.float16) for s in snapshots])
               for k in snapshots[0]["weights"]}
@@ -37,7 +36,7 @@ def save(path: Path, trainer: Trainer2D, name: str, snapshots: list[dict], meta:
 
 
 @lru_cache(maxsize=2)
-def recording(path: str = str(RECORDING)) -> dict | None:
+def training_recording(path: str = str(RECORDING)) -> dict | None:
     """The recording's arrays and meta (read once; None when the file is missing or broken)."""
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -49,14 +48,14 @@ def recording(path: str = str(RECORDING)) -> dict | None:
 
 
 def snapshots() -> int:
-    rec = recording()
+    rec = training_recording()
     return len(rec["meta"]["steps"]) if rec else 0
 
 
 def trainer_at(k: int) -> tuple[Trainer2D, dict]:
     """A trainer holding the recorded network of snapshot k (weights and their average alike; a fresh optimiser,
     so Train goes on from there), with the losses up to that point; and the recording's meta."""
-    rec = recording()
+    rec = training_recording()
     if rec is None:
         raise ValueError(f"The recorded training ({RECORDING.name}) is missing or broken; train live instead.")
     meta = rec["meta"]
@@ -77,7 +76,3 @@ def status(meta: dict) -> str:
     return (f"Recorded training, snapshot {k + 1} of {len(meta['steps'])}: step {meta['steps'][k]:,}, "
             f"{meta['seconds'][k]:.1f} s of training on {meta['machine']} ({meta['created']}; {meta['name']}, "
             f"{meta['schedule'][0]} T = {meta['schedule'][1]}, learning rate {meta['lr']:g}). Train goes on from here, live.")
-
-
-def training_figure(tr: Trainer2D):
-    return sp.training_figure(tr.losses)

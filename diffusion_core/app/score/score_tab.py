@@ -121,8 +121,8 @@ def build_score_tab() -> SimpleNamespace:
     replay_out = [lab, canvas, data_md, train_plot, field_plot, field_md, progress, schedule, T]
     replay_in = [replay_at, t, label, guidance]
     replay_btn.click(lambda: gr.update(value=score_replay.snapshots()), None, replay_at, **private).then(
-        stored(sui.replay), replay_in, replay_out, api_name="score_replay", **fast)
-    replay_at.input(stored(sui.replay), replay_in, replay_out, trigger_mode="always_last", **fast, **private)
+        stored(sui.replay_training), replay_in, replay_out, api_name="score_replay", **fast)
+    replay_at.input(stored(sui.replay_training), replay_in, replay_out, trigger_mode="always_last", **fast, **private)
 
     def sample_then_scrub(*values):
         """The particles streamed as they move, the scrubber following them."""
@@ -158,7 +158,7 @@ def build_score_tab() -> SimpleNamespace:
         landed.success(fit_t, [T, t], t, **private).success(**redraw, **private)
         replaying = dep.then(view_lands_on("score", needs="replay"), view_json, None, **private)
         return replaying.success(lambda: gr.update(value=score_replay.snapshots()), None, replay_at, **private).then(
-            stored(sui.replay), replay_in, replay_out, **private)
+            stored(sui.replay_training), replay_in, replay_out, **private)
 
     return SimpleNamespace(tab=tab, controls=controls, fields=fields, link_inputs=link_inputs, view_of=view_of,
                            applied_after=applied_after, lab=lab)

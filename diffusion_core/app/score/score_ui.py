@@ -237,7 +237,7 @@ def train_steps(lab, schedule_name, T, lr, t, label=CLASSES[0], guidance=1.0, k:
     return lab, sp.training_figure(tr.losses, *score_error_curve(tr.eps, lab.points, s, count=8)), fig, md, _progress(tr, 0, 0)
 
 
-def replay(k, t, label=CLASSES[0], guidance=1.0) -> tuple:
+def replay_training(k, t, label=CLASSES[0], guidance=1.0) -> tuple:
     """Snapshot k (from 1) of the recorded training in a new lab (`score_replay`): (lab, canvas, data text,
     training figure, field figure, field text, status, the recording's schedule name and T)."""
     tr, meta = score_replay.trainer_at(int(k) - 1)
