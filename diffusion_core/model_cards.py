@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from diffusion_core.evaluation.comparison import MATCHED, MATCHED_DIR, training_budget
+from diffusion_core.evaluation.comparison import MATCHED, MATCHED_DIR, training_budget, wall_text
 from diffusion_core.evaluation.measured_figures import DIT_FIGURES, dit_figures, figures_on_disk
 from diffusion_core.maths.objective import min_snr_full_weight_t
 from diffusion_core.maths.schedules import make_schedule, schedule_from_dict
@@ -38,7 +38,8 @@ ABOUT = {
   convolutions -> {hidden} -> mean and log-variance of a {latent_dim}-d diagonal Gaussian.
 - Decoder p(x | z, y): [z, one-hot] -> {hidden} -> 64 x 7 x 7 -> two transposed convolutions -> Bernoulli logits
   over the pixel intensities in [0, 1].
-- Loss: the negative ELBO, BCE summed over pixels + KL to N(0, I), in nats per image; Adam(1e-3) with cosine
+- Loss: BCE summed over pixels + KL to N(0, I), in nats per image, the standard VAE objective for grey-level MNIST
+  (a negative ELBO only if the pixels are treated as binary); Adam(1e-3) with cosine
   decay to 1e-4. Samples are the decoder's mean image for z ~ N(0, I)."""),
 }
 COMMAND = {
@@ -117,7 +118,7 @@ def grown(meta: dict) -> bool:
 def command_lines(kind: str, tr: dict) -> list[str]:
     """The exact training command, or the stages of a resumed run in order (`training.history`)."""
     if not tr.get("history"):
-        return [f"- Command: `{COMMAND[kind]}` (seed {tr.get('seed', 0)}{'; resumable from its run folder' if kind == 'dit' else ''})."]
+        return [f"- Command: `{tr.get('command') or COMMAND[kind]}` (seed {tr.get('seed', 0)}{'; resumable from its run folder' if kind == 'dit' else ''})."]
     return ([f"- Commands, in order (seed {tr.get('seed', 0)}; a stage that names another --out starts from the weights before it):"]
             + [f"  {i + 1}. `{h['command']}`: steps {h['steps']}. {h.get('note', '')}".rstrip() for i, h in enumerate(tr["history"])])
 
@@ -135,7 +136,8 @@ def card(kind: str, meta: dict, measured: dict | None, report: dict | None, stem
              f"({'[0, 1] for the Bernoulli likelihood' if kind == 'vae' else 'the model space'}).",
              *command_lines(kind, tr),
              f"- Steps: {tr.get('steps')} at batch {tr.get('batch_size')}: {budget['images_seen']:,} training images seen "
-             f"({budget['epochs']:g} epochs); wall time {tr.get('wall_time_s')} s on {budget['hardware']}.",
+             f"({budget['epochs']:g} epochs); wall time "
+             + (wall_text(budget) if budget.get("wall_time_parts") else f"{tr.get('wall_time_s')} s on {budget['hardware']}") + ".",
              f"- Per-step losses: `{'dit_loss.csv' if stem else f'assets/{kind}_loss.csv'}`.", ""]
     for key in ("note", "tried_first"):
         if tr.get(key):
@@ -248,8 +250,10 @@ def preset_lines(meta: dict) -> list[str]:
     for name, p in meta.get("sampling_presets", {}).items():
         lines.append(f"Preset \"{name}\" (offered in the reverse tab): {p['sampler']}, {p['steps']} steps, {p['spacing']} spacing, "
                      f"guidance {p['guidance']}{guided_range(p)}.")
-        lines += ["", f"Chosen among (`{name}_sweep`, the lowest Frechet distance at >= 98% within 10 passes):", ""] + \
-            sweep_table((f"{name}_sweep",), p)
+        table = sweep_table((f"{name}_sweep",), p)
+        lines += (["", f"Chosen among (`{name}_sweep`, the lowest Frechet distance at >= 98% within 10 passes):", ""] + table
+                  if table else ["", f"Chosen by `{name}_sweep` as the lowest Frechet distance with at least 98% accuracy "
+                                 "within 10 passes (that sweep is not in assets/dit_figures.json).", ""])
         measured = figures.get(f"{name}_preset")
         if measured:
             rows = [r for r in measured["rows"] if all(r.get(k) == p.get(k) for k in ("sampler", "steps", "spacing"))

@@ -50,12 +50,12 @@ WORKS: dict[str, Work] = {
         "Score-Based Generative Modeling through Stochastic Differential Equations", "ICLR 2021", 2021, "arXiv:2011.13456",
         {"eq. 6": "the reverse-time SDE, time running from T to 0 (dt < 0)", "eq. 7": "denoising score matching",
          "eq. 13": "the probability-flow ODE", "sec. 4.1": "ancestral (DDPM) sampling as a discretisation of the reverse VP SDE",
-         "sec. 4.3": "the ODE's trajectories share every marginal p_t with the SDE", "app. B": "the VE, VP and sub-VP SDEs"}),
+         "sec. 4.3": "the ODE's trajectories share every marginal p_t with the SDE", "app. B": "the VE, VP and sub-VP SDEs and their Gaussian perturbation kernels"}),
     "nichol2021improved": Work(
         ("A. Nichol", "P. Dhariwal"), "Improved Denoising Diffusion Probabilistic Models", "ICML 2021", 2021,
         "arXiv:2102.09672",
         {"eq. 17": "the cosine schedule, s = 0.008", "sec. 3.2": "the linear schedule's last steps are nearly pure noise",
-         "fig. 3": "x_t under the linear and cosine schedules", "fig. 4": "skipping the last 20% of the linear schedule costs little",
+         "fig. 3": "x_t under the linear and cosine schedules", "fig. 4": "on ImageNet 64x64, skipping the noisiest 20% of a linear-schedule model's reverse steps (the start of the reverse process) barely worsens its FID",
          "fig. 5": "alpha-bar of the linear and cosine schedules", "sec. 4": "strided sampling: fewer steps with the same model"}),
     "peebles2023dit": Work(
         ("W. Peebles", "S. Xie"), "Scalable Diffusion Models with Transformers", "ICCV 2023", 2023, "arXiv:2212.09748",
@@ -70,7 +70,8 @@ WORKS: dict[str, Work] = {
         "Applying Guidance in a Limited Interval Improves Sample and Distribution Quality in Diffusion Models",
         "NeurIPS 2024", 2024, "arXiv:2404.07724",
         {"abstract": "guidance is harmful at high noise, largely unnecessary at low noise, beneficial in the middle",
-         "sec. 3": "guidance at high noise levels drives the samples toward a few templates",
+         "sec. 1": "guidance at high noise levels drives the samples toward a few 'template images'",
+         "sec. 3": "in a 1D toy, guidance at high noise drops a mode; turning it off there keeps both",
          "eq. 6": "guidance only for noise levels in (sigma_lo, sigma_hi], the conditional model outside"}),
     "lu2022dpmsolverpp": Work(
         ("C. Lu", "Y. Zhou", "F. Bao", "J. Chen", "C. Li", "J. Zhu"),
@@ -120,6 +121,11 @@ WORKS: dict[str, Work] = {
         "arXiv:2203.02923",
         {"app.": "the sigmoid beta schedule"}),
     # ------------------------------------------------------------------ the rivals
+    "xiao2022trilemma": Work(
+        ("Z. Xiao", "K. Kreis", "A. Vahdat"), "Tackling the Generative Learning Trilemma with Denoising Diffusion GANs",
+        "ICLR 2022", 2022, "arXiv:2112.07804",
+        {"abstract": "the generative learning trilemma: high sample quality, mode coverage and fast sampling, rarely all three",
+         "fig. 1": "GANs: quality and fast sampling, weaker mode coverage; VAEs: fast and covering, lower quality; diffusion: quality and coverage, slow sampling"}),
     "goodfellow2014gan": Work(
         ("I. Goodfellow", "J. Pouget-Abadie", "M. Mirza", "B. Xu", "D. Warde-Farley", "S. Ozair", "A. Courville",
          "Y. Bengio"), "Generative Adversarial Nets", "NeurIPS 2014", 2014, "arXiv:1406.2661",

@@ -78,6 +78,7 @@ def save_pretrained(model: torch.nn.Module, stem, meta: dict) -> None:
     tensors = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
     weights = Path(str(stem) + ".safetensors")
     save_file(tensors, str(weights), metadata={"kind": str(meta.get("kind", ""))})
+    weights.chmod(0o644)  # safetensors writes 0600: an app run by another user could not read the export
     meta = {**meta, "sha256": file_sha256(weights)}
     with open(str(stem) + ".json", "w") as f:
         json.dump(meta, f, indent=2)

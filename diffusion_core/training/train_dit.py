@@ -250,6 +250,7 @@ def export(model: DiT, schedule, args, step: int, wall_time: float, device, imag
             "wall_time_s": round(wall_time, 1), "hardware": hardware, "seed": args.seed,
             "loss_weighting": getattr(args, "loss_weighting", "none"), "snr_gamma": getattr(args, "snr_gamma", None),
             "epochs": round(images_seen / 60000, 2),
+            **({"command": args.command} if getattr(args, "command", None) else {}),
         },
     }
     save_pretrained(model, args.export, meta)

@@ -108,7 +108,7 @@ def test_every_lesson_is_complete_and_its_view_is_valid():
         assert notes == [] and view == lesson.view and view["tab"] in vs.TABS
         right = ls.reveal(i, lesson.choices[answer])
         wrong = ls.reveal(i, lesson.choices[(answer + 1) % len(lesson.choices)])
-        assert right.startswith("**Right.**") and wrong.startswith("**Not quite**") and lesson.choices[answer] in wrong
+        assert right.startswith(f"**Right**: {lesson.choices[answer]}.") and wrong.startswith("**Not quite**") and lesson.choices[answer] in wrong
         assert "Then: " + lesson.look_for in right and lesson.look_for[0].isupper()
     assert ls.reveal(0, None).startswith("Make a prediction")
 

@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from diffusion_core.app import plane_figures as pf
-from diffusion_core.evaluation.comparison import KINDS, read_loss_log, read_report
+from diffusion_core.evaluation.comparison import KINDS, read_loss_log, read_report, wall_text
 from diffusion_core.pipelines.generation import generate, guided_range, nfe_per_sample
 from diffusion_core.app.wording import cache_note
 from diffusion_core.settings import sampling
@@ -128,7 +128,7 @@ LOSS_PANELS = {"dit": ("loss",), "gan": ("g_loss", "d_loss"), "vae": ("neg_elbo"
 def loss_figures() -> tuple[go.Figure, go.Figure, go.Figure]:
     """The three training-loss curves from assets/*_loss.csv, one figure each (their scales differ; side by side
     on a wide screen, one per row on a phone), on log axes whose ticks read as numbers."""
-    titles = {"dit": dit_loss_title(), "gan": "GAN: generator and discriminator", "vae": "VAE: negative ELBO"}
+    titles = {"dit": dit_loss_title(), "gan": "GAN: generator and discriminator", "vae": "VAE: BCE + KL, its training loss"}
     figs = []
     for kind in KINDS:
         log, traces, values = read_loss_log(kind), [], []
@@ -151,8 +151,12 @@ ROWS = (
     ("**Quality**: Fréchet distance", lambda v: v["frechet_distance"], "{:.2f}", min,
      "lower is better; real digits against real digits score {floor:.2f}"),
     ("**Quality**: classified as the asked digit", lambda v: v["accuracy"], "{:.1%}", max, ""),
-    ("**Fidelity**: precision", lambda v: v["precision"], "{:.3f}", max, "share of samples that look like some real digit"),
-    ("**Coverage**: recall", lambda v: v["recall"], "{:.3f}", max, "share of real digits that some sample looks like"),
+    ("**Fidelity**: precision", lambda v: v["precision"], "{:.3f}", max,
+     "share of samples that look like some real digit; real digits against real digits score {pfloor:.2f}, and a value "
+     "above that means samples sit in the middle of the real digits' region, as averaged (mean) images do, so higher "
+     "is not always better"),
+    ("**Coverage**: recall", lambda v: v["recall"], "{:.3f}", max,
+     "share of real digits that some sample looks like; real digits against real digits score {rfloor:.2f}"),
     ("**Diversity** within a class, relative to real", lambda v: v["diversity_relative_to_real"], "{:.2f}",
      lambda vals: min(vals, key=lambda x: abs(x - 1)),
      "1 = as spread out as real digits of a class; further from 1 either way is further from the data (bold: nearest 1)"),
@@ -168,8 +172,8 @@ ROWS = (
      "training steps x batch size, every stage"),
     ("**Training**: epochs", lambda v: v["training"]["epochs"], "{:g}", None, "passes over MNIST's 60,000 training digits"),
     ("**Training**: hardware", lambda v: v["training_hardware"], "{}", None, ""),
-    ("**Training**: wall time", lambda v: v["training_time_s"] / 60, "{:.0f} min", None,
-     "on the hardware named above: a GPU minute and a CPU minute are not the same budget"),
+    ("**Training**: wall time", lambda v: wall_text(v["training"]), "{}", None,
+     "on the hardware named: a GPU minute and a CPU minute are not the same budget"),
     ("**Size**: parameters", lambda v: v["parameters"] / 1e6, "{:.2f} M", None, ""),
 )
 
@@ -183,7 +187,9 @@ def comparison_table(report: dict | None = None) -> str:
     r = report or read_report()
     m = {k: r["models"][k] for k in REPORT_KINDS if k in r["models"]}
     kinds = list(m)
-    floor = next(iter(m.values()))["frechet_distance_real_floor"]
+    first = next(iter(m.values()))
+    floor, pfloor, rfloor = (first.get(k, float("nan")) for k in ("frechet_distance_real_floor", "precision_real_floor",
+                                                                 "recall_real_floor"))
     losses = ", ".join(sorted({LOSS_COLUMN.get(k, "loss").replace("_", " ") for k in kinds}))
     lines = ["| | " + " | ".join(m[k]["model"] for k in kinds) + " | what it means |",
              "| --- | " + " | ".join("---" for _ in kinds) + " | --- |"]
@@ -194,7 +200,7 @@ def comparison_table(report: dict | None = None) -> str:
             continue
         top = best(vals) if best else None
         cells = [(f"**{fmt.format(v)}**" if best and v == top else fmt.format(v)) for v in vals]
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {meaning.format(floor=floor, losses=losses)} |")
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {meaning.format(floor=floor, pfloor=pfloor, rfloor=rfloor, losses=losses)} |")
     foot = (f"\n\nMeasured on {r['n']} samples per model (seed {r['seed']}, {r['machine']}, {r['created']}). "
             f"Bold: the best of a row where the row can be compared across models.\n\n**Verdict**: {verdict(m)}")
     return "\n".join(lines) + foot

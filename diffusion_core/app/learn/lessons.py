@@ -52,15 +52,15 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(key="schedules",
            in_class="ᾱ and the SNR of both schedules at t = 600",
            title="2. Noise schedules and the SNR", minutes=5,
-           body="A schedule is the list $\\beta_t = 1 - \\alpha_t$. What matters is the signal-to-noise ratio "
-           "([@kingma2021vdm eq. 2])\n\n"
+           body="A schedule is the list $\\beta_t = 1 - \\alpha_t$. What a schedule does to the image is summed up by its "
+           "signal-to-noise ratio ([@kingma2021vdm eq. 2])\n\n"
            "$$\\mathrm{SNR}(t) = \\frac{\\bar\\alpha_t}{1-\\bar\\alpha_t}$$\n\n"
            "Linear $\\beta_t$ ([@ho2020ddpm sec. 4]) drives the SNR down fast. Cosine ([@nichol2021improved eq. 17]) sets\n\n"
            "$$\\bar\\alpha_t = \\frac{f(t)}{f(0)}, \\qquad f(t) = \\cos^2\\!\\Big(\\frac{t/T + s}{1+s}\\cdot\\frac{\\pi}{2}\\Big), "
            "\\quad s = 0.008,$$\n\n"
-           "so $\\bar\\alpha_t$ falls slowly at first and the image survives far longer. Its log-SNR is not even in t: "
-           "it falls almost linearly in the middle and steeply at both ends (the strip's 'equal log-SNR' frames bunch "
-           "up there). A schedule whose last SNR is not 0 leaks signal into $x_T$ ([@lin2024flawed sec. 3.1]).",
+           "so $\\bar\\alpha_t$ falls slowly at first and the image survives far longer. Its log-SNR does not fall at a steady "
+           "rate: almost linearly in the middle, steeply at both ends (so the strip's 'equal log-SNR' frames bunch up at "
+           "the two ends). A schedule whose last SNR is not 0 leaks signal into $x_T$ ([@lin2024flawed sec. 3.1]).",
            question="At t = 600, which schedule has destroyed more of the image?",
            choices=("linear", "cosine", "about the same"), answer=0, explain=explain_schedules,
            view={"tab": "forward", "schedule": "linear", "T": 1000, "rescale": False, "t": 600, "seed": 0,
@@ -73,8 +73,9 @@ LESSONS: tuple[Lesson, ...] = (
            body="The network $\\epsilon_\\theta$ sees $x_t$ and t and predicts the noise ([@ho2020ddpm eq. 14]):\n\n"
            "$$L_\\text{simple} = \\mathbb{E}_{x_0, t, \\epsilon}\\,\\big\\| \\epsilon - \\epsilon_\\theta(x_t, t) \\big\\|^2$$\n\n"
            "It is the variational bound with its per-t weights dropped, not a bound itself ([@ho2020ddpm sec. 3.4]). "
-           + objective_weight_sentence() + " Predicting the noise is predicting the score, the direction toward more "
-           "likely images ([@song2021sde eq. 7]):\n\n"
+           + objective_weight_sentence() + " Predicting the noise is predicting the score of the noised data, the "
+           "direction in which $x_t$ becomes more likely under $p_t$ ([@vincent2011 sec. 4.2]; [@song2021sde eq. 7], with the "
+           "Gaussian kernels of [@song2021sde app. B]):\n\n"
            "$$\\nabla_{x_t} \\log p(x_t) \\approx -\\frac{\\epsilon_\\theta(x_t, t)}{\\sqrt{1-\\bar\\alpha_t}}$$",
            question="For this model, where is its noise prediction worst (the highest eps-MSE): at small t (little noise) or at "
                     "large t (mostly noise)?",
@@ -97,14 +98,18 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(key="samplers",
            in_class="both samplers' Fréchet distances, measured for this model",
            title="5. Samplers and step counts", minutes=5,
-           body="DDPM samples the learnt reverse posterior step by step, adding fresh noise each time ([@ho2020ddpm alg. 2]). "
+           body="DDPM samples the learnt reverse process step by step: each step draws from the forward posterior "
+           "$q(x_{t-1} \\mid x_t, \\hat x_0)$ with the network's guess $\\hat x_0$ in place of $x_0$, adding fresh noise each "
+           "time ([@ho2020ddpm alg. 2]). "
            "DDIM ([@song2021ddim eq. 12]) reuses the same network along a deterministic path:\n\n"
            "$$x_{t'} = \\sqrt{\\bar\\alpha_{t'}}\\,\\hat x_0 + \\sqrt{1-\\bar\\alpha_{t'}}\\,\\hat\\epsilon$$\n\n"
-           "Both can visit only some of the training timesteps (strided sampling works for DDPM too, "
-           "[@nichol2021improved sec. 4]: this app's 10-step DDPM does it); DDIM's path is deterministic, so the same $x_T$ "
+           "Both can be run on a subset of the training timesteps (strided sampling, [@nichol2021improved sec. 4]); "
+           "for DDPM it works best when the network also learns its step variances, and this app's DDPM keeps the fixed "
+           "posterior variance, one likely reason its 10-step results suffer. DDIM's path is deterministic, so the same $x_T$ "
            "always gives the same digit. DPM-Solver++ ([@lu2022dpmsolverpp alg. 2]) and Heun ([@karras2022edm alg. 1]) are "
-           "higher-order solvers of the same ODE: at a given step count they land closer to the ODE's own end point, and as "
-           "the steps grow every solver converges to the same image.",
+           "higher-order solvers of the same ODE: for the same number of network evaluations they usually land closer to the "
+           "ODE's own end point (Heun spends two evaluations per step, DPM-Solver++(2M) one), and as the steps grow every "
+           "ODE solver, DDIM included, converges to the same image for a given $x_T$.",
            question=f"With only {measured_view('samplers_10_steps', steps=10)['steps']} steps from the same x_T, whose digits "
                     "look more like real MNIST as a whole (Fréchet distance): DDPM or DDIM?",
            choices=("DDPM", "DDIM", "no difference"), answer=samplers_answer, explain=explain_samplers,
@@ -116,10 +121,10 @@ LESSONS: tuple[Lesson, ...] = (
            in_class="what guidance does to variety, with this model's measured figures for each interval",
            title="6. Classifier-free guidance", minutes=5,
            body="One network learns both the conditional and the unconditional model (the label is dropped to a null class "
-           "during training, [@ho2022cfg alg. 1]). Sampling extrapolates between them:\n\n"
+           "during training, [@ho2022cfg alg. 1]). Sampling combines them; for w > 1 it extrapolates past the conditional prediction, away from the unconditional one:\n\n"
            "$$\\tilde\\epsilon = \\epsilon_\\theta(x_t, \\varnothing) + w\\,\\big(\\epsilon_\\theta(x_t, y) - \\epsilon_\\theta(x_t, \\varnothing)\\big)$$\n\n"
-           "This app's w is Ho & Salimans' $1 + w$: their [@ho2022cfg eq. 6] writes the same line as "
-           "$(1 + w)\\,\\epsilon_\\theta(x_t, y) - w\\,\\epsilon_\\theta(x_t, \\varnothing)$, so their w = 0 is this app's w = 1 "
+           "This app's w is Ho & Salimans' $1 + w$: they write the same line as "
+           "$(1 + w)\\,\\epsilon_\\theta(x_t, y) - w\\,\\epsilon_\\theta(x_t, \\varnothing)$ ([@ho2022cfg eq. 6]), so their w = 0 is this app's w = 1 "
            "(the conditional model alone). Guidance need not act at every step: it can be kept to an interval of t "
            "([@kynkaanniemi2024interval eq. 6]), outside which the conditional prediction is used.",
            question="Raising the guidance scale w from 1 to 4, what happens to the variety of 16 sevens?",
@@ -136,8 +141,9 @@ LESSONS: tuple[Lesson, ...] = (
            "$\\mathbb{E}_z \\log D(G(z))$ ([@goodfellow2014gan sec. 3]). "
            "A VAE decodes a latent, trained on the evidence lower bound ([@kingma2014vae eq. 3]):\n\n"
            "$$\\log p(x) \\ge \\mathbb{E}_{q(z|x)} \\log p(x \\mid z) - \\mathrm{KL}\\big(q(z \\mid x) \\,\\|\\, \\mathcal{N}(0, I)\\big)$$\n\n"
-           "Diffusion runs its network once per step. The table measures what that buys: quality as the Fréchet "
-           "distance between Gaussian fits of real and generated features ([@heusel2017fid eq. 6]),\n\n"
+           "Diffusion runs its network once per step, twice on guided steps (conditional and unconditional). The table measures what that buys: quality as the Fréchet "
+           "distance between Gaussian fits of real and generated features ([@heusel2017fid eq. 6]), here the features of "
+           "the project's own digit classifier, so the numbers are not comparable with published FIDs,\n\n"
            "$$d^2 = \\|\\mu_r - \\mu_g\\|^2 + \\mathrm{Tr}\\big(\\Sigma_r + \\Sigma_g - 2 (\\Sigma_r \\Sigma_g)^{1/2}\\big),$$\n\n"
            "fidelity and coverage as precision and recall ([@kynkaanniemi2019pr eq. 1-2]), stability and cost, and what each "
            "model's training cost: a DiT trained on the GAN's budget of images stands beside the shipped one.",
@@ -148,8 +154,8 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(key="score",
            in_class="why the ODE and the SDE end in the same distribution",
            title="8. The score, seen in 2D", minutes=4,
-           body="On points in the plane the noised density $p_t$ is a mixture of Gaussians, so its score "
-           "$\\nabla_x \\log p_t(x)$ is known exactly, and the network's $-\\epsilon_\\theta(x_t, t)/\\sqrt{1-\\bar\\alpha_t}$ "
+           body="On points in the plane, the noised density $p_t$ of the N training points is a mixture of N "
+           "Gaussians, one around each point, so its score $\\nabla_x \\log p_t(x)$ is known exactly, and the network's $-\\epsilon_\\theta(x_t, t)/\\sqrt{1-\\bar\\alpha_t}$ "
            "can be held against it. Song et al. run the forward process backwards in two ways that share every marginal "
            "$p_t$. The reverse SDE ([@song2021sde eq. 6])\n\n"
            "$$dx = \\big[f(x, t) - g(t)^2\\,\\nabla_x \\log p_t(x)\\big]\\,dt + g(t)\\,d\\bar w$$\n\n"
@@ -177,7 +183,8 @@ LESSONS: tuple[Lesson, ...] = (
            "$\\mathbb{E}\\log D(x) + \\mathbb{E}\\log(1 - D(G(z)))$ ([@goodfellow2014gan eq. 1]) and its generator, as "
            "trained here, maximises $\\mathbb{E}\\log D(G(z))$, the non-saturating loss ([@goodfellow2014gan sec. 3]): it "
            "chases its discriminator and can drop modes. The VAE pays $\\beta\\,\\mathrm{KL}$ for a tidy latent "
-           "([@higgins2017betavae eq. 4]) and puts samples between the modes. The diffusion model regresses the noise at "
+           "([@higgins2017betavae eq. 4]); its samples are the decoder's mean for $z \\sim \\mathcal{N}(0, I)$, a smooth map "
+           "of one connected latent space, so here some of them fall between the modes. The diffusion model regresses the noise at "
            "every noise level and pays at sampling time, one network evaluation per step.",
            question="Trained side by side for the same number of steps on the ring of 8, which model ends up covering the "
            "fewest modes?",
@@ -189,11 +196,12 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(key="text",
            in_class="both models' bits per character on held-out names, and their speed",
            title="10. Diffusion on text", minutes=3,
-           body="Characters cannot take a little Gaussian noise, so text diffusion destroys them another way: each "
+           body="A character is a symbol, not a number, so 'a little Gaussian noise' has no direct meaning for it "
+           "(one can noise its embedding instead); masked diffusion destroys text another way: each "
            "character is kept with probability $\\alpha_t$ and otherwise replaced by a MASK (absorbing-state "
            "diffusion, [@austin2021d3pm sec. 3.1]; MDLM, [@sahoo2024mdlm sec. 3.2.1]). The same Transformer blocks as the "
-           "digits' predict every hidden character at once, trained on ([@sahoo2024mdlm eq. 10])\n\n"
-           "$$L = \\mathbb{E}_t\\,\\frac{-\\alpha'_t}{1-\\alpha_t} \\sum_{\\ell\\ \\text{masked}} -\\log p_\\theta(x_0^\\ell \\mid z_t),$$\n\n"
+           "digits' predict every hidden character at once, trained on ([@sahoo2024mdlm eq. 10], summed over the positions as in [@sahoo2024mdlm eq. 11])\n\n"
+           "$$L = \\mathbb{E}_{t,\\,z_t}\\,\\frac{-\\alpha'_t}{1-\\alpha_t} \\sum_{\\ell\\ \\text{masked}} -\\log p_\\theta(x_0^\\ell \\mid z_t),$$\n\n"
            "the negative ELBO, an upper bound on the negative log-likelihood. Like the eps-MSE it adds up denoising errors "
            "over noise levels; unlike $L_\\text{simple}$, whose per-t weights were dropped, it keeps the bound's own "
            "weights, so it is a bound. An autoregressive model of the same size predicts one character at a time, left "
@@ -226,7 +234,7 @@ def reveal(i, choice) -> str:
     if choice is None or choice == "":
         return "Make a prediction first, then reveal."
     right = lesson.choices[lesson.right_answer()]
-    verdict = "**Right.**" if choice == right else f"**Not quite**: the answer is **{right}**."
+    verdict = f"**Right**: {right}." if choice == right else f"**Not quite**: the answer is **{right}**."
     return cited(f"{verdict} {lesson.explain()}\n\n*Show me* sets the app up. Then: {lesson.look_for}")
 
 

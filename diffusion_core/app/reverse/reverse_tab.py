@@ -44,11 +44,13 @@ def settings_help(schedule_name: str = "cosine", steps: int = 20) -> str:
     return cited(f"""
 - **Guidance scale w**: ε̃ = ε(x, ∅) + w·(ε(x, y) − ε(x, ∅)) (classifier-free guidance). w = 1 is the conditional
   model alone; w = 0 the unconditional one, but only on the guided steps: outside the guided interval every step uses
-  the conditional prediction whatever w is (so w = 0 still costs two passes on the guided steps).
-  This app's w is Ho & Salimans' 1 + w: [@ho2022cfg eq. 6] writes the guided prediction as (1 + w)·ε(x, y) − w·ε(x, ∅).
+  the conditional prediction whatever w is. (This app computes both passes on every guided step unless w = 1, so even
+  w = 0 costs two passes there.) This app's w is Ho & Salimans' 1 + w: they write the guided prediction as
+  (1 + w)·ε(x, y) − w·ε(x, ∅) ([@ho2022cfg eq. 6]).
 - **Guide only where t ≥ … and t ≤**: guidance in a limited interval ([@kynkaanniemi2024interval eq. 6]). On their
-  image models guidance was harmful at the highest noise levels, where it drives the samples toward a few templates,
-  and largely unnecessary at the lowest, so they guide only a middle interval ([@kynkaanniemi2024interval abstract]).
+  image models guidance was harmful at the highest noise levels, where it drives the samples toward a few 'template
+  images', and largely unnecessary at the lowest, so they guide only a middle interval ([@kynkaanniemi2024interval abstract];
+  [@kynkaanniemi2024interval sec. 1]).
   Outside the interval each step makes one conditional network pass. 0 and {NO_UPPER} guide every step. What this
   small model shows at each interval is measured in its model card and in lesson 6.
 - **eta** (DDIM only): 0 follows the deterministic ODE path (the same x_T gives the same digits); 1 adds as much fresh

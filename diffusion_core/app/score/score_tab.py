@@ -16,8 +16,8 @@ from diffusion_core.maths.schedule_makers import MAKERS
 from diffusion_core.maths.schedules import MAX_TIMESTEPS
 
 INTRO = """Diffusion on points in the plane, where everything can be drawn. The forward process noises the data
-to $x_t = \\sqrt{\\bar\\alpha_t}\\,x_0 + \\sqrt{1-\\bar\\alpha_t}\\,\\epsilon$; its density $p_t$ is a mixture of
-Gaussians, so its **score** $\\nabla_x \\log p_t$ is known exactly (black arrows). A network trained to predict
+to $x_t = \\sqrt{\\bar\\alpha_t}\\,x_0 + \\sqrt{1-\\bar\\alpha_t}\\,\\epsilon$; the density $p_t$ of the N training
+points is a mixture of N Gaussians, one around each point, so its **score** $\\nabla_x \\log p_t$ is known exactly (black arrows). A network trained to predict
 the noise learns the same field, $s_\\theta = -\\epsilon_\\theta(x_t, t)/\\sqrt{1-\\bar\\alpha_t}$ (coloured
 arrows). The reverse process follows it: DDPM is the reverse SDE, DDIM with eta = 0 the probability-flow ODE,
 with the very sampler functions the image model uses."""

@@ -302,10 +302,11 @@ def sample_particles(lab, schedule_name, T, sampler, steps, eta, particles, seed
           f"**{m['distance']:.3f}**; two draws of the data itself at N = {m['n']}: {m['floor']:.3f} "
           f"(ratio **{m['ratio']:.2f}x**).")
     if use_exact:
-        md += (f" The exact score is that of these {len(lab.points):,} points themselves, each noised into a small "
-               "Gaussian, so following it brings every particle back onto one of them: the samples are copies of the "
-               "data, not new points (memorisation). Copies are no farther from the data than a fresh draw is, so the "
-               "distance can come out at or below the floor. A trained network learns a smoother field and makes new "
+        md += (f" The exact score is that of these {len(lab.points):,} points themselves: at time t each is blurred into "
+               "a Gaussian of width √(1 − ᾱ_t), and as t → 0 the blur shrinks to nothing, so following the score brings "
+               "every particle onto one of the points: the samples are copies of the data, not new points "
+               "(memorisation). A set of copies is itself a draw of the data, so its distance comes out about at the "
+               "floor, by chance a little above or below. A trained network learns a smoother field and makes new "
                "points.")
     yield lab, None, md, {"maximum": K, "value": K}
 

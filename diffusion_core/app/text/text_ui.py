@@ -79,9 +79,11 @@ def twin_note(pattern: str, prefix: str) -> str:
     """What the autoregressive twin could take from an infill pattern, in words."""
     if not prefix:
         return ("The autoregressive twin writes left to right from the first letter: this pattern pins nothing at the "
-                "start, so its names ignore it (only diffusion can fill in the middle or keep to a length).")
+                "start, so its names ignore it (of these two models, only the diffusion model can fill in the middle or keep "
+                "to a length; an autoregressive model would need training or decoding built for it).")
     return (f"The autoregressive twin writes left to right: it continued the prefix '{prefix}' and could not keep the "
-            "rest of the pattern (the letters after a gap, or the length); diffusion fills in the middle.")
+            "rest of the pattern (it never sees the letters after a gap, and nothing holds it to the length); diffusion "
+            "fills in the middle.")
 
 
 def generate_text(n, steps, rule, seed, pattern=""):
