@@ -89,7 +89,8 @@ What it is made of, one subject per folder; a module imports only from its own l
                                the queue), room_page (the page's JavaScript: the room remembered, the wait)
               common           messages instead of tracebacks, private-event options, the CSS
               view_state       a tab's view as a dict and its share-link query
-              traffic          the public Space's limits; trajectory_store, frame_files: bounded runs, fast frames
+              traffic          the public Space's limits; trajectory_store, frame_files: bounded runs, fast frames;
+                               recordings: the recorded replays' files (assets/recorded/)
               tutor, tutor_tools   the tutor tools served over MCP
               wording          plurals and articles
               plane_figures    fast plotly figures of the 2D plane (the score lab's and the race's streamed views)

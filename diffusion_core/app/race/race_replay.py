@@ -9,13 +9,12 @@ the machine, the date, each frame's history row (step, wall_s, floor, per model:
 """
 from __future__ import annotations
 
-import json
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from diffusion_core.app import frame_files
+from diffusion_core.app.recordings import read_recording, write_recording
 from diffusion_core.app.race import race_frames as rf
 from diffusion_core.app.race import race_plots as rp
 from diffusion_core.paths import ASSETS_DIR
@@ -39,20 +38,12 @@ def save_race(path: Path, frames: list[dict], race, data: np.ndarray, meta: dict
                   arrow_starts=np.stack([f["arrows"][0] for f in frames]), arrow_vectors=np.stack([f["arrows"][1] for f in frames]),
                   data=data.astype(np.float16))
     meta = {**meta, "rows": [f["row"] for f in frames], "losses": {m: race.losses[m] for m in MODELS}}
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, meta=np.array(json.dumps(meta)), **arrays)
+    write_recording(path, meta, **arrays)
 
 
-@lru_cache(maxsize=2)
-def race_recording(path: str = str(RECORDING)) -> dict | None:
-    """The recording's arrays and meta (read once; None when the file is missing or broken)."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            out = {k: z[k] for k in z.files}
-        out["meta"] = json.loads(str(out["meta"]))
-        return out
-    except (OSError, ValueError, KeyError):
-        return None
+def race_recording() -> dict | None:
+    """The shipped recording (None when it is missing or broken)."""
+    return read_recording(str(RECORDING))
 
 
 def frames() -> int:

@@ -9,13 +9,12 @@ snapshot's step and training seconds, the losses, the machine and the date.
 """
 from __future__ import annotations
 
-import json
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from diffusion_core.app.recordings import read_recording, write_recording
 from diffusion_core.maths.schedules import make_schedule
 from diffusion_core.paths import ASSETS_DIR
 from diffusion_core.training.train_2d import Trainer2D
@@ -30,21 +29,12 @@ def save_training(path: Path, trainer: Trainer2D, name: str, snapshots: list[dic
     meta = {**meta, "name": name, "schedule": [trainer.schedule.name, trainer.schedule.num_timesteps], "lr": trainer.lr,
             "width": trainer.width, "steps": [s["step"] for s in snapshots], "seconds": [s["seconds"] for s in snapshots],
             "losses": trainer.losses}
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, meta=np.array(json.dumps(meta)), points=trainer.points.astype(np.float32),
-                        labels=trainer.labels.astype(np.int8), **arrays)
+    write_recording(path, meta, points=trainer.points.astype(np.float32), labels=trainer.labels.astype(np.int8), **arrays)
 
 
-@lru_cache(maxsize=2)
-def training_recording(path: str = str(RECORDING)) -> dict | None:
-    """The recording's arrays and meta (read once; None when the file is missing or broken)."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            out = {k: z[k] for k in z.files}
-        out["meta"] = json.loads(str(out["meta"]))
-        return out
-    except (OSError, ValueError, KeyError):
-        return None
+def training_recording() -> dict | None:
+    """The shipped recording (None when it is missing or broken)."""
+    return read_recording(str(RECORDING))
 
 
 def snapshots() -> int:
