@@ -52,7 +52,7 @@ def user(url: str, deadline: float, seed: int, gen_share: float, out: dict, lock
                 start = time.perf_counter()
                 result = client.predict(str(rng.randrange(10)), 3, rng.choice(["ddim", "dpm++2m"]), 0, rng.choice([10, 20]),
                                         rng.randrange(1000), rng.choice([4, 8, 16]), "leading", api_name="/generate")
-                if "done" not in result[2]:
+                if "done" not in result[2].lower():
                     raise RuntimeError(f"generation did not finish: {result[2]!r}")
                 with lock:
                     out["generate"].append(1000 * (time.perf_counter() - start))

@@ -78,8 +78,8 @@ CLICK_AND_TIME = """() => new Promise(resolve => {
   const obs = new MutationObserver(() => {
     const img = live.querySelector('img');
     if (first === null && img && img.src !== src0) first = performance.now() - t0;
-    if (!status.innerText.includes('done')) started = true;
-    if (started && status.innerText.includes('done')) { obs.disconnect(); resolve([first, performance.now() - t0]); }
+    if (!status.innerText.includes('Done:')) started = true;
+    if (started && status.innerText.includes('Done:')) { obs.disconnect(); resolve([first, performance.now() - t0]); }
   });
   obs.observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
   document.querySelector('#generate').click();

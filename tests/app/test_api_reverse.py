@@ -13,7 +13,7 @@ def client(app_url, tmp_path_factory):
     c = Client(app_url, verbose=False, download_files=str(tmp_path_factory.mktemp("dl")))
     job = c.submit(*GEN, api_name="/generate")
     outs = list(job)
-    assert "done: 8 steps" in job.outputs()[-1][2]
+    assert "Done: 8 steps" in job.outputs()[-1][2]
     assert len(outs) >= 2  # streamed, not one final answer
     return c
 
@@ -85,4 +85,4 @@ def test_two_users_generating_at_once_both_finish(app_url):
     for th in threads:
         th.join(timeout=120)
     assert not errors and len(results) == 2
-    assert all("done: 10 steps" in r for r in results.values())
+    assert all("Done: 10 steps" in r for r in results.values())

@@ -40,7 +40,7 @@ def expect_view(pg, view):
     elif view["tab"] == "reverse":
         defaults = load_pretrained("dit").meta["sampling"]  # what a view leaves unset stays at the model's default
         # this view's own run: its label and seed are in the status line (the previous lesson's run was done too)
-        expect(pg.locator("#rev-status")).to_contain_text(f"done: {view.get('steps', defaults['steps'])} steps")
+        expect(pg.locator("#rev-status")).to_contain_text(f"Done: {view.get('steps', defaults['steps'])} steps")
         expect(pg.locator("#rev-status")).to_contain_text(f"{view['label']}, seed {view.get('seed', 0)}, "
                                                           f"{view.get('sampler', defaults['sampler'])}")
         expect(pg.locator("#rev-sampler input")).to_have_value(view.get("sampler", defaults["sampler"]))

@@ -46,7 +46,7 @@ def test_generate_streams_then_scrub_and_click_a_patch(page):
     set_number(page, "rev-steps", 40)  # 20 bf16 steps end in ~1.2 s: too few frames at ~4 a second to count on
     page.evaluate(WATCH_LIVE)
     page.locator("#generate").click()
-    expect(page.locator("#rev-status")).to_contain_text("done: 40 steps", timeout=60000)
+    expect(page.locator("#rev-status")).to_contain_text("Done: 40 steps", timeout=60000)
     srcs = page.evaluate("window.__srcs")
     assert len(set(srcs)) >= 5, f"the live picture changed only {len(set(srcs))} times while streaming"
 

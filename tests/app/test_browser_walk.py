@@ -37,7 +37,7 @@ def test_10_show_me_sets_the_lessons_whole_view_and_its_banner_stays_on_its_tab(
     expect(pg.locator("#rev-steps input[type=number]")).to_have_value(str(samplers["steps"]))
     expect(pg.locator("#rev-status")).to_contain_text("done", timeout=90000)
     show_lesson(pg, 4)  # the DiT: sets only label and seed; the rest of the tab back to its defaults
-    expect(pg.locator("#rev-status")).to_contain_text(f"done: {defaults['steps']} steps", timeout=90000)
+    expect(pg.locator("#rev-status")).to_contain_text(f"Done: {defaults['steps']} steps", timeout=90000)
     expect(pg.locator("#rev-sampler input")).to_have_value(defaults["sampler"])
     expect(pg.locator("#lesson-banner")).to_be_visible()
     pg.get_by_role("tab", name="Forward process").click()
@@ -60,7 +60,7 @@ def test_10_lesson_3_lands_where_its_curve_is(browser, app_url):
 
 def test_10_play_draws_every_step(browser, app_url):
     pg = new_page(browser, app_url + "?tab=reverse&sampler=ddim&steps=8&images=4&seed=3", height=1600)
-    expect(pg.locator("#rev-status")).to_contain_text("done: 8 steps", timeout=90000)
+    expect(pg.locator("#rev-status")).to_contain_text("Done: 8 steps", timeout=90000)
     pg.evaluate("""() => { window.seenSteps = new Set();
         new MutationObserver(() => { const box = document.querySelector('#step-caption');
                                      const m = box && box.textContent.match(/Step (\\d+) of/); if (m) window.seenSteps.add(+m[1]); })

@@ -87,7 +87,7 @@ def test_fire_and_forget_generations_are_dropped_over_http(app_url):
     time.sleep(traffic.GRACE_S + 0.5)
     assert rl.active_runs() == before, "unread generations kept the sampler busy"
     status = Client(app_url, verbose=False).predict("7", 2.0, "ddim", 0, 5, 0, 2, "leading", 0, api_name="/generate")[2]
-    assert "done: 5 steps" in status
+    assert "Done: 5 steps" in status
 
 
 # ---------------------------------------------------------------------------- memory and disk

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from diffusion_core.app.learn import lessons as ls
-from diffusion_core.app.learn import lesson_reveals as lr
+from diffusion_core.app.learn import sampling_reveals as sr
 from diffusion_core.evaluation.measured_figures import dit_figures, read_measured, RACE_FIGURES, TEXT_FIGURES
 from diffusion_core.maths.schedules import make_schedule, schedule_from_dict
 from diffusion_core.paths import ASSETS_DIR
@@ -47,7 +47,7 @@ def test_1_the_interval_is_measured_two_sided_at_n_1000_and_quoted_from_the_reco
     two_sided = [r for r in rows if r["guidance"] != 1.0 and 0 < r["guidance_min_t"] and r.get("guidance_max_t", 1000) < 999]
     assert two_sided, "no interval with both ends was measured"
     text = everything("guidance")
-    for r in lr.guidance_rows()[1]:
+    for r in sr.guidance_rows()[1]:
         assert f"Fréchet distance {r['frechet_distance']:.1f}, precision {r['precision']:.2f}, recall {r['recall']:.2f}" in text
 
 
@@ -159,9 +159,9 @@ def test_5_the_samplers_lesson_says_what_is_true_of_strides_solvers_and_spacing(
     assert "strided sampling works for DDPM too" not in text and "learns its step variances" in text
     assert "every \nODE solver" not in text and "ODE solver, DDIM included, converges to the same image" in text
     assert "for the same number of network evaluations" in text
-    row = lr.sampler_rows()[1]
+    row = sr.sampler_rows()[1]
     if row["spacing"] == "leading":
-        start, _ = lr.grid_start(row)
+        start, _ = sr.grid_start(row)
         assert f"starts at t = {start:g}" in text
 
 
@@ -229,7 +229,7 @@ def test_10_the_smaller_findings():
 # Issue 32, item 8: lesson 5's Show me showed clean, smooth DDPM digits while its reveal said DDPM "leaves noise".
 def test_the_samplers_reveal_says_what_the_page_shows_and_the_figures_measure():
     text = everything("samplers")
-    ddpm, ddim = lr.sampler_rows()
+    ddpm, ddim = sr.sampler_rows()
     assert "too little time to remove" not in text
     for name, r in (("DDPM", ddpm), ("DDIM", ddim)):  # each sampler's figures together, under its own name
         assert (f"{name}: Fréchet distance {r['frechet_distance']:.1f}, precision {r['precision']:.2f}, recall "
@@ -241,11 +241,11 @@ def test_the_samplers_reveal_says_what_the_page_shows_and_the_figures_measure():
 # The independent expert reader's second pass (review of the rewritten texts).
 def test_the_guidance_reveal_counts_the_guided_steps_as_the_recorded_passes_do():
     text = everything("guidance")
-    for r in lr.guidance_rows(every_seed=True)[1]:
-        guided, _ = lr.guided_steps(r)
+    for r in sr.guidance_rows(every_seed=True)[1]:
+        guided, _ = sr.guided_steps(r)
         assert guided == r["passes"] - r["steps"]  # the grid's count against the sampler's own count of passes
-    for r in lr.guidance_rows()[1]:
-        assert f"({lr.guided_steps(r)[0]} of {r['steps']} steps)" in text
+    for r in sr.guidance_rows()[1]:
+        assert f"({sr.guided_steps(r)[0]} of {r['steps']} steps)" in text
     assert "It is not just the number of guided steps" in text
 
 

@@ -78,7 +78,7 @@ def test_zero_gpu_runs_the_call_with_a_duration_from_its_inputs_and_keeps_the_ma
     monkeypatch.setattr(runtime, "spaces", fake)
     assert runtime.pick_device().type == "cpu"  # the main process never initialises CUDA on ZeroGPU
     frames = list(rui.generate_frames(label="7", guidance=2.0, sampler="ddim", eta=0, steps=4, seed=0, images=2, spacing="leading", guidance_min_t=0))
-    assert "done: 4 steps" in frames[-1][2]
+    assert "Done: 4 steps" in frames[-1][2]
     assert fake.durations == [rl.gpu_seconds(sampling(label="7", guidance=2.0, sampler="ddim", eta=0, steps=4, seed=0, images=2, spacing="leading", guidance_min_t=0))]
     assert fake.inside == [True] and not runtime._IN_ZERO_GPU["call"]
     assert all(isinstance(f[0], np.ndarray) for f in frames)  # CPU data comes back, not CUDA tensors
@@ -91,7 +91,7 @@ def test_a_zero_gpu_refusal_falls_back_to_the_cpu_and_says_so(monkeypatch):
 
     monkeypatch.setattr(runtime, "spaces", FakeSpaces(refuse="You have exceeded your GPU quota (60s requested vs. 0s left)"))
     frames = list(rui.generate_frames(label="7", guidance=2.0, sampler="ddim", eta=0, steps=3, seed=0, images=2, spacing="leading", guidance_min_t=0))
-    assert "done: 3 steps" in frames[-1][2] and "GPU is not available right now" in frames[-1][2]
+    assert "Done: 3 steps" in frames[-1][2] and "GPU is not available right now" in frames[-1][2]
     assert "quota" in frames[-1][2]
     monkeypatch.setattr(runtime, "spaces", FakeSpaces(refuse="something else broke"))
     with pytest.raises(RuntimeError, match="something else broke"):

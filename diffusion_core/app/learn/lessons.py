@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from diffusion_core.app.learn.lesson_reveals import (explain_attention, explain_comparison, explain_forward,
-                                                     explain_guidance, explain_objective, explain_race, explain_samplers,
-                                                     explain_schedules, explain_score, explain_text, measured_view,
-                                                     middle_interval, objective_weight_sentence, race_answer, samplers_answer,
+                                                     explain_objective, explain_race, explain_schedules, explain_score,
+                                                     explain_text, measured_view, objective_weight_sentence, race_answer,
                                                      text_answer)
+from diffusion_core.app.learn.sampling_reveals import explain_guidance, explain_samplers, middle_interval, samplers_answer
 from diffusion_core.references import cited
 
 
