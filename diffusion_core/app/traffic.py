@@ -146,11 +146,21 @@ def launch_options(demo) -> dict:
     """`demo.launch(...)` arguments that bound uploads, sessions and the cache, and install the guard."""
     from starlette.middleware import Middleware
 
+    one_http_parser()
     return dict(max_file_size=UPLOAD_LIMIT, state_session_capacity=int(os.environ.get("DIFFUSION_CLASSROOM_SESSIONS", SESSIONS_KEPT)),
                 app_kwargs={"middleware": [Middleware(StreamGuard)], "lifespan": lifespan_for(demo)})
 
 
 QUEUE_OPTIONS = dict(max_size=QUEUE_MAX, default_concurrency_limit=4)
+
+
+def one_http_parser() -> None:
+    """Serve with uvicorn's pure-Python h11 parser whatever else is installed. uvicorn's "auto" takes
+    httptools when present (Ray Serve brings it), and httptools rejects an over-long URL itself with a bare
+    400 before `StreamGuard` can answer its 414 and say why."""
+    import uvicorn.config
+
+    uvicorn.config.HTTP_PROTOCOLS["auto"] = uvicorn.config.HTTP_PROTOCOLS["h11"]
 
 
 # ---------------------------------------------------------------------------- one generation per session

@@ -35,7 +35,7 @@ def test_10_show_me_sets_the_lessons_whole_view_and_its_banner_stays_on_its_tab(
     show_lesson(pg, 5)  # samplers: DDPM at 10 steps
     samplers = LESSONS[4].view
     expect(pg.locator("#rev-steps input[type=number]")).to_have_value(str(samplers["steps"]))
-    expect(pg.locator("#rev-status")).to_contain_text("done", timeout=90000)
+    expect(pg.locator("#rev-status")).to_contain_text("Done:", timeout=90000)
     show_lesson(pg, 4)  # the DiT: sets only label and seed; the rest of the tab back to its defaults
     expect(pg.locator("#rev-status")).to_contain_text(f"Done: {defaults['steps']} steps", timeout=90000)
     expect(pg.locator("#rev-sampler input")).to_have_value(defaults["sampler"])
@@ -66,7 +66,7 @@ def test_10_play_draws_every_step(browser, app_url):
                                      const m = box && box.textContent.match(/Step (\\d+) of/); if (m) window.seenSteps.add(+m[1]); })
             .observe(document.body, {childList: true, subtree: true, characterData: true}); }""")
     fps = pg.locator("#play-fps input[type=number]")
-    fps.fill("20")
+    fps.fill("5")
     fps.press("Enter")
     pg.evaluate("() => window.seenSteps.clear()")
     pg.locator("#play").click()

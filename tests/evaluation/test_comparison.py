@@ -95,13 +95,14 @@ def test_the_card_judges_the_default_against_the_stronger_dit_targets_from_its_m
 
 def test_the_verdict_says_so_when_the_models_trained_on_different_hardware():
     def model(name, fd, hardware):
-        return {"model": name, "frechet_distance": fd, "recall": 0.8, "ms_per_sample_cpu": 1.0, "training_time_s": 60.0,
-                "training_hardware": hardware}
+        return {"model": name, "frechet_distance": fd, "precision": 0.8, "recall": 0.8, "accuracy": 0.9,
+                "ms_per_sample_cpu": 1.0, "nfe_per_sample": 1, "training_time_s": 60.0, "training_hardware": hardware}
 
     same = {"gan": model("GAN", 2.0, "cpu"), "vae": model("VAE", 3.0, "CPU (x86_64, 2 threads)")}
-    assert comparison.verdict(same).endswith("on the same kind of CPU.")
+    assert "), all on the same kind of CPU: " in comparison.verdict(same)
     mixed = {**same, "dit": model("Diffusion", 1.0, "CPU for stages 1-8; NVIDIA H200 for stage 10")}
-    assert "different hardware (" in comparison.verdict(mixed) and "NVIDIA H200" in comparison.verdict(mixed)
+    text = comparison.verdict(mixed)
+    assert "), on different hardware: " in text and "NVIDIA H200" in text and "same kind of CPU" not in text
 
 
 def test_the_cards_are_not_rewritten_from_a_broken_figures_file(tmp_path, monkeypatch):

@@ -97,14 +97,14 @@ def build_race_tab() -> SimpleNamespace:
 
     replay = guard(replay_frame)
     replay_out = [*pictures, *plots, status]
-    replay_btn.click(lambda: gr.update(value=race_replay.frames()), None, replay_at, **private).then(
+    replay_btn.click(lambda: gr.update(value=max(1, race_replay.frames())), None, replay_at, **private).then(
         replay, [replay_at, by], replay_out, api_name="race_replay")
     replay_at.input(replay, [replay_at, by], replay_out, trigger_mode="always_last", **private)
 
     def applied_after(dep, view_json):
         """After a link or lesson opens this tab asking for it: the recorded race, at its last frame."""
         dep = dep.then(view_lands_on("race", needs="replay"), view_json, None, **private)
-        return dep.success(lambda: gr.update(value=race_replay.frames()), None, replay_at, **private).then(
+        return dep.success(lambda: gr.update(value=max(1, race_replay.frames())), None, replay_at, **private).then(
             replay, [replay_at, by], replay_out, **private)
 
     fields = {"points": (preset, None), "seed": (seed, None)}

@@ -120,7 +120,7 @@ def build_score_tab() -> SimpleNamespace:
 
     replay_out = [lab, canvas, data_md, train_plot, field_plot, field_md, progress, schedule, T]
     replay_in = [replay_at, t, label, guidance]
-    replay_btn.click(lambda: gr.update(value=score_replay.snapshots()), None, replay_at, **private).then(
+    replay_btn.click(lambda: gr.update(value=max(1, score_replay.snapshots())), None, replay_at, **private).then(
         stored(sui.replay_training), replay_in, replay_out, api_name="score_replay", **fast)
     replay_at.input(stored(sui.replay_training), replay_in, replay_out, trigger_mode="always_last", **fast, **private)
 
@@ -157,7 +157,7 @@ def build_score_tab() -> SimpleNamespace:
         landed = landed.success(stored(sui.load_preset), [preset, seed], [lab, canvas, data_md], **private)
         landed.success(fit_t, [T, t], t, **private).success(**redraw, **private)
         replaying = dep.then(view_lands_on("score", needs="replay"), view_json, None, **private)
-        return replaying.success(lambda: gr.update(value=score_replay.snapshots()), None, replay_at, **private).then(
+        return replaying.success(lambda: gr.update(value=max(1, score_replay.snapshots())), None, replay_at, **private).then(
             stored(sui.replay_training), replay_in, replay_out, **private)
 
     return SimpleNamespace(tab=tab, controls=controls, fields=fields, link_inputs=link_inputs, view_of=view_of,
