@@ -35,6 +35,7 @@ from diffusion_core.app.reverse import reverse_tab  # noqa: E402
 from diffusion_core.app.race import race_tab  # noqa: E402
 from diffusion_core.app.score import score_tab  # noqa: E402
 from diffusion_core.app.text import text_tab  # noqa: E402
+from diffusion_core.app.cost import cost_tab  # noqa: E402
 from diffusion_core.app import tutor  # noqa: E402
 from diffusion_core.app.classroom import classroom_tab  # noqa: E402
 from diffusion_core.app.classroom import classroom_ui as room_ui  # noqa: E402
@@ -87,12 +88,14 @@ def build_demo() -> gr.Blocks:
             score = score_tab.build_score_tab()
             race = race_tab.build_race_tab()
             text = text_tab.build_text_tab()
+            cost = cost_tab.build_cost_tab()
             learn = learn_tab.build_learn_tab()
         with gr.Row():
             share_btn = gr.Button("Link to this view", scale=1, elem_id="share-btn")
             link = gr.Textbox(label="Shareable link", scale=4, elem_id="share-link", buttons=["copy"])
 
-        by_tab = {"forward": fwd, "reverse": rev, "compare": cmp, "score": score, "race": race, "text": text, "learn": learn}
+        by_tab = {"forward": fwd, "reverse": rev, "compare": cmp, "score": score, "race": race, "text": text, "cost": cost,
+                  "learn": learn}
         for tab_id, ns in by_tab.items():
             ns.tab.select(lambda t=tab_id: t, None, current_tab, **private)
         banner_tab = gr.Textbox("", visible=False, label="the tab the lesson banner is for")
@@ -124,6 +127,7 @@ def build_demo() -> gr.Blocks:
             score.applied_after(dep, view)
             race.applied_after(dep, view)
             text.applied_after(dep, view)
+            cost.applied_after(dep, view)
             return cmp.sample_after(dep, view)
 
         apply_chain(demo.load(view_from_url, None, [view, url_note], **private))
@@ -192,6 +196,10 @@ def launch(demo: gr.Blocks, **overrides):
 
 
 if __name__ == "__main__":
+    from diffusion_core.pipelines import backends, serve_config
+
+    # What runs the DiT: `--backend local|ray` or DIFFUSION_CLASSROOM_BACKEND (README, "Past one machine: Ray Serve").
+    print(backends.use(serve_config.backend_flag(sys.argv[1:])), flush=True)
     if problem := cui.startup_notice():
         print(problem.replace("**", ""), flush=True)
     launch(build_demo())

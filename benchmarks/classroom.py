@@ -5,12 +5,14 @@ the server's memory, and the ratio of the last finish to one generation alone me
     python benchmarks/classroom.py                   # 30 users, default settings (all on seed 0), then
                                                      # the same with a seed each (nothing to share)
     python benchmarks/classroom.py --users 8 --same-seed-only
+    python benchmarks/classroom.py --preset fast --distinct-only   # the fast preset, a seed each (the cost lab asks)
 
 Targets: every first frame within 1.5 s, the last one done within 12 s, no errors.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import sys
@@ -19,18 +21,28 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from server import AppServer, default_generate_args, stream_timed  # noqa: E402
+from server import ROOT, AppServer, default_generate_args, stream_timed  # noqa: E402
 
 DEFAULT = default_generate_args()  # the app's default setting, 16 digits
 
 
-def one_alone(url: str, seed: int) -> tuple[float, float]:
-    first, done, event, _ = stream_timed(url, "generate", DEFAULT[:5] + [seed] + DEFAULT[6:])
+def preset_args(preset: str) -> list:
+    """The `generate` arguments at the shipped DiT's named setting `preset` (its JSON's sampling_presets), 16 digits."""
+    if preset == "default":
+        return list(DEFAULT)
+    meta = json.loads((ROOT / "assets" / "dit_mnist.json").read_text())
+    s = {**meta["sampling"], **meta.get("sampling_presets", {})[preset]}
+    return ["mixed 0-9", float(s["guidance"]), s["sampler"], float(s.get("eta", 0.0)), int(s["steps"]), 0, 16, s["spacing"],
+            float(s.get("guidance_min_t", 0)), float(s.get("guidance_max_t", 1000))]
+
+
+def one_alone(url: str, seed: int, base: list = DEFAULT) -> tuple[float, float]:
+    first, done, event, _ = stream_timed(url, "generate", base[:5] + [seed] + base[6:])
     assert event == "complete", event
     return first, done
 
 
-def classroom(url: str, users: int, same_seed: bool, memory) -> dict:
+def classroom(url: str, users: int, same_seed: bool, memory, base: list = DEFAULT) -> dict:
     """`users` threads, each starting at a random moment within one second."""
     out = {"first": [None] * users, "done": [None] * users, "errors": [], "memory": []}
     rng = random.Random(0)
@@ -38,11 +50,11 @@ def classroom(url: str, users: int, same_seed: bool, memory) -> dict:
 
     def user(i):
         time.sleep(delays[i])
-        data = list(DEFAULT)
+        data = list(base)
         data[5] = 0 if same_seed else 1000 + i
         try:
             first, done, event, payload = stream_timed(url, "generate", data)
-            if event != "complete" or "done:" not in payload:
+            if event != "complete" or "Done:" not in payload:
                 out["errors"].append(f"user {i}: {event} {payload[:120]}")
             out["first"][i], out["done"][i] = first, done
         except Exception as exc:  # noqa: BLE001 - every failure is counted and shown
@@ -78,21 +90,25 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--users", type=int, default=30)
     p.add_argument("--same-seed-only", action="store_true")
+    p.add_argument("--distinct-only", action="store_true", help="only the run with a seed each (nothing to share)")
+    p.add_argument("--preset", default="default", help="the DiT's named setting every user generates at (default, fast)")
     p.add_argument("--env", nargs="*", default=[], help="NAME=VALUE for the server (to try a setting)")
     p.add_argument("--pause", type=float, default=0, help="seconds to wait after start-up (to attach a profiler)")
     args = p.parse_args()
     with AppServer(env=dict(e.split("=", 1) for e in args.env)) as srv:
         print(f"server pid {srv.proc.pid}", flush=True)
         time.sleep(args.pause)
-        one_alone(srv.url, 54321)  # warm-up: the first run loads the bf16 copy (its own seed: nothing cached)
-        first, alone = one_alone(srv.url, 12345)
-        print(f"# Classroom: app.py served after {srv.startup_s:.1f} s; one default generation alone: first frame "
-              f"{first:.2f} s, done in {alone:.2f} s")
-        report(f"{args.users} users, default settings (the same seed: identical work is shared)",
-               classroom(srv.url, args.users, True, srv.rss_mb), alone)
+        base = preset_args(args.preset)
+        one_alone(srv.url, 54321, base)  # warm-up: the first run loads the bf16 copy (its own seed: nothing cached)
+        first, alone = one_alone(srv.url, 12345, base)
+        print(f"# Classroom: app.py served after {srv.startup_s:.1f} s; one {args.preset} generation alone ({base[2]}, "
+              f"{base[4]} steps): first frame {first:.2f} s, done in {alone:.2f} s")
+        if not args.distinct_only:
+            report(f"{args.users} users, {args.preset} settings (the same seed: identical work is shared)",
+                   classroom(srv.url, args.users, True, srv.rss_mb, base), alone)
         if not args.same_seed_only:
-            report(f"{args.users} users, a different seed each (nothing to share)",
-                   classroom(srv.url, args.users, False, srv.rss_mb), alone)
+            report(f"{args.users} users, {args.preset} settings, a different seed each (nothing to share)",
+                   classroom(srv.url, args.users, False, srv.rss_mb, base), alone)
         print(f"\nserver still up: {srv.alive()}; peak memory (VmHWM) {srv.peak_rss_mb():.0f} MB")
 
 

@@ -8,6 +8,7 @@ What you can run sits at the top (`python -m diffusion_core.<command> --help`):
     model_cards  write the model cards from the weights' JSON and the measured report
     text_model_cards  the text models' cards, from their JSON and assets/text_figures.json
     record_runs  record the race and the score-lab training that lessons 9 and 8 replay at once
+    serve_denoiser  deploy, inspect or remove the denoiser on a Ray cluster (`python app.py --backend ray` uses it)
 and the modules every part reads:
     paths        every place on disk: assets, data, outputs, the scratch folder
     references   every cited work, with what the app takes from each; `cited()` writes `[@<key> <place>]` out
@@ -41,6 +42,9 @@ What it is made of, one subject per folder; a module imports only from its own l
               text_dit         the text model from the DiT's blocks, and its autoregressive twin (causal)
               classifier       the MNIST judge (accuracy and the feature space of the Frechet distance)
               pretrained       save / load shipped weights: assets/, or a Hugging Face Hub repo
+              precision        the DiT at float32, bfloat16 and int8 (dynamic quantisation; a sentence where torch.ao is gone)
+              pruning          structured magnitude pruning of the MLPs' hidden units: a pruned model is a smaller DiT
+              dit_flops        a forward pass's operations counted by part: attention projections, scores (N^2), MLP
               runtime          where models run: CUDA with bf16, ZeroGPU, the CPU
               loaded           the one owner of loaded networks (each loaded once per process and device)
               threads          tiny networks (2D MLPs, the text model) on one intra-op thread
@@ -49,6 +53,12 @@ What it is made of, one subject per folder; a module imports only from its own l
               generation       class-conditional generation from any shipped model
               denoising        the reverse process recorded step by step (a Trajectory), for the app
               step_batcher     cross-user batching: running generations share one network call per round
+              step_stream      one generation as a stream: RunStart, then a StepFrame per step (what a backend sends)
+              backends         what runs the app's generations: LocalBackend (default, no ray) or Ray Serve; `active()`
+              serve_config     the backend setting and the Ray Serve deployment's settings, with their defaults
+              ray_deployment   the Serve deployment: replicas that each run the step batcher, steps streamed
+              ray_backend      the front end's client: one streamed call per generation, faults turned into messages
+              variant_sampling digits from a variant of the DiT (a precision, a pruned copy) from the same x_T
               interpolation    latent interpolation (slerp; DDIM between two x_T for the DiT)
               sdedit           noise a real digit to t* and denoise it back; eps-MSE by timestep
               particles        2D particles moved by the same samplers; learned vs exact score by t
@@ -59,6 +69,7 @@ What it is made of, one subject per folder; a module imports only from its own l
               race_2d          diffusion, GAN and VAE trained together on 2D data, measured as they go
               train_text       the masked-diffusion text model and its autoregressive twin
               training_utils   device, seeding, EMA, resumable checkpoints (in parts), the loss log
+              recovery_tune    a pruned model's short recovery fine-tune with the trainer's own step
  layer 4  evaluation/  measuring models
               metrics          Frechet distance, precision / recall, diversity on feature vectors
               quality          generated digits judged by the classifier
@@ -68,6 +79,9 @@ What it is made of, one subject per folder; a module imports only from its own l
               coverage2d       mode coverage of 2D samples (modes hit, share near a mode)
               race_measures    the race measured as it trains: distance, coverage, stability
               text_quality     the text models' bits per character, novelty, n-gram plausibility
+              cost_report      the cost lab's figures (assets/cost_figures.json): schema, checked reader, remedies
+              cost_timing      a guided step's time; one forward's time by part as the tokens grow
+              train_memory     a training step's peak memory by batch size, with and without checkpointing (fresh process)
           classroom/   a class in one room (no gradio): the teacher's view pushed to followers, live polls, presence
               room_db          the database: one SQLite file (WAL), its schema version and migrations
               rooms            Classroom: rooms, members, polls, answers; keys checked, sizes bounded, idle rooms deleted
@@ -80,10 +94,12 @@ What it is made of, one subject per folder; a module imports only from its own l
               forward/         forward_tab, forward_ui, forward_lab, forward_plots, custom_specs (pasted schedules, links)
               reverse/         reverse_tab, reverse_ui, reverse_views, attention_view
               compare/         compare_tab, compare_ui
-              learn/           learn_tab, lessons (keyword data), lesson_reveals (figures read from assets/*.json)
+              learn/           learn_tab, lessons (keyword data), lesson_reveals, sampling_reveals (figures read from assets/*.json),
+                               cost_reveal (lesson 11's answer and reveal, from assets/cost_figures.json)
               score/           score_tab, score_ui, score_plots, score_replay (the score lab: diffusion in 2D)
               race/            race_tab, race_ui, race_plots, race_frames, race_replay (diffusion vs GAN vs VAE in 2D)
               text/            text_tab, text_ui (masked diffusion on names, and its autoregressive twin)
+              cost/            cost_tab, cost_ui, cost_plots (why diffusion is slow and what makes it fast, measured)
               classroom/       classroom_tab, classroom_ui, classroom_views (the Class panel: teacher and students),
                                lesson_polls (the lessons' questions as polls), room_events (the long poll, beside
                                the queue), room_page (the page's JavaScript: the room remembered, the wait)
@@ -94,5 +110,6 @@ What it is made of, one subject per folder; a module imports only from its own l
               tutor, tutor_tools   the tutor tools served over MCP
               wording          plurals and articles
               plane_figures    fast plotly figures of the 2D plane (the score lab's and the race's streamed views)
- layer 6  the commands at the top (train, sample, evaluate, compare, model_cards, text_model_cards, record_runs)
+ layer 6  the commands at the top (train, sample, evaluate, compare, model_cards, text_model_cards, record_runs,
+          serve_denoiser)
 """

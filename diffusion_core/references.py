@@ -60,7 +60,8 @@ WORKS: dict[str, Work] = {
     "peebles2023dit": Work(
         ("W. Peebles", "S. Xie"), "Scalable Diffusion Models with Transformers", "ICCV 2023", 2023, "arXiv:2212.09748",
         {"sec. 3.2": "patchify, sin-cos positions and the adaLN-Zero block (initialised as the identity)",
-         "fig. 5": "adaLN-Zero against the other conditioning blocks"}),
+         "fig. 5": "adaLN-Zero against the other conditioning blocks",
+         "abstract": "more Gflops, through depth, width or more input tokens (smaller patches), consistently lower FID"}),
     "ho2022cfg": Work(
         ("J. Ho", "T. Salimans"), "Classifier-Free Diffusion Guidance",
         "NeurIPS 2021 Workshop on Deep Generative Models; arXiv 2022", 2022, "arXiv:2207.12598",
@@ -184,7 +185,8 @@ WORKS: dict[str, Work] = {
     "vaswani2017attention": Work(
         ("A. Vaswani", "N. Shazeer", "N. Parmar", "J. Uszkoreit", "L. Jones", "A. N. Gomez", "Ł. Kaiser", "I. Polosukhin"),
         "Attention Is All You Need", "NeurIPS 2017", 2017, "arXiv:1706.03762",
-        {"eq. 1": "scaled dot-product attention", "sec. 3.5": "sinusoidal position features"}),
+        {"eq. 1": "scaled dot-product attention", "sec. 3.5": "sinusoidal position features",
+         "table 1": "self-attention's cost per layer, O(n^2 d) for n positions of width d"}),
     "radford2018gpt": Work(
         ("A. Radford", "K. Narasimhan", "T. Salimans", "I. Sutskever"),
         "Improving Language Understanding by Generative Pre-Training", "OpenAI report", 2018, "",
@@ -203,6 +205,22 @@ WORKS: dict[str, Work] = {
         ("S. Nie", "F. Zhu", "Z. You", "X. Zhang", "J. Ou", "J. Hu", "J. Zhou", "Y. Lin", "J.-R. Wen", "C. Li"),
         "Large Language Diffusion Models", "arXiv 2025", 2025, "arXiv:2502.09992",
         {"app. B": "low-confidence remasking: how many tokens each step unmasks"}),
+    # ------------------------------------------------------------------ cost: precision, pruning, memory
+    "jacob2018quantization": Work(
+        ("B. Jacob", "S. Kligys", "B. Chen", "M. Zhu", "M. Tang", "A. Howard", "H. Adam", "D. Kalenichenko"),
+        "Quantization and Training of Neural Networks for Efficient Integer-Arithmetic-Only Inference", "CVPR 2018", 2018,
+        "arXiv:1712.05877",
+        {"sec. 2.1": "the affine quantisation scheme r = S(q - Z): reals as 8-bit integers q with a scale S and a zero point Z"}),
+    "li2017pruning": Work(
+        ("H. Li", "A. Kadav", "I. Durdanovic", "H. Samet", "H. P. Graf"), "Pruning Filters for Efficient ConvNets",
+        "ICLR 2017", 2017, "arXiv:1608.08710",
+        {"sec. 3.1": "remove the filters with the smallest sum of absolute weights, and the next layer's matching weights",
+         "abstract": "whole filters removed leave dense matrices (no sparse libraries needed); retraining recovers accuracy"}),
+    "chen2016sublinear": Work(
+        ("T. Chen", "B. Xu", "C. Zhang", "C. Guestrin"), "Training Deep Nets with Sublinear Memory Cost", "arXiv 2016", 2016,
+        "arXiv:1604.06174",
+        {"abstract": "recompute activations instead of storing them: O(sqrt(n)) memory for an n-layer network at the cost "
+                     "of one extra forward pass per mini-batch"}),
     # ------------------------------------------------------------------ interpolation
     "shoemake1985slerp": Work(
         ("K. Shoemake",), "Animating Rotation with Quaternion Curves", "SIGGRAPH 1985", 1985, "doi:10.1145/325165.325242",

@@ -18,8 +18,9 @@ LAYERS = {
     "evaluation": 4, "classroom": 4,
     "app": 5,
     "sample": 6, "train": 6, "evaluate": 6, "compare": 6, "model_cards": 6, "text_model_cards": 6, "record_runs": 6,
+    "serve_denoiser": 6,
 }
-TABS = ("forward", "reverse", "compare", "learn", "score", "race", "text")
+TABS = ("forward", "reverse", "compare", "learn", "score", "race", "text", "cost")
 
 
 def module_name(path: pathlib.Path) -> str:
@@ -72,6 +73,12 @@ def test_imports_only_point_down(name):
 def test_only_the_app_imports_gradio():
     users = sorted(m for m, tree in MODULES.items() if any(t.split(".")[0] == "gradio" for t in imported(m, tree)))
     assert users and all(subject(m) == "app" for m in users), users
+
+
+def test_only_the_ray_backend_imports_ray():
+    """Ray is optional: the Ray Serve deployment and its client import it, nothing else (the local backend never)."""
+    users = sorted(m for m, tree in MODULES.items() if any(t.split(".")[0] == "ray" for t in imported(m, tree)))
+    assert users == ["diffusion_core.pipelines.ray_backend", "diffusion_core.pipelines.ray_deployment"], users
 
 
 def test_no_tab_imports_another_tab():

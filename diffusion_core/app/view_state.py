@@ -8,7 +8,8 @@ text, never as markup). The lessons of the Learn tab use the same dicts to set t
 A link carries everything its tab shows: on the forward tab the image, the schedule (a custom one as its
 betas, packed), t, the seed, the mode and its alpha, the schedules compared and the strip's settings; on
 the reverse tab every sampling setting; on the compare tab the digit, seed and count; on the Learn tab
-the lesson; on the score lab its data, schedule, t and sampling settings.
+the lesson; on the score lab its data, schedule, t and sampling settings; on the cost tab the live comparison's digit
+and seed.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from diffusion_core.maths.schedule_makers import MAKERS
 from diffusion_core.maths.schedules import MAX_TIMESTEPS, PREDICTION_TYPES
 from diffusion_core.settings import ALIASES, LIMITS
 
-TABS = ("forward", "reverse", "compare", "learn", "score", "race", "text")
+TABS = ("forward", "reverse", "compare", "learn", "score", "race", "text", "cost")
 MODES = ("closed", "chain")
 STRIP_SPACINGS = ("t", "log_snr")
 MAX_LINK_BETAS = 4000  # custom schedules up to this T travel in a link
@@ -57,7 +58,7 @@ FIELDS = {
        for name, lim in LIMITS.items() if name != "seed"},
     "sdedit": ("bool", None),  # open "From a real digit" and run it (a lesson's view)
     "replay": ("bool", None),  # the race or the score lab: replay its recorded run (a lesson's view)
-    # compare tab
+    # compare tab (and the cost tab's live comparison: its digit and seed)
     "digit": ("int", (0, 9)),
     "samples": ("int", (1, 16)),
     # score lab (also schedule, T, t, sampler, steps, eta, guidance above)

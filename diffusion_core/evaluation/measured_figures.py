@@ -6,7 +6,8 @@ one reader and one writer, so a figure is quoted only as it was recorded.
   passes, accuracy, frechet_distance, frechet_distance_real_floor, frechet_ratio_to_floor, precision,
   recall, ...}]}.
 - `RACE_FIGURES`: `benchmarks/race.py --only seeds --record`; `TEXT_FIGURES`: `benchmarks/text_quality.py
-  --record` (each a whole-file summary, written by `write_figures`).
+  --record`; `COST_FIGURES`: `benchmarks/cost_lab.py --record` (each a whole-file summary, written by
+  `write_figures`; the cost lab's schema is `evaluation/cost_report.py`).
 
 Every write goes to a temporary file beside the target, then replaces it in one step (`os.replace`), so the
 app never reads a half-written file while a benchmark records.
@@ -29,6 +30,7 @@ from diffusion_core.paths import ASSETS_DIR
 DIT_FIGURES = ASSETS_DIR / "dit_figures.json"
 RACE_FIGURES = ASSETS_DIR / "race_figures.json"
 TEXT_FIGURES = ASSETS_DIR / "text_figures.json"
+COST_FIGURES = ASSETS_DIR / "cost_figures.json"
 
 
 @lru_cache(maxsize=8)

@@ -11,6 +11,10 @@ that training substitutes for the real label with probability `class_dropout_pro
 `forward(x, t, y, return_internals=True)` also returns every layer's attention maps
 (N, heads, T, T) and the adaLN modulation vectors, for the app to show. With the default
 `return_internals=False` attention runs through `scaled_dot_product_attention` and nothing is kept.
+
+`model.checkpointing = True` (off by default) recomputes each block's activations in the backward pass
+instead of keeping them (activation checkpointing, Chen et al. 2016): less training memory for one more
+forward pass of the blocks; the losses and gradients are the same (`benchmarks/cost_lab.py` measures the memory).
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 
 @dataclass(frozen=True)
@@ -224,6 +229,7 @@ class DiT(nn.Module):
             DiTBlock(d, config.num_heads, config.mlp_ratio) for _ in range(config.depth)
         )
         self.final_layer = FinalLayer(d, p, config.in_channels)
+        self.checkpointing = False  # recompute each block's activations in the backward pass (training only)
         self.initialize_weights()
 
     def initialize_weights(self) -> None:
@@ -263,8 +269,12 @@ class DiT(nn.Module):
         h = self.x_embedder(x).flatten(2).transpose(1, 2) + self.pos_embed  # (N, T, D)
         c = self.t_embedder(t) + self.y_embedder(y)  # (N, D)
         attentions, modulations = [], []
+        recompute = self.checkpointing and self.training and torch.is_grad_enabled() and not return_internals
         for block in self.blocks:
-            h, attn, mod = block(h, c, return_internals)
+            if recompute:  # keep only h and c per block; the backward recomputes the block
+                h, attn, mod = checkpoint(block, h, c, use_reentrant=False)
+            else:
+                h, attn, mod = block(h, c, return_internals)
             if return_internals:
                 attentions.append(attn)
                 modulations.append(mod)

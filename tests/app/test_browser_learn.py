@@ -15,7 +15,7 @@ from diffusion_core import paths
 ROOT = paths.ROOT
 SHOTS = ROOT / "docs" / "screenshots"
 TAB_NAMES = {"forward": "Forward process", "reverse": "Reverse process", "compare": "Compare", "learn": "Learn",
-             "score": "Score lab", "race": "Race", "text": "Text"}
+             "score": "Score lab", "race": "Race", "text": "Text", "cost": "Cost"}
 
 
 def new_page(browser, url):
@@ -54,6 +54,9 @@ def expect_view(pg, view):
         expect(pg.locator("#text-forward-md")).to_contain_text(f"t = {view['rate']:.2f}")
     elif view["tab"] == "race":
         expect(pg.locator("#race-data input")).to_have_value(view["points"])
+    elif view["tab"] == "cost":  # the recorded figures are on the page, and the live comparison's digit is the view's
+        expect(pg.locator("#cost-precision-table")).to_contain_text("int8")
+        expect(pg.locator("#cost-digit input")).to_have_value(str(view["digit"]))
     elif view["tab"] == "score":
         expect(pg.locator("#score-data-md")).to_contain_text(view["points"])
         expect(pg.locator("#score-field-md")).to_contain_text(f"t = {view['t']},")

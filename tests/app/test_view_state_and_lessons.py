@@ -99,7 +99,7 @@ def test_resolve_makes_the_schedule_spec_and_clamps_t():
 
 
 def test_every_lesson_is_complete_and_its_view_is_valid():
-    assert len(ls.LESSONS) == 10 and sum(lesson.minutes for lesson in ls.LESSONS) == 45
+    assert len(ls.LESSONS) == 11 and sum(lesson.minutes for lesson in ls.LESSONS) == 48
     for i, lesson in enumerate(ls.LESSONS):
         assert "$" in lesson.body, f"lesson {lesson.key} has no equation"
         answer = lesson.right_answer()

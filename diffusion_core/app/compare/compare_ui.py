@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 
 from diffusion_core.app import plane_figures as pf
 from diffusion_core.evaluation.comparison import KINDS, read_loss_log, read_report, wall_text
+from diffusion_core.pipelines import backends
 from diffusion_core.pipelines.generation import generate, guided_range, nfe_per_sample
 from diffusion_core.app.wording import cache_note
 from diffusion_core.settings import sampling
@@ -73,15 +74,14 @@ def samples_and_costs(label, seed, n=8) -> tuple[list[np.ndarray], dict]:
     images, costs = [], {}
     for kind in KINDS:
         pre = loaded(kind)
-        device = next(pre.model.parameters()).device
-        stats = {}
         start = time.perf_counter()
-        x = generate(kind, np.full(n, d), seed=seed, pretrained=pre, device=device, app_precision=kind == "dit",
-                     stats=stats, fresh=True)  # batched with the reverse tab's calls, never answered from their cache
+        if kind == "dit":  # on the generation backend, batched with the reverse tab's runs, never answered from their cache
+            x, reused = backends.active().images(np.full(n, d), seed, fresh=True)
+        else:
+            x, reused = generate(kind, np.full(n, d), seed=seed, pretrained=pre)[:, 0].numpy(), 0.0
         ms = (time.perf_counter() - start) * 1000 / n
-        reused = stats.get("reused_share", 0.0)
         costs[kind] = (ms, nfe_per_sample(kind, pre.meta), reused)
-        images.append(digit_grid(x[:, 0].numpy()))
+        images.append(digit_grid(x))
     return images, costs
 
 
@@ -100,7 +100,9 @@ def interpolations(label, seed_a, seed_b, frames=8):
     For the DiT the latent is x_T, decoded by deterministic DDIM."""
     d = _digit(label)
     seed_a, seed_b = _seed(seed_a, "Seed A"), _seed(seed_b, "Seed B")
-    return tuple(interpolation_strip(interpolate(kind, loaded(kind), d, seed_a, seed_b, frames=int(frames))[:, 0].numpy()) for kind in KINDS)
+    return tuple(interpolation_strip(backends.active().interpolate(d, seed_a, seed_b, int(frames)) if kind == "dit" else
+                                     interpolate(kind, loaded(kind), d, seed_a, seed_b, frames=int(frames))[:, 0].numpy())
+                 for kind in KINDS)
 
 
 def interpolation_strip(x: np.ndarray) -> np.ndarray:

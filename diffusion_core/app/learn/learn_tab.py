@@ -1,4 +1,4 @@
-"""The "Learn" tab: ten short lessons for a 45-minute class, each with its equations, a "predict,
+"""The "Learn" tab: eleven short lessons for a class of about 50 minutes, each with its equations, a "predict,
 then reveal" question and a "Show me" button that sets the other tabs up; a presenter mode that scales
 the whole page and is remembered by the browser. Layout and wiring only; the lessons are in
 `diffusion_core.app.learn.lessons`."""

@@ -1,6 +1,6 @@
-"""The Learn tab: a guided walk through diffusion for a 45-minute class.
+"""The Learn tab: a guided walk through diffusion for a class of about 50 minutes.
 
-Ten short lessons, written as keyword data (`Lesson(key=..., title=..., ...)`), each with its
+Eleven short lessons, written as keyword data (`Lesson(key=..., title=..., ...)`), each with its
 equations (LaTeX, rendered by the app), a "predict, then reveal" question whose answer is computed from
 the real schedule, model or report where it can be (`lesson_reveals`: every measured figure is read
 from the JSON in assets/, never typed), and a view (the same dicts as the shareable URL, see `view_state`) that sets the other tabs' controls to
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from diffusion_core.app.learn.cost_reveal import cost_answer, explain_cost
 from diffusion_core.app.learn.lesson_reveals import (explain_attention, explain_comparison, explain_forward,
                                                      explain_objective, explain_race, explain_schedules, explain_score,
                                                      explain_text, measured_view, objective_weight_sentence, race_answer,
@@ -212,6 +213,24 @@ LESSONS: tuple[Lesson, ...] = (
            view={"tab": "text", "word": "johnson", "rate": 0.5, "seed": 0},
            look_for="Drag the mask rate; then Generate and watch which positions the model fills first, and how many "
                     "network passes each model takes."),
+
+    Lesson(key="cost",
+           in_class="each remedy's ms per digit, accuracy and Fréchet distance, measured by the cost lab",
+           title="11. The price of a sample", minutes=3,
+           body="Diffusion pays at sampling time. One digit costs\n\n"
+           "$$C_\\text{digit} = \\text{passes} \\times C_\\text{pass}, \\qquad "
+           "C_\\text{pass} \\approx L\\,\\big(8 N D^2 + 4 N D H + 4 N^2 D\\big)$$\n\n"
+           "for L blocks of width D over N tokens, with MLPs of width H: the attention projections and the MLPs grow with N, "
+           "the attention scores with $N^2$ ([@vaswani2017attention table 1]). A guided step runs the network on the "
+           "conditional and the unconditional input, so it counts two passes. Each remedy attacks one factor: fewer passes "
+           "(a better solver at fewer steps, the fast preset: [@lu2022dpmsolverpp alg. 2]), cheaper arithmetic (int8 weights, "
+           "[@jacob2018quantization sec. 2.1]) or fewer weights (whole MLP units pruned, [@li2017pruning sec. 3.1]).",
+           question="Which of the three made a digit the cheapest, in ms per digit, on the machine that recorded the cost lab?",
+           choices=("the fast preset (fewer steps)", "int8 weights", "half of every MLP pruned"),
+           answer=cost_answer, explain=explain_cost,
+           view={"tab": "cost", "digit": 7, "seed": 0},
+           look_for="Read the frontier: where does each sampler's accuracy level off, and where do the GAN and the VAE sit? "
+                    "Then press 'Generate at all three precisions': the same x_T, three precisions, their times."),
 
 )
 

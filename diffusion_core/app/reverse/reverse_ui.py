@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from diffusion_core.app.reverse import attention_view as av
+from diffusion_core.pipelines import backends
 from diffusion_core.pipelines import denoising as rl
 from diffusion_core.app.reverse import reverse_views as rv
 from diffusion_core.pipelines import sdedit as sd
@@ -249,7 +250,7 @@ def sdedit_views(choice, target, t_star, steps, seed, guidance, eta):
         raise ValueError(f"Steps must be between 1 and 1000, got {steps}.")
     if not 0 <= guidance <= 20 or not 0 <= eta <= 1:
         raise ValueError("Guidance must be between 0 and 20 and eta between 0 and 1.")
-    r = sd.sdedit(loaded("dit"), x0, label, t_star, steps, seed, guidance, eta)
+    r = backends.active().sdedit(x0, label, t_star, steps, seed, guidance, eta)
     row = digit_grid(np.stack([r["x0"], r["x_t"].clip(-1, 1), r["x0_pred"], r["result"]]), -1, 1,
                      labels=["x0", f"x_t at t* = {t_star}", "one-step x0 guess", "result"])
     noise = digit_grid(np.stack([r["noise"], r["eps_pred"], r["eps_pred"] - r["noise"]]), -3, 3, signed=True,
@@ -322,4 +323,5 @@ def model_status() -> str:
     weighting = " (Min-SNR weighted)" if tr.get("loss_weighting") == "min-snr" else ""
     return (f"DiT: {pre.model.num_params() / 1e6:.2f} M parameters, {tr.get('steps', '?')} training steps on the "
             f"{sch.get('name', '?')} schedule (T = {sch.get('num_timesteps', '?')}), predicting the noise ε "
-            f"(eps-MSE{weighting}); weights from `{Path(pre.source).name if '/' in pre.source else pre.source}`.")
+            f"(eps-MSE{weighting}); weights from `{Path(pre.source).name if '/' in pre.source else pre.source}`. "
+            f"Generations run on {backends.active().describe()}.")

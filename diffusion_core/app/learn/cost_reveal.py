@@ -1,0 +1,49 @@
+"""Lesson 11, "The price of a sample": its computed answer and its reveal, read from the cost lab's recorded figures
+(assets/cost_figures.json through `evaluation/cost_report.py`), never typed. Beside `lesson_reveals` (the other
+lessons' reveals) so that neither module outgrows the house limit; written the same way: a finding of this app's is
+said to be one, in this small setting and on the machine that measured it.
+"""
+from __future__ import annotations
+
+from diffusion_core.evaluation import cost_report
+from diffusion_core.evaluation.cost_report import cheapest_remedy, remedies
+from diffusion_core.networks.pretrained import WeightsError, read_meta
+from diffusion_core.paths import ASSETS_DIR
+
+
+def cost_answer() -> int:
+    """The remedy (fast preset, int8, pruned: the lesson's order) with the fewest recorded ms per digit; the fast
+    preset when the cost lab has not been recorded."""
+    found = cheapest_remedy(cost_report.read_cost_figures())
+    return 0 if found is None else found
+
+
+def mlp_share(data: dict) -> tuple[int, float] | None:
+    """(tokens, the MLP's share of a forward pass's counted operations) at the shipped patch size, from the cost lab."""
+    try:
+        patch = read_meta(ASSETS_DIR / "dit_mnist.json", "dit")["config"]["patch_size"]
+    except (OSError, KeyError, WeightsError):
+        return None
+    row = next((r for r in (data.get("compute") or {}).get("rows", []) if r["patch_size"] == patch), None)
+    return (row["tokens"], row["flops_per_image"]["mlp"] / row["flops_per_image"]["total"]) if row else None
+
+
+def explain_cost() -> str:
+    data = cost_report.read_cost_figures()
+    if not data or cheapest_remedy(data) is None:
+        return "Not measured yet: run python benchmarks/cost_lab.py --record (the Cost tab says how)."
+    base, found, m = data["frontier"]["presets"]["default"], remedies(data), data["frontier"]["measured"]
+    parts = [f"{r['name']}: {r['ms_per_image']:.1f} ms ({r['speedup']:.1f}x as fast), accuracy {-r['accuracy_drop_points']:+.1f} "
+             f"points, Fréchet distance {r['frechet_ratio_to_floor']:.2f}x the floor" for r in found]
+    text = (f"On the machine that recorded the cost lab ({m['machine']}; N = {m['n']} digits a setting), the default's "
+            f"{base['passes']} passes took {base['ms_per_image']:.1f} ms per digit "
+            f"at {100 * base['accuracy']:.1f}% read as asked and a Fréchet distance {base['frechet_ratio_to_floor']:.2f}x the "
+            "floor; " + "; ".join(parts) + ". The passes multiply every other cost, so cutting them is the big lever: "
+            f"the fast preset runs {found[0]['passes']} of them. int8 makes only the per-token matrix products cheaper and "
+            "spends time quantising each input on the fly.")
+    share = mlp_share(data)
+    if share:
+        text += (f" Pruning half of every MLP can save at most half of the MLP's share of a pass, which at {share[0]} tokens "
+                 f"is {share[1]:.0%} of the operations, and a pruned model needs a fine-tune to win its quality back.")
+    return (text + " These are findings in this small setting, on one CPU: on a GPU, or for a bigger model with more "
+            "tokens, the balance moves (the Cost tab shows where the compute goes as the tokens grow).")
