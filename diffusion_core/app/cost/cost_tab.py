@@ -15,7 +15,8 @@ from diffusion_core.references import cited
 
 DIGITS = [str(d) for d in range(10)]
 INTRO = cited("""**Why diffusion is slow, and what makes it fast.** A GAN or a VAE draws a digit in one network pass.
-Diffusion runs its network once per step, twice where the step is guided ([@ho2020ddpm alg. 2]), for tens of steps:
+Diffusion runs its network once per step ([@ho2020ddpm alg. 2]), twice where the step is guided ([@ho2022cfg eq. 6]),
+for tens of steps:
 
 $$\\text{cost of a digit} = \\text{network passes} \\times \\text{cost of one pass}.$$
 

@@ -101,6 +101,9 @@ def precision_table(p: dict) -> str:
     table = head + "".join(f"\n| {name} | " + " | ".join(fn(r) for r in rows) + " |" for name, fn in lines)
     gone = [r["dtype"] for r in p["rows"] if not r.get("available", True)]
     note = f"\n\n{', '.join(gone)}: not available in the PyTorch that recorded this." if gone else ""
+    note += ("\n\nThe two times are two measurements: a step's is the median of 9 steps timed in turn at each precision; "
+             "the ms per digit is one timed run over all N digits, one precision after another, so on a busy machine "
+             "they can disagree.")
     return cited(
         f"{measured_line(p)} One guided step of {p['images_per_step']} digits; quality at the default "
         f"({setting_words(p['setting'])}).\n\n{table}{note}\n\nbfloat16 keeps float32's range with fewer mantissa bits; "
@@ -134,11 +137,15 @@ def pruning_table(p: dict) -> str:
 
 def compute_text(c: dict) -> str:
     rows = c["rows"]
-    head = ("| tokens (patch) | attention projections | attention scores | MLP | total, MFLOP per image | scores' share | "
-            "ms per forward |\n| --- | --- | --- | --- | --- | --- | --- |")
+    head = ("| tokens (patch) | attention projections | attention scores | MLP | the rest | total, MFLOP per image | "
+            "scores' share | ms per forward |\n| --- | --- | --- | --- | --- | --- | --- | --- |")
+
+    def rest(f):  # adaLN, the embeddings, the output layer
+        return f["total"] - f["attention_projections"] - f["attention_scores"] - f["mlp"]
+
     body = "".join(f"\n| {r['tokens']} ({r['patch_size']}) | {r['flops_per_image']['attention_projections'] / 1e6:.1f} | "
                    f"{r['flops_per_image']['attention_scores'] / 1e6:.1f} | {r['flops_per_image']['mlp'] / 1e6:.1f} | "
-                   f"{r['flops_per_image']['total'] / 1e6:.1f} | "
+                   f"{rest(r['flops_per_image']) / 1e6:.1f} | {r['flops_per_image']['total'] / 1e6:.1f} | "
                    f"{r['flops_per_image']['attention_scores'] / r['flops_per_image']['total']:.0%} | {r['ms']['forward']:.1f} |"
                    for r in rows)
     a, b = rows[0], rows[-1]
@@ -153,12 +160,14 @@ def compute_text(c: dict) -> str:
         f"the times are one forward over {a['rows']} inputs.\n\n{head}{body}\n\n"
         f"From {a['tokens']} to {b['tokens']} tokens ({grow:.0f}x), the MLP's operations grow {mlp:.0f}x and the attention "
         f"scores' {scores:.0f}x: self-attention's cost per layer grows with the square of the tokens "
-        "([@vaswani2017attention table 1]), the rest linearly. Smaller patches buy detail with compute "
-        "([@peebles2023dit abstract]).\n\n"
+        "([@vaswani2017attention table 1]), the projections and the MLP linearly, and the rest (adaLN, the embeddings, the "
+        "output layer) not at all. In Peebles & Xie's ImageNet models more tokens meant more operations and a lower FID "
+        "([@peebles2023dit abstract]); this tab measures only the cost.\n\n"
         f"**The guided step's {g['flops_ratio']:g}x**: with guidance every step runs the network on the conditional and "
         f"the unconditional input, twice the operations. Measured for {g['images']} digits at {g['precision']}: guided "
-        f"{g['guided_ms']:.1f} ms, unguided {g['unguided_ms']:.1f} ms ({ratio:.2f}x" + (": one batched call of twice the rows "
-        "costs less than two calls)." if ratio < g["flops_ratio"] else ")."))
+        f"{g['guided_ms']:.1f} ms, unguided {g['unguided_ms']:.1f} ms ({ratio:.2f}x" + ("; one batched call saves only the "
+        "per-call overhead, so a network whose arithmetic dominates comes close to 2x, and a ratio far below that means "
+        "something other than the network's arithmetic dominated this timing)." if ratio < 0.8 * g["flops_ratio"] else ")."))
 
 
 def memory_text(m: dict) -> str:
@@ -175,7 +184,8 @@ def memory_text(m: dict) -> str:
         f"{measured_line(m)}{gpu} One training step of the shipped model's size (AdamW), each in a fresh process: what the "
         f"step adds at its peak over what the process held before it ({held:.0f} MB: PyTorch, the model, its gradients and "
         f"AdamW's state). Method: {m['rows'][0]['method']}. Checkpointing keeps only each block's input and recomputes "
-        "the block in the backward pass: memory for one more forward ([@chen2016sublinear abstract]); the losses and "
+        "the block in the backward pass: it trades compute for memory, about one more forward pass per training step "
+        "([@chen2016sublinear abstract]); the losses and "
         "gradients are the same (checked by the tests).\n\n| device | batch | all activations kept | checkpointing | saving |\n"
         "| --- | --- | --- | --- | --- |\n" + "\n".join(lines))
 
@@ -185,7 +195,8 @@ def serving_text(data: dict) -> str:
     found = [r for r in remedies(data) if r["speedup"] is not None]
     if not found:
         return ""
-    parts = [f"{r['name']}: {r['ms_per_image']:.1f} ms per digit ({r['speedup']:.2f}x the default's speed), accuracy "
+    parts = [f"{r['name']}: {r['ms_per_image']:.1f} ms per digit against the default's {r['base_ms_per_image']:.1f} timed in "
+             f"the same part ({r['speedup']:.2f}x its speed), accuracy "
              f"{-r['accuracy_drop_points']:+.1f} points, Fréchet {r['frechet_ratio_to_floor']:.2f}x the floor" for r in found]
     keep = [r["name"] for r in found if r["accuracy_drop_points"] <= SERVE_POINTS and r["speedup"] > 1]
     verdict = (f"Within {SERVE_POINTS:g} points of the default's accuracy and faster: {', '.join(keep)}. Whether it serves a "
