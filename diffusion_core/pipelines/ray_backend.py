@@ -17,6 +17,8 @@ streamed back, and every way the cluster can fail turned into a message for the 
 """
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
 import queue
 import socket
@@ -120,6 +122,9 @@ class RayBackend:
         return self._call("replica")
 
     def _call(self, method: str, *args):
+        if _in_event_loop():  # Serve refuses a blocking wait on an event loop's thread (an async caller): wait on another
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                return pool.submit(self._call, method, *args).result()
         response = getattr(self._ready(), method).remote(*args)
         try:
             return response.result(timeout_s=self.config.start_timeout_s)
@@ -129,6 +134,15 @@ class RayBackend:
                                "try again in a moment.") from None
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message (or the replica's own ValueError)
             raise _failure(exc, None, None) from None
+
+
+def _in_event_loop() -> bool:
+    """Whether this thread runs an asyncio event loop (a coroutine's caller, or a sync API built on one)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _pump(response, items: queue.Queue) -> None:

@@ -79,6 +79,7 @@ def test_a_class_follows_the_teacher_and_answers_a_live_poll(pages, app_url):
     # The teacher sends a reverse-tab view: both students' pages open it and run its Generate.
     teacher.get_by_role("tab", name="Reverse process").click()
     set_number(teacher, "rev-steps", 3)
+    teacher.wait_for_timeout(1500)  # the tab's select event reaches the server (under load it queues)
     teacher.locator("#class-push").click()
     expect(teacher.locator("#class-status")).to_contain_text("Sent: the reverse tab")
     for student in (by_link, by_code):

@@ -52,7 +52,7 @@ def test_10_lesson_3_lands_where_its_curve_is(browser, app_url):
     show_lesson(pg, 3)
     curve = pg.locator("#sdedit-mse .js-plotly-plot").first
     expect(curve).to_be_visible(timeout=90000)
-    pg.wait_for_timeout(500)
+    pg.wait_for_timeout(1500)  # the chain scrolls again once the SDEdit views are drawn
     box = curve.bounding_box()
     assert 0 <= box["y"] < 1000, box  # in view, not some thousands of pixels down the page
     pg.close()
@@ -66,7 +66,7 @@ def test_10_play_draws_every_step(browser, app_url):
                                      const m = box && box.textContent.match(/Step (\\d+) of/); if (m) window.seenSteps.add(+m[1]); })
             .observe(document.body, {childList: true, subtree: true, characterData: true}); }""")
     fps = pg.locator("#play-fps input[type=number]")
-    fps.fill("5")
+    fps.fill("2")
     fps.press("Enter")
     pg.evaluate("() => window.seenSteps.clear()")
     pg.locator("#play").click()

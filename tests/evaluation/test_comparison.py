@@ -26,7 +26,7 @@ def test_evaluate_scores_real_digits_at_the_floor_and_noise_far_away(tmp_path):
 
 def test_shipped_comparison_report_schema():
     report = json.loads((ASSETS_DIR / "comparison.json").read_text())
-    assert set(report["models"]) == {"dit", "gan", "vae"} and report["verdict"]
+    assert set(report["models"]) == {"dit", "dit_matched", "gan", "vae"} and report["verdict"]
     for m in report["models"].values():
         for key in ("accuracy", "frechet_distance", "frechet_distance_real_floor", "precision", "recall",
                     "diversity_relative_to_real", "parameters", "nfe_per_sample", "ms_per_sample_cpu",

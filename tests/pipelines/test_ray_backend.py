@@ -181,3 +181,14 @@ def test_the_deployment_carries_the_documented_options():
     scaling = deployment._deployment_config.autoscaling_config
     assert (scaling.min_replicas, scaling.max_replicas, scaling.target_ongoing_requests) == (2, 3, 16)
     assert config.threads() == 1 and serve_config(num_cpus=0.5, num_gpus=1).threads() is None
+
+
+def test_a_caller_on_an_event_loop_is_answered(served):
+    """Serve refuses a blocking wait on a thread that runs an event loop (an async caller, or a sync API built on one,
+    such as playwright's): the backend waits on another thread instead of failing."""
+    import asyncio
+
+    async def ask():
+        return served.replica()
+
+    assert asyncio.run(ask())["pid"] > 0

@@ -316,7 +316,7 @@ def build_reverse_tab() -> SimpleNamespace:
         dep = dep.then(view_lands_on("reverse", needs="sdedit"), view, None, **private)
         return dep.success(lambda: gr.update(open=True), None, sd_box, **private).then(None, js=SCROLL_TO_SDEDIT).then(
             guard(rui.sdedit_views), [digit, target, t_star, sd_steps, seed, guidance, eta], [sd_row, sd_noise, sd_path, sd_md, sd_plot],
-            concurrency_limit=2, concurrency_id="heavy", **private)
+            concurrency_limit=2, concurrency_id="heavy", **private).then(None, js=SCROLL_TO_SDEDIT)  # again, once drawn
 
     return SimpleNamespace(tab=tab, controls=controls, model_md=model_md, status=status,
                            generate_after=generate_after, sdedit_after=sdedit_after, store=store, runs=runs, fields=fields,
