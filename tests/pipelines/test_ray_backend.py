@@ -191,4 +191,7 @@ def test_a_caller_on_an_event_loop_is_answered(served):
     async def ask():
         return served.replica()
 
-    assert asyncio.run(ask())["pid"] > 0
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # a thread of its own, whatever loop this one runs
+        assert pool.submit(asyncio.run, ask()).result()["pid"] > 0

@@ -1,10 +1,13 @@
 """The Cost tab in headless Chromium: it opens on the recorded figures (plots and tables), and the live comparison
 draws three grids from the same x_T. Each check waits for what it expects."""
 import json
+from pathlib import Path
 
 from playwright.sync_api import expect
 
 from diffusion_core.evaluation.measured_figures import COST_FIGURES
+
+SHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 
 
 def test_the_cost_tab_shows_the_record_and_compares_three_precisions_live(browser, app_url):
@@ -24,4 +27,6 @@ def test_the_cost_tab_shows_the_record_and_compares_three_precisions_live(browse
     expect(pg.locator("#cost-live-md")).to_contain_text("int8", timeout=120000)
     for name in ("float32", "bfloat16", "int8"):
         expect(pg.locator(f"#cost-live-{name} img")).to_be_visible()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SHOTS / "cost.png"))
     pg.close()
