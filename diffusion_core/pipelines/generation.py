@@ -127,15 +127,24 @@ def generate_dit(pre: Pretrained, labels: np.ndarray, seed: int, s: Sampling, de
     low, high = guidance_interval(s)
     plain = contextlib.nullcontext(dit_denoiser(pre, s.guidance, min_t=low, max_t=high))
     with app_denoiser(pre, s.guidance, device, low, high, fresh) if app_precision else plain as (schedule, den):
-        g = torch.Generator().manual_seed(int(seed))
-        out = []
-        for k in range(0, len(labels), batch_size):
-            y = torch.as_tensor(labels[k:k + batch_size], device=device)
-            x = torch.randn(len(y), 1, 28, 28, generator=g).to(device)
-            out.append(sample(s.sampler, den, x, step_grid(s.sampler, schedule, s.steps, s.spacing), {"y": y},
-                              generator=g, eta=s.eta, clip_x0=1.0).float().cpu())
+        images = sample_batches(schedule, den, labels, seed, s, device, batch_size)
         if stats is not None:
             stats["reused_share"] = float(getattr(den, "reused_share", 0.0))
+    return images
+
+
+@torch.no_grad()
+def sample_batches(schedule, den, labels, seed: int, s: Sampling, device="cpu", batch_size: int = 250) -> torch.Tensor:
+    """Images (N, 1, 28, 28) in [-1, 1] on the CPU for `labels` (N,) from `den(x, t, y) -> eps` on `schedule` at
+    setting `s`, batch after batch: x_T and the sampler's noise drawn from `seed` in the order every DiT generation
+    draws them (so a variant of the network gets the same x_T as `generate_dit`)."""
+    g = torch.Generator().manual_seed(int(seed))
+    grid = step_grid(s.sampler, schedule, s.steps, s.spacing)
+    out = []
+    for k in range(0, len(labels), batch_size):
+        y = torch.as_tensor(labels[k:k + batch_size], device=device)      # (B,)
+        x = torch.randn(len(y), 1, 28, 28, generator=g).to(device)         # x_T (B, 1, 28, 28)
+        out.append(sample(s.sampler, den, x, grid, {"y": y}, generator=g, eta=s.eta, clip_x0=1.0).float().cpu())
     return torch.cat(out).clamp(-1, 1)
 
 

@@ -12,10 +12,9 @@ import time
 import numpy as np
 import torch
 
-from diffusion_core.maths.samplers import sample, step_grid
 from diffusion_core.networks.precision import PRECISIONS, precision_net
 from diffusion_core.networks.pretrained import Pretrained
-from diffusion_core.pipelines.generation import dit_denoiser, guidance_interval
+from diffusion_core.pipelines.generation import dit_denoiser, guidance_interval, sample_batches
 from diffusion_core.settings import Sampling
 
 
@@ -24,17 +23,9 @@ def generate_variant(net, pre: Pretrained, labels, seed: int, s: Sampling, batch
     """Images (N, 1, 28, 28) in [-1, 1] for `labels` (N,) from `net(x, t, y) -> eps`, a stand-in for `pre.model`
     on the CPU, sampled at `s` on the shipped model's schedule with guidance as `s` says; x_T and the sampler's
     noise come from `seed` in the order `generation.generate_dit` draws them."""
-    labels = np.asarray(labels, dtype=np.int64)
     low, high = guidance_interval(s)
     schedule, den = dit_denoiser(pre, s.guidance, model=net, min_t=low, max_t=high)
-    grid = step_grid(s.sampler, schedule, s.steps, s.spacing)
-    g = torch.Generator().manual_seed(int(seed))
-    out = []
-    for k in range(0, len(labels), batch_size):
-        y = torch.as_tensor(labels[k:k + batch_size])                      # (B,)
-        x = torch.randn(len(y), 1, 28, 28, generator=g)                    # x_T (B, 1, 28, 28)
-        out.append(sample(s.sampler, den, x, grid, {"y": y}, generator=g, eta=s.eta, clip_x0=1.0).float())
-    return torch.cat(out).clamp(-1, 1)
+    return sample_batches(schedule, den, np.asarray(labels, dtype=np.int64), seed, s, batch_size=batch_size)
 
 
 def compare_precisions(pre: Pretrained, labels, seed: int, s: Sampling,

@@ -69,3 +69,15 @@ def test_the_live_comparison_says_when_int8_is_gone(monkeypatch):
     f32, bf16, int8, text = cost_ui.live_precisions("3", 0, 1, "fast")
     assert f32 is not None and bf16 is not None and int8 is None
     assert "int8: not available" in text and "| bfloat16 |" in text
+
+
+def test_a_float32_variant_draws_exactly_what_generate_draws():
+    """The variants are judged beside the shipped model's digits: the same x_T and sampler noise for a seed."""
+    from diffusion_core.networks.loaded import loaded
+    from diffusion_core.pipelines.generation import generate
+    from diffusion_core.pipelines.variant_sampling import generate_variant
+    from diffusion_core.settings import sampling, with_values
+
+    pre = loaded("dit")
+    s = with_values(sampling(pre.meta), steps=3)
+    assert torch.equal(generate("dit", [1, 2, 3], 5, s), generate_variant(pre.model.float(), pre, [1, 2, 3], 5, s))
