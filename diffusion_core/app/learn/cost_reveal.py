@@ -30,7 +30,8 @@ def mlp_share(data: dict) -> tuple[int, float] | None:
 
 def explain_cost() -> str:
     data = cost_report.read_cost_figures()
-    if not data or cheapest_remedy(data) is None:
+    best = cheapest_remedy(data)
+    if best is None:
         return "Not measured yet: run python benchmarks/cost_lab.py --record (the Cost tab says how)."
     base, found, m = data["frontier"]["presets"]["default"], remedies(data), data["frontier"]["measured"]
     parts = [f"{r['name']}: {r['ms_per_image']:.1f} ms against {r['base_ms_per_image']:.1f} ({r['speedup']:.1f}x as fast), "
@@ -40,7 +41,7 @@ def explain_cost() -> str:
             f"{base['passes']} passes read {100 * base['accuracy']:.1f}% of the digits as asked, at a Fréchet distance "
             f"{base['frechet_ratio_to_floor']:.2f}x the floor. Each remedy in ms per digit, against the default timed in the "
             "same part of the recording: " + "; ".join(parts) + ". ")
-    if cheapest_remedy(data) == 0:
+    if best == 0:
         text += (f"The passes multiply every other cost, so cutting them is the big lever here: the fast preset runs "
                  f"{found[0]['passes']} of them. ")
     else:
