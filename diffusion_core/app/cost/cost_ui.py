@@ -52,8 +52,8 @@ def fewest_passes(frontier: dict) -> list[str]:
     target = 100 * frontier["presets"]["default"]["accuracy"] - SERVE_POINTS
     out = []
     for sampler in dict.fromkeys(r["sampler"] for r in frontier["rows"]):
-        ok = sorted(r["passes"] for r in frontier["rows"] if r["sampler"] == sampler and 100 * r["accuracy"] >= target)
-        out.append(f"{sampler} {ok[0]}" if ok else f"{sampler} none measured")
+        ok = sorted((r["passes"], r["steps"]) for r in frontier["rows"] if r["sampler"] == sampler and 100 * r["accuracy"] >= target)
+        out.append(f"{sampler} {ok[0][0]} passes ({ok[0][1]} steps)" if ok else f"{sampler} none measured")
     return out
 
 
@@ -102,8 +102,8 @@ def precision_table(p: dict) -> str:
     gone = [r["dtype"] for r in p["rows"] if not r.get("available", True)]
     note = f"\n\n{', '.join(gone)}: not available in the PyTorch that recorded this." if gone else ""
     note += ("\n\nThe two times are two measurements: a step's is the median of 9 steps timed in turn at each precision; "
-             "the ms per digit is one timed run over all N digits, one precision after another, so on a busy machine "
-             "they can disagree.")
+             "the ms per digit is one timed run over all N digits (the app's precision's is the frontier's run of the "
+             "default), so on a busy machine they can disagree. The step times are the ones to compare.")
     return cited(
         f"{measured_line(p)} One guided step of {p['images_per_step']} digits; quality at the default "
         f"({setting_words(p['setting'])}).\n\n{table}{note}\n\nbfloat16 keeps float32's range with fewer mantissa bits; "
@@ -195,8 +195,8 @@ def serving_text(data: dict) -> str:
     found = [r for r in remedies(data) if r["speedup"] is not None]
     if not found:
         return ""
-    parts = [f"{r['name']}: {r['ms_per_image']:.1f} ms per digit against the default's {r['base_ms_per_image']:.1f} timed in "
-             f"the same part ({r['speedup']:.2f}x its speed), accuracy "
+    parts = [f"{r['name']}: {r['ms']:.1f} ms {r['unit']} against the default's {r['base_ms']:.1f} timed in the same part "
+             f"({r['speedup']:.2f}x its speed), accuracy "
              f"{-r['accuracy_drop_points']:+.1f} points, Fréchet {r['frechet_ratio_to_floor']:.2f}x the floor" for r in found]
     keep = [r["name"] for r in found if r["accuracy_drop_points"] <= SERVE_POINTS and r["speedup"] > 1]
     verdict = (f"Within {SERVE_POINTS:g} points of the default's accuracy and faster: {', '.join(keep)}. Whether it serves a "

@@ -34,13 +34,14 @@ def explain_cost() -> str:
     if best is None:
         return "Not measured yet: run python benchmarks/cost_lab.py --record (the Cost tab says how)."
     base, found, m = data["frontier"]["presets"]["default"], remedies(data), data["frontier"]["measured"]
-    parts = [f"{r['name']}: {r['ms_per_image']:.1f} ms against {r['base_ms_per_image']:.1f} ({r['speedup']:.1f}x as fast), "
+    parts = [f"{r['name']}: {r['ms']:.1f} ms {r['unit']} against {r['base_ms']:.1f} ({r['speedup']:.1f}x as fast), "
              f"accuracy {-r['accuracy_drop_points']:+.1f} points, Fréchet distance {r['frechet_ratio_to_floor']:.2f}x the floor"
              for r in found]
     text = (f"On the machine that recorded the cost lab ({m['machine']}; N = {m['n']} digits a setting), the default's "
             f"{base['passes']} passes read {100 * base['accuracy']:.1f}% of the digits as asked, at a Fréchet distance "
-            f"{base['frechet_ratio_to_floor']:.2f}x the floor. Each remedy in ms per digit, against the default timed in the "
-            "same part of the recording: " + "; ".join(parts) + ". ")
+            f"{base['frechet_ratio_to_floor']:.2f}x the floor. Each remedy against the default timed in the same part of "
+            "the recording (the fast preset per digit; int8 and pruning, which keep the passes, per guided step, timed in "
+            "turn): " + "; ".join(parts) + ". ")
     if best == 0:
         text += (f"The passes multiply every other cost, so cutting them is the big lever here: the fast preset runs "
                  f"{found[0]['passes']} of them. ")

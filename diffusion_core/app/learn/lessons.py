@@ -225,7 +225,7 @@ LESSONS: tuple[Lesson, ...] = (
            "It leaves out the adaLN modulation, the embeddings, the output layer and the element-wise operations, a few "
            "percent here. A guided step runs the network on the conditional and the unconditional input, so it counts two "
            "passes ([@ho2022cfg eq. 6]). Each remedy attacks one factor: fewer passes (the fast preset: the same "
-           "DPM-Solver++(2M) [@lu2022dpmsolverpp alg. 2] at fewer steps), cheaper arithmetic (int8 weights and activations, "
+           "DPM-Solver++(2M) [@lu2022dpmsolverpp alg. 2] at fewer steps, with a little less guidance), cheaper arithmetic (int8 weights and activations, "
            "[@jacob2018quantization sec. 2.1]) or fewer weights (whole MLP units pruned, [@li2017pruning sec. 3.1]).",
            question="Which of the three made a digit the cheapest against the default timed beside it, on the machine that "
                     "recorded the cost lab?",
