@@ -196,10 +196,15 @@ def launch(demo: gr.Blocks, **overrides):
 
 
 if __name__ == "__main__":
+    from diffusion_core.networks import runtime
     from diffusion_core.pipelines import backends, serve_config
 
     # What runs the DiT: `--backend local|ray` or DIFFUSION_CLASSROOM_BACKEND (README, "Past one machine: Ray Serve").
     print(backends.use(serve_config.backend_flag(sys.argv[1:])), flush=True)
+    try:  # the precision generations run at: DIFFUSION_CLASSROOM_SERVE_PRECISION (README, "Settings")
+        runtime.serve_precision_setting()
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     if problem := cui.startup_notice():
         print(problem.replace("**", ""), flush=True)
     launch(build_demo())

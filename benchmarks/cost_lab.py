@@ -1,10 +1,13 @@
 """The cost lab's figures (issue 35): what a DiT sample costs and what makes it cheaper, measured on this machine and
 recorded in assets/cost_figures.json, which the Cost tab and lesson 11 read. Prints every figure; asserts nothing.
 
-    python benchmarks/cost_lab.py --record                  # all five parts at N = 1000 (20-30 min on 2 idle cores)
+    python benchmarks/cost_lab.py --record                  # all five parts at N = 1000 (about 25 min on 2 idle cores)
     python benchmarks/cost_lab.py --record --n 100          # the same, quick and noisy (the file says its N)
     python benchmarks/cost_lab.py --record --only memory    # re-measure some parts; the others stay as recorded
     python benchmarks/cost_lab.py --speed                   # the Cost tab's targets: opening it, the live comparison
+
+The quality rows (N digits sampled and scored) run in --workers processes of one thread each, side by side
+(`quality_pool.py`); everything timed on its own (a step, a forward, a training step) runs alone, with every thread.
 
 The parts:
 - frontier: accuracy and Frechet distance (the project's classifier, N digits, balanced labels, one seed) against
@@ -47,16 +50,15 @@ from diffusion_core.networks import runtime  # noqa: E402
 from diffusion_core.networks.precision import PRECISIONS, int8_available, model_at, precision_net, weight_bytes  # noqa: E402
 from diffusion_core.networks.pretrained import load_pretrained, save_pretrained  # noqa: E402
 from diffusion_core.networks.pruning import prune_mlp  # noqa: E402
-from diffusion_core.pipelines.generation import generate, nfe_per_sample, parse_labels  # noqa: E402
-from diffusion_core.pipelines.variant_sampling import generate_variant  # noqa: E402
+from diffusion_core.pipelines.generation import generate, parse_labels  # noqa: E402
 from diffusion_core.settings import sampling, with_values  # noqa: E402
 from diffusion_core.training.recovery_tune import recovery_tune  # noqa: E402
+from quality_pool import METRICS, QualityJob, QualityPool  # noqa: E402
 
 PARTS = ("frontier", "precision", "pruning", "compute", "memory")
 FRONTIER = {"ddpm": ("trailing", (1, 2, 5, 10, 20, 50)), "ddim": ("trailing", (1, 2, 5, 10, 20, 50)),
             "dpm++2m": ("karras", (1, 2, 5, 10, 20, 50)), "euler": ("karras", (1, 2, 5, 10, 20, 50)),
             "heun": ("karras", (1, 2, 3, 5, 10, 25))}  # passes with guidance at every step: 2 per evaluation
-METRICS = ("accuracy", "frechet_distance", "frechet_distance_real_floor", "frechet_ratio_to_floor", "precision", "recall")
 FRACTIONS = (0.25, 0.5)
 BATCHES = (16, 32, 64, 128, 256)
 TUNED_DIR = ROOT / "runs" / "cost_lab"
@@ -80,39 +82,23 @@ def app_precision() -> str:
 
 
 class Lab:
-    """One recording: the shipped DiT, the labels, the seed, and every quality row measured so far (a setting and
+    """One recording: the shipped DiT, the labels, the seed, and the pool that measures quality rows (a setting and
     a network measured once per run, whichever part asks first)."""
 
-    def __init__(self, n: int, seed: int):
+    def __init__(self, n: int, seed: int, workers: int):
         self.pre = load_pretrained("dit")
         self.n, self.seed = n, seed
         self.labels = parse_labels("balanced", n)
-        self.done: dict = {}
-
-    def quality(self, key: str, net, s) -> dict:
-        """The setting's recipe, passes, ms per image and METRICS for `net` (named `key`) at setting `s`."""
-        if (key, tuple(s.recipe().values())) in self.done:
-            return self.done[(key, tuple(s.recipe().values()))]
-        start = time.perf_counter()
-        images = generate_variant(net, self.pre, self.labels, self.seed, s)
-        ms = (time.perf_counter() - start) * 1000 / self.n
-        r = evaluate_samples(to_uint8(images.numpy()), self.labels, seed=self.seed)
-        row = {**s.recipe(), "passes": nfe_per_sample("dit", self.pre.meta, s), "ms_per_image": round(ms, 2),
-               **{k: round(float(r[k]), 5) for k in METRICS}}
-        print(f"  {key}: {s.sampler} {s.steps} steps {s.spacing} w={s.guidance:g}, {row['passes']} passes: accuracy "
-              f"{100 * row['accuracy']:.1f}%, FD {row['frechet_distance']:.2f} ({row['frechet_ratio_to_floor']:.2f}x the floor), "
-              f"{ms:.1f} ms per image", flush=True)
-        self.done[(key, tuple(s.recipe().values()))] = row
-        return row
+        self.pool = QualityPool(self.pre.meta, n, seed, workers)
 
 
 def frontier(lab: Lab) -> dict:
     app = app_precision()
-    net = precision_net(lab.pre.model, app)
     base = sampling(lab.pre.meta)
-    rows = [lab.quality(app, net, with_values(base, sampler=sm, steps=st, spacing=sp))
-            for sm, (sp, steps) in FRONTIER.items() for st in steps]
-    presets = {name: lab.quality(app, net, sampling(lab.pre.meta, name)) for name in ("default", "fast")}
+    grid = [with_values(base, sampler=sm, steps=st, spacing=sp) for sm, (sp, steps) in FRONTIER.items() for st in steps]
+    named = [sampling(lab.pre.meta, name) for name in ("default", "fast")]
+    measured = lab.pool.rows([QualityJob(app, app, s) for s in grid + named])
+    rows, presets = measured[:len(grid)], dict(zip(("default", "fast"), measured[len(grid):]))
     one_pass = {}
     for kind in ("gan", "vae"):
         start = time.perf_counter()
@@ -137,6 +123,7 @@ def precision(lab: Lab) -> dict:
     names = [name for name in PRECISIONS if name != "int8" or int8_available()]
     nets = {name: precision_net(model, name) for name in names}
     ms = step_ms({name: guided(net, s.guidance) for name, net in nets.items()}, 16, repeats=9)  # in turn: drift hits all alike
+    quality = dict(zip(names, lab.pool.rows([QualityJob(name, name, s) for name in names])))
     rows = []
     for name in PRECISIONS:
         if name not in nets:
@@ -144,7 +131,7 @@ def precision(lab: Lab) -> dict:
             continue
         rows.append({"dtype": name, "available": True, "ms_per_guided_step": round(ms[name], 2),
                      "weight_bytes": weight_bytes(model_at(model, name)),
-                     "eps_difference": round(eps_difference(nets[name], model), 5), **lab.quality(name, nets[name], s)})
+                     "eps_difference": round(eps_difference(nets[name], model), 5), **quality[name]})
         print(f"  {name}: {rows[-1]['ms_per_guided_step']:.1f} ms per guided 16-digit step, "
               f"{rows[-1]['weight_bytes'] / 2**20:.2f} MB", flush=True)
     return {"images_per_step": 16, "setting": s.recipe(), "rows": rows}
@@ -168,9 +155,10 @@ def pruning(lab: Lab, tune_steps: int) -> dict:
         variants.append((f"pruned {fraction:g}, tuned", tuned, fraction, log))
     nets = {name: precision_net(m, app) for name, m, _, _ in variants}
     ms = step_ms({name: guided(net, s.guidance) for name, net in nets.items()}, 16, repeats=9)
+    quality = lab.pool.rows([QualityJob(name, app, s, model=None if name == app else m) for name, m, _, _ in variants])
     rows = [{"fraction": fraction, "tuned": log is not None, "tune": log, "parameters": sum(p.numel() for p in m.parameters()),
-             "weight_bytes": weight_bytes(m), "ms_per_guided_step": round(ms[name], 2), **lab.quality(name, nets[name], s)}
-            for name, m, fraction, log in variants]
+             "weight_bytes": weight_bytes(m), "ms_per_guided_step": round(ms[name], 2), **q}
+            for (name, m, fraction, log), q in zip(variants, quality)]
     return {"precision": app, "what": "MLP hidden units, by the L1 norm of their incoming weights", "setting": s.recipe(),
             "tuned_weights": str(TUNED_DIR.relative_to(ROOT)), "rows": rows}
 
@@ -209,14 +197,14 @@ def serving_verdict(figures: dict) -> None:
             continue
         fits = r["accuracy_drop_points"] <= 0.5 and r["speedup"] > 1
         how = ("measure it under load with `python benchmarks/classroom.py --preset fast --distinct-only` against the "
-               "default" if r["key"] == "fast" else "serving it under load needs the shared batcher to run this copy "
-               "(`pipelines/generation.app_net`), not built")
+               "default" if r["key"] == "fast" else "measure it under load with `python benchmarks/classroom.py "
+               "--distinct-only --env DIFFUSION_CLASSROOM_SERVE_PRECISION=int8` against the same without --env")
         print(f"{r['name']}: {r['speedup']:.2f}x the default's speed, accuracy {-r['accuracy_drop_points']:+.1f} points against it"
               + (f" -> within 0.5 points and faster: {how}" if fits else ""))
 
 
 def record(args) -> None:
-    lab = Lab(args.n, args.seed)
+    lab = Lab(args.n, args.seed, args.workers)
     figures = dict(figures_on_disk(COST_FIGURES)) if args.only else {}
     command = "python benchmarks/cost_lab.py " + " ".join(sys.argv[1:])
     started = time.perf_counter()
@@ -227,11 +215,13 @@ def record(args) -> None:
         data = pruning(lab, args.tune_steps) if part == "pruning" else data(lab)
         data["measured"] = {"machine": machine(), "created": time.strftime("%Y-%m-%d %H:%M:%S"), "command": command,
                             "seconds": round(time.perf_counter() - start, 1),
-                            **({"n": args.n, "seed": args.seed} if part in ("frontier", "precision", "pruning") else {})}
+                            **({"n": args.n, "seed": args.seed, "workers": args.workers, "batch": lab.pool.batch}
+                               if part in ("frontier", "precision", "pruning") else {})}
         figures[part] = data
         print(f"# {part}: {data['measured']['seconds']:.0f} s", flush=True)
     figures.update(schema=SCHEMA_VERSION, command=command, created=time.strftime("%Y-%m-%d %H:%M:%S"), machine=machine(),
                    seconds=round(time.perf_counter() - started, 1), weights_steps=lab.pre.meta["training"]["steps"])
+    lab.pool.close()
     serving_verdict(figures)
     if args.record:
         write_figures(COST_FIGURES, figures)
@@ -244,7 +234,9 @@ def verdict(label: str, seconds: float, target: float) -> None:
 
 def browser_open_s(reps: int = 3) -> float | None:
     """The median seconds from clicking the Cost tab in headless chromium (against `python app.py` in its own
-    process on this machine) to its precision table and first plot on screen; None without chromium."""
+    process on this machine) to its precision table and first plot on screen; None without chromium. The click
+    comes once the page has loaded and drawn its first tab (its plots, then 2 s), as a learner's would: a click in the
+    page's first second waits behind the page's own start (about 1.5 s more here)."""
     import shutil
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -261,6 +253,8 @@ def browser_open_s(reps: int = 3) -> float | None:
             page = browser.new_page(viewport={"width": 1400, "height": 1800})
             page.goto(srv.url, wait_until="load")
             page.get_by_role("tab", name="Forward process").wait_for()
+            page.locator(".js-plotly-plot").first.wait_for(timeout=60000)  # the first tab drawn
+            time.sleep(2.0)
             start = time.perf_counter()
             page.get_by_role("tab", name="Cost").click()
             page.locator("#cost-precision-table table").wait_for(timeout=60000)
@@ -299,6 +293,8 @@ def main() -> None:
     p.add_argument("--only", default=None, help=f"a comma list of parts: {', '.join(PARTS)} (the others stay as recorded)")
     p.add_argument("--tune-steps", type=int, default=300, help="optimiser steps of each pruned model's recovery fine-tune "
                    "(batch 64, learning rate 2e-4)")
+    p.add_argument("--workers", type=int, default=2, help="processes of one thread each that sample the quality rows "
+                   "side by side (1: one process of every thread)")
     p.add_argument("--speed", action="store_true", help="time the Cost tab's view and live comparison instead")
     args = p.parse_args()
     if args.speed:

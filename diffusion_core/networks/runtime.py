@@ -8,6 +8,10 @@ autocast too: on this project's 2-core AMD EPYC one guided 16-digit DiT step too
 62 ms (`python benchmarks/run_all.py` prints both), with a 0.6% relative difference in the predicted noise.
 `DIFFUSION_CLASSROOM_CPU_BF16=0` (or `1`) overrides the detection. The sampling CLI and the
 evaluation stay in float32.
+
+`DIFFUSION_CLASSROOM_SERVE_PRECISION=int8` serves the app's generations on a CPU from the DiT's int8 copy
+(`networks/precision.py`, dynamic quantisation of the per-token Linear layers) instead; `float32` forces
+float32; `auto` (the default) is the above. The cost lab measures what each costs and keeps.
 """
 from __future__ import annotations
 
@@ -26,6 +30,8 @@ except ImportError:  # the normal case
 
 DEVICE_ENV = "DIFFUSION_CLASSROOM_DEVICE"
 CPU_BF16_ENV = "DIFFUSION_CLASSROOM_CPU_BF16"
+SERVE_PRECISION_ENV = "DIFFUSION_CLASSROOM_SERVE_PRECISION"
+SERVE_PRECISIONS = ("auto", "float32", "int8")
 
 
 _IN_ZERO_GPU = {"call": False}  # set inside a ZeroGPU call (its own worker process), never in the main one
@@ -50,8 +56,8 @@ def device_name(device: torch.device) -> str:
     device = torch.device(device)
     if device.type == "cuda":
         return f"GPU: {torch.cuda.get_device_name(device)}" + (" (ZeroGPU)" if spaces is not None else "")
-    bf16 = ", bf16" if cpu_has_fast_bf16() else ""
-    return f"CPU ({platform.machine() or 'unknown'}, {torch.get_num_threads()} threads{bf16})"
+    kind = {"int8": ", int8", "bfloat16": ", bf16"}.get(serving_precision(device), "")
+    return f"CPU ({platform.machine() or 'unknown'}, {torch.get_num_threads()} threads{kind})"
 
 
 def cpu_has_fast_bf16() -> bool:
@@ -70,6 +76,29 @@ def uses_bf16(device: torch.device) -> bool:
     """Whether `autocast(device)` runs the model in bf16."""
     device = torch.device(device)
     return device.type == "cuda" or (device.type == "cpu" and cpu_has_fast_bf16())
+
+
+def serve_precision_setting() -> str:
+    """`DIFFUSION_CLASSROOM_SERVE_PRECISION` (one of SERVE_PRECISIONS; unset: auto), or a ValueError that says why."""
+    value = os.environ.get(SERVE_PRECISION_ENV, "").strip().lower() or "auto"
+    if value not in SERVE_PRECISIONS:
+        raise ValueError(f"{SERVE_PRECISION_ENV} must be one of {', '.join(SERVE_PRECISIONS)}; got {value[:30]!r}.")
+    return value
+
+
+def serving_precision(device: torch.device) -> str:
+    """The precision the app's generations run at on `device`: "int8" or "float32" where the setting asks (int8 on
+    a CPU only: the dynamic quantisation has no GPU kernels), else "bfloat16" where `uses_bf16`, else "float32"."""
+    device = torch.device(device)
+    try:
+        wanted = serve_precision_setting()
+    except ValueError:
+        wanted = "auto"  # the app refuses to start with a bad value (`app.py`); a library caller gets the default
+    if wanted == "int8" and device.type == "cpu":
+        return "int8"
+    if wanted == "float32":
+        return "float32"
+    return "bfloat16" if uses_bf16(device) else "float32"
 
 
 def autocast(device: torch.device):

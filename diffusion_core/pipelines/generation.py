@@ -85,8 +85,14 @@ _BATCHERS: list[StepBatcher] = []  # every batcher made (a handful: one per mode
 
 
 @functools.lru_cache(maxsize=4)
-def _batcher(model: torch.nn.Module, device: str, bf16: bool) -> StepBatcher:
-    batcher = StepBatcher(app_net(model, device, bf16), null_label=model.config.num_classes, device=device)
+def _batcher(model: torch.nn.Module, device: str, precision: str) -> StepBatcher:
+    if precision == "int8":  # the cost lab's int8 copy (`networks/precision.py`): CPU only
+        from diffusion_core.networks.precision import precision_net
+
+        net = precision_net(model, "int8")
+    else:
+        net = app_net(model, device, precision == "bfloat16")
+    batcher = StepBatcher(net, null_label=model.config.num_classes, device=device)
     _BATCHERS.append(batcher)
     return batcher
 
@@ -97,10 +103,10 @@ def generating() -> bool:
 
 
 def app_batcher(pre: Pretrained, device) -> StepBatcher:
-    """The one `StepBatcher` of this DiT on `device` at the app's precision: every generation of the
-    app shares its network calls."""
+    """The one `StepBatcher` of this DiT on `device` at the app's precision (`runtime.serving_precision`): every
+    generation of the app shares its network calls."""
     device = torch.device(device)
-    return _batcher(pre.model, str(device), runtime.uses_bf16(device))
+    return _batcher(pre.model, str(device), runtime.serving_precision(device))
 
 
 @contextlib.contextmanager

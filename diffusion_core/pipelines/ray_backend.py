@@ -9,6 +9,9 @@ streamed back, and every way the cluster can fail turned into a message for the 
   replica, and the other replicas serve the retry). Silence is a fault too: no first answer within
   `start_timeout_s` (a run may queue behind a class) or no next step within `step_timeout_s`. A run the page stops
   (Stop, a newer run, a closed tab) cancels its call, and the replica ends it after the step in flight.
+- **New runs first**, as the local batcher does (`StepBatcher.priority`): the replicas compute on, but while a run
+  that has just started has not shown its first frame (x_T), this front end holds the other runs' step frames (each
+  at most `HOLD_S`), so the new run's frame is not drawn behind a class's worth of others.
 - **No cluster at start**: `connect` says why (nothing at the address, nothing answering in `connect_timeout_s`, no
   Serve application of that name) without hanging the app; until it connects, each generation tries again (at
   most every `RETRY_S`) and otherwise says the same. `backends.use` falls back to the local backend only when the
@@ -20,25 +23,35 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
 import queue
 import socket
 import sys
 import threading
 import time
 
-import ray
-from ray import serve
-from ray.exceptions import RayTaskError
-from ray.serve.handle import DeploymentHandle
+# Serve's router asks a replica how many runs it holds before it sends one there, and by default waits 0.1 s for
+# the answer. A replica busy with a class answers later, falls out of the router's cache, and the other replica
+# takes every new run: measured with 2 replicas on 2 cores, a burst of 30 split 26 and 4. The front end waits up
+# to 1 s (2 s when retrying); set either variable to choose otherwise. Read when ray.serve is first imported.
+ROUTER_ENV = {"RAY_SERVE_QUEUE_LENGTH_RESPONSE_DEADLINE_S": "1.0", "RAY_SERVE_MAX_QUEUE_LENGTH_RESPONSE_DEADLINE_S": "2.0"}
+for _name, _value in ROUTER_ENV.items():
+    os.environ.setdefault(_name, _value)
 
-from diffusion_core.networks.pretrained import WeightsError
-from diffusion_core.pipelines.backends import ServingError
-from diffusion_core.pipelines.serve_config import ServeConfig
-from diffusion_core.pipelines.step_stream import RunStart
-from diffusion_core.settings import Sampling
+import ray  # noqa: E402
+from ray import serve  # noqa: E402
+from ray.exceptions import RayTaskError  # noqa: E402
+from ray.serve.handle import DeploymentHandle  # noqa: E402
+
+from diffusion_core.networks.pretrained import WeightsError  # noqa: E402
+from diffusion_core.pipelines.backends import ServingError  # noqa: E402
+from diffusion_core.pipelines.serve_config import ServeConfig  # noqa: E402
+from diffusion_core.pipelines.step_stream import RunStart  # noqa: E402
+from diffusion_core.settings import Sampling  # noqa: E402
 
 log = logging.getLogger("diffusion_classroom")
 RETRY_S = 5.0  # a front end without its cluster tries to connect again at most this often
+HOLD_S = 0.3  # a step frame waits at most this long for the runs that are starting (the local batcher's `hold_s`)
 _JOINING: dict[str, threading.Thread] = {}  # this process's one attempt to join a cluster (ray.init), while it runs
 _JOIN_LOCK = threading.Lock()
 
@@ -55,6 +68,7 @@ class RayBackend:
         self._lock = threading.Lock()
         self._tried = float("-inf")
         self._why = ""
+        self._starting = _Starting()
 
     # ------------------------------------------------------------------ connecting
     def connect(self) -> None:
@@ -76,17 +90,26 @@ class RayBackend:
         return self._handle
 
     def describe(self) -> str:
-        if self._handle is not None:
-            return self.config.summary()
-        return f"{self.config.summary()}, not connected: {self._why or 'not tried yet'}"
+        """What runs the generations, as the page says it: the application and its replicas as the cluster reports
+        them (the deployment's own settings live where it was started, not in this front end's)."""
+        where = f"Ray Serve app '{self.config.app_name}' at {self.config.address}"
+        if self._handle is None:
+            return f"{where}, not connected: {self._why or 'not tried yet'}"
+        try:
+            from diffusion_core.pipelines.ray_deployment import replicas_line
+
+            return f"{where} ({replicas_line(self.config.app_name)})"
+        except Exception:  # noqa: BLE001 - local testing mode has no controller to ask; the line stays short
+            return where
 
     # ------------------------------------------------------------------ generations
     def steps(self, settings: Sampling):
         """A run's `RunStart` and `StepFrame`s from a replica, read with timeouts (see the module's text)."""
         response = self._ready().options(stream=True).steps.remote(settings.to_dict())
-        received, finished = 0, False
+        received, finished, starting = 0, False, True
         items: queue.Queue = queue.Queue()
         threading.Thread(target=_pump, args=(response, items), name="serve-stream", daemon=True).start()
+        self._starting.add()
         try:
             while True:
                 wait = self.config.start_timeout_s if received == 0 else self.config.step_timeout_s
@@ -102,8 +125,15 @@ class RayBackend:
                 received += 1
                 if isinstance(item, RunStart):
                     item.device = f"{item.device} on a Ray Serve replica"
+                    yield item  # resumed once the page has taken this frame
+                    self._starting.done()
+                    starting = False
+                    continue
+                self._starting.wait(HOLD_S)
                 yield item
         finally:
+            if starting:
+                self._starting.done()
             if not finished:
                 _cancel(response)
 
@@ -134,6 +164,29 @@ class RayBackend:
                                "try again in a moment.") from None
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message (or the replica's own ValueError)
             raise _failure(exc, None, None) from None
+
+
+class _Starting:
+    """The runs of this front end whose first frame is not out yet; `wait` holds a step frame while there are any."""
+
+    def __init__(self):
+        self._count = 0
+        self._cv = threading.Condition()
+
+    def add(self) -> None:
+        with self._cv:
+            self._count += 1
+
+    def done(self) -> None:
+        with self._cv:
+            self._count -= 1
+            self._cv.notify_all()
+
+    def wait(self, at_most: float) -> None:
+        deadline = time.monotonic() + at_most
+        with self._cv:
+            while self._count and time.monotonic() < deadline:
+                self._cv.wait(max(0.0, deadline - time.monotonic()))
 
 
 def _in_event_loop() -> bool:

@@ -137,6 +137,17 @@ def app_status(app_name: str) -> str:
     return f"Serve application '{app_name}': {plain(app.status)}; " + "; ".join(parts) + (f" ({app.message})" if app.message else "")
 
 
+def replicas_line(app_name: str) -> str:
+    """'2 replicas running' (or starting, ...): the application's replicas by state, as the controller reports them."""
+    app = serve.status().applications[app_name]
+    counts: dict[str, int] = {}
+    for dep in app.deployments.values():
+        for state, n in dep.replica_states.items():
+            key = str(getattr(state, "value", state)).lower()
+            counts[key] = counts.get(key, 0) + n
+    return ", ".join(f"{n} replica{'s' if n != 1 else ''} {state}" for state, n in counts.items()) or "no replicas"
+
+
 def remove_app(app_name: str) -> None:
     """Delete the application (its replicas stop); the cluster stays up."""
     serve.delete(app_name)

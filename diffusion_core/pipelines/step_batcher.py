@@ -11,13 +11,18 @@ hands each generation its own rows back. So:
   this machine's kernels give every row the same bits at each of those sizes (matrix kernels may choose
   their blocking by shape). So a row's result never depends on which other rows share its call. Classifier-free guidance (Ho & Salimans 2022, eq. 6) is combined
   per request with the same arithmetic as `guidance.CFGDenoiser`, per-row t, label, scale and
-  guidance interval included. A generation alone goes through the same path.
+  guidance interval included. A generation alone goes through the same path. (Not so for an int8 network,
+  `DIFFUSION_CLASSROOM_SERVE_PRECISION=int8`: its dynamic quantisation scales a call's activations by the whole
+  call, so a row's result moves slightly with its neighbours.)
 - **Shared work.** Identical rows (the same x_t, t and label: a class all on the default seed) are
   evaluated once: within a round, and across rounds through a small cache of the latest results, so
   30 students who press Generate within a second of each other on the same seed share one run.
-- **Fair.** A round takes the waiting requests of the generations that have been served the fewest
-  rows so far, up to `max_rows` distinct rows, so a 250-step Heun run beside a default 20-step one
-  does not slow it to its own pace.
+- **Fair, and never stopped.** A round takes the waiting requests of the generations that have been served
+  the fewest rows so far, up to `max_rows` distinct rows, so a 250-step Heun run beside a default 20-step one
+  does not slow it to its own pace. Requests that have waited `max_wait_s` (1 s) go first, the oldest first,
+  whatever their runs' counts: a run well ahead of a class that has just joined slows to about a step a second instead of
+  stopping until they catch up (measured with the classroom burst, spread over a second: the first student's
+  run stopped for 20 s at step 11 of 20, and the Ray front end's 20-s step timeout ended it).
 - **One OpenMP team.** All network calls run on the batcher's one thread (on 2 cores, threads that
   each call into torch keep several thread teams spinning against each other).
 - **New runs first.** While a run that has just started has not yet shown its first frame (`priority`),
@@ -74,7 +79,8 @@ class StepBatcher:
     """
 
     def __init__(self, net, null_label: int, device="cpu", chunk: int | None = None, max_rows: int = 256,
-                 gather_s: float = 0.01, cache_rows: int = 2048, max_chunk: int | None = None, hold_s: float = 0.3):
+                 gather_s: float = 0.01, cache_rows: int = 2048, max_chunk: int | None = None, hold_s: float = 0.3,
+                 max_wait_s: float = 1.0):
         self.net = net
         self.null_label = int(null_label)
         self.device = torch.device(device)
@@ -84,6 +90,7 @@ class StepBatcher:
         self.max_rows = max(int(max_rows), self.chunk)
         self.gather_s = gather_s
         self.hold_s = hold_s
+        self.max_wait_s = max_wait_s
         self._holds = 0  # runs starting now: rounds wait for their first frame (see `priority`)
         self._cv = threading.Condition()
         self._pending: list[_Request] = []
@@ -158,7 +165,8 @@ class StepBatcher:
 
     def _gather(self) -> list[_Request]:
         """Wait for requests; give the other running generations `gather_s` to post theirs; then take
-        the least-served ones up to `max_rows` distinct rows (at least one request)."""
+        those waiting `max_wait_s` or more, oldest first, then the least-served, up to `max_rows` distinct rows (at
+        least one)."""
         with self._cv:
             while not self._pending:
                 self._cv.wait()
@@ -168,7 +176,8 @@ class StepBatcher:
             deadline = time.monotonic() + self.gather_s
             while len({r.member for r in self._pending}) < len(self._members) and time.monotonic() < deadline:
                 self._cv.wait(max(0.0, deadline - time.monotonic()))
-            order = sorted(self._pending, key=lambda r: (r.member.served, r.arrived))
+            overdue = time.monotonic() - self.max_wait_s
+            order = sorted(self._pending, key=lambda r: (0, r.arrived) if r.arrived <= overdue else (1, r.member.served, r.arrived))
             taken, keys = [], set()
             for req in order:
                 new = set(req.keys) - keys

@@ -158,6 +158,56 @@ def test_a_silent_server_ends_the_run_with_a_message_and_cancels_the_call(local)
     assert silent.cancelled.wait(5)
 
 
+class GatedStream(FakeStream):
+    """A streamed call whose items come only once `gate` is set."""
+
+    def __init__(self, items, gate: threading.Event):
+        super().__init__(items)
+        self.gate = gate
+
+    def __iter__(self):
+        self.gate.wait(30)
+        yield from super().__iter__()
+
+
+class Handles(FakeHandle):
+    """A handle whose calls answer with `responses` in turn."""
+
+    def __init__(self, responses):
+        super().__init__(None)
+        self.responses = list(responses)
+
+    def remote(self, *_):
+        return self.responses.pop(0)
+
+
+def test_a_starting_run_shows_its_x_T_before_the_others_step_frames(local):
+    """While one user's run waits for its first frame, another user's step frames wait (at most HOLD_S): the front
+    end draws the new run's x_T first, as the local batcher holds its rounds for it."""
+    items = list(local.steps(SETTINGS[0]))[:3]
+    gate = threading.Event()
+    backend = ray_backend.RayBackend(serve_config(), Handles([FakeStream(items), GatedStream(items, gate)]))
+    running, starting = backend.steps(SETTINGS[0]), backend.steps(SETTINGS[0])
+    assert isinstance(next(running), RunStart)
+    when = {}
+
+    def new_user():
+        next(starting)  # its x_T, once the replica sends it
+        when["x_T"] = time.monotonic()
+        next(starting)  # the page has drawn it and asks for the next frame
+
+    user = threading.Thread(target=new_user, daemon=True)
+    user.start()
+    time.sleep(0.05)  # the new run has started: its call is out, its head not yet in
+    threading.Timer(0.1, gate.set).start()
+    start = time.monotonic()
+    frame = next(running)  # held while the new run starts
+    got = time.monotonic()
+    user.join(10)
+    assert frame.step == 0 and when["x_T"] <= got and got - start >= 0.05
+    running.close(), starting.close()
+
+
 def test_no_cluster_at_start_is_a_message_and_local_only_when_the_setting_says_so(monkeypatch):
     import socket
 

@@ -2,6 +2,7 @@
 and its interval match `CFGDenoiser`, identical work is shared, and no generation starves."""
 import copy
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from diffusion_core.pipelines.generation import app_batcher
 from diffusion_core.maths.guidance import CFGDenoiser
 from diffusion_core.networks.pretrained import Pretrained
 from diffusion_core.maths.schedules import make_schedule
-from diffusion_core.pipelines.step_batcher import StepBatcher
+from diffusion_core.pipelines.step_batcher import Member, StepBatcher, _Request
 from diffusion_core.settings import sampling
 from tests.networks.tiny_dit import tiny_dit
 
@@ -113,6 +114,27 @@ def test_the_least_served_generation_goes_first(model):
     for th in threads:
         th.join(timeout=30)
     assert order == [2, 1]  # one request per round (max_rows), the light one first
+
+
+def test_a_request_that_waited_max_wait_goes_first_whatever_its_count(model):
+    """A run far ahead of newcomers is slowed, never stopped: its request, once it has waited `max_wait_s`,
+    is taken before the least-served ones."""
+    batcher = StepBatcher(lambda x, t, y: x, null_label=10, chunk=4, max_rows=4, max_wait_s=0.5)
+    ahead, newcomer = Member(), Member()  # members without the batcher's thread: `_gather` is called here alone
+    batcher._members = {ahead, newcomer}
+    ahead.served = 1000
+    x, t = torch.randn(4, 1, 28, 28), torch.full((4,), 500.0)
+    def request(member, shift, age):
+        rows = [(x[i] + shift, 500.0, 1) for i in range(4)]
+        return _Request(member, rows, [("row", shift, i) for i in range(4)], arrived=time.monotonic() - age)
+
+    fresh_ahead, old_ahead = request(ahead, 0.0, 0.1), request(ahead, 1.0, 0.6)
+    batcher._pending = [request(newcomer, 2.0, 0.3), fresh_ahead]
+    assert batcher._gather()[0].member is newcomer  # not yet overdue: the least-served first
+    batcher._pending = [request(newcomer, 2.0, 0.3), old_ahead]
+    assert batcher._gather() == [old_ahead]  # overdue: first, whatever its count
+    batcher._pending = [request(newcomer, 2.0, 0.55), old_ahead]
+    assert batcher._gather() == [old_ahead]  # both overdue (a slow round for a class): the oldest first
 
 
 def test_a_network_error_reaches_the_generation_that_asked(model):

@@ -29,16 +29,19 @@ in this small setting (one small DiT on MNIST); the live comparison runs on this
 
 
 def build_cost_tab() -> SimpleNamespace:
+    # The recorded figures are drawn into the page when it is built (the file changes only when re-recorded): the tab
+    # shows them as it opens, with no call to the server. A link or lesson that opens the tab reads the file again.
+    shown = iter(cui.opening_view())
     with gr.Tab("Cost", id="cost") as tab:
         gr.Markdown(INTRO, latex_delimiters=LATEX)
-        source = gr.Markdown(elem_id="cost-source")
+        source = gr.Markdown(next(shown), elem_id="cost-source")
         gr.Markdown("### 1. Quality for network passes")
         with gr.Row(elem_id="cost-frontier"):
-            acc_plot = gr.Plot(show_label=False, min_width=300, elem_id="cost-frontier-accuracy")
-            fd_plot = gr.Plot(show_label=False, min_width=300, elem_id="cost-frontier-frechet")
-        frontier_md = gr.Markdown(elem_id="cost-frontier-md")
+            acc_plot = gr.Plot(next(shown), show_label=False, min_width=300, elem_id="cost-frontier-accuracy")
+            fd_plot = gr.Plot(next(shown), show_label=False, min_width=300, elem_id="cost-frontier-frechet")
+        frontier_md = gr.Markdown(next(shown), elem_id="cost-frontier-md")
         gr.Markdown("### 2. Precision: float32, bfloat16, int8")
-        precision_md = gr.Markdown(elem_id="cost-precision-table", elem_classes="cmp-table")
+        precision_md = gr.Markdown(next(shown), elem_id="cost-precision-table", elem_classes="cmp-table")
         gr.Markdown("**Live, on this server**: the same x_T through each precision.")
         with gr.Row():
             digit = gr.Dropdown(DIGITS, value="7", label="Digit", elem_id="cost-digit")
@@ -51,21 +54,20 @@ def build_cost_tab() -> SimpleNamespace:
                               elem_classes="pixelated") for name in PRECISIONS]
         live_md = gr.Markdown(elem_id="cost-live-md", elem_classes="cmp-table")
         gr.Markdown("### 3. Pruning")
-        pruning_md = gr.Markdown(elem_id="cost-pruning-table", elem_classes="cmp-table")
+        pruning_md = gr.Markdown(next(shown), elem_id="cost-pruning-table", elem_classes="cmp-table")
         gr.Markdown("### 4. Where the compute goes")
         with gr.Row(elem_id="cost-compute"):
-            flops_plot = gr.Plot(show_label=False, min_width=300, elem_id="cost-flops")
-            ms_plot = gr.Plot(show_label=False, min_width=300, elem_id="cost-ms")
-        compute_md = gr.Markdown(elem_id="cost-compute-md", elem_classes="cmp-table")
+            flops_plot = gr.Plot(next(shown), show_label=False, min_width=300, elem_id="cost-flops")
+            ms_plot = gr.Plot(next(shown), show_label=False, min_width=300, elem_id="cost-ms")
+        compute_md = gr.Markdown(next(shown), elem_id="cost-compute-md", elem_classes="cmp-table")
         gr.Markdown("### 5. Training memory")
-        memory_plot = gr.Plot(show_label=False, elem_id="cost-memory")
-        memory_md = gr.Markdown(elem_id="cost-memory-md", elem_classes="cmp-table")
+        memory_plot = gr.Plot(next(shown), show_label=False, elem_id="cost-memory")
+        memory_md = gr.Markdown(next(shown), elem_id="cost-memory-md", elem_classes="cmp-table")
         hidden = gr.Button(visible=False)  # the recorded view as a named endpoint, inside the tab
 
     recorded = [source, acc_plot, fd_plot, frontier_md, precision_md, pruning_md, flops_plot, ms_plot, compute_md,
                 memory_plot, memory_md]
-    assert len(recorded) == cui.OUTPUTS
-    tab.select(guard(cui.recorded_view), None, recorded, **private)
+    assert len(recorded) == cui.OUTPUTS and next(shown, None) is None
     hidden.click(guard(cui.recorded_view), None, recorded, api_name="cost_view", api_visibility="public")
     live_btn.click(guard(cui.live_precisions), [digit, seed, n, preset], grids + [live_md], api_name="cost_precisions",
                    concurrency_limit=2, concurrency_id="heavy")

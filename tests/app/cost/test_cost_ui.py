@@ -43,6 +43,17 @@ def test_a_missing_record_says_what_to_run(monkeypatch):
     assert out[1] is None and out[4] == ""
 
 
+def test_a_record_that_cannot_be_drawn_opens_as_not_recorded(shipped, monkeypatch):
+    broken = copy.deepcopy(shipped)
+    del broken["frontier"]["rows"][0]["passes"]  # a hand-edited file: the page is built anyway
+    monkeypatch.setattr(cost_ui, "read_cost_figures", lambda: broken)
+    with pytest.raises(KeyError):
+        cost_ui.recorded_view()
+    assert cost_ui.opening_view() == cost_ui.EMPTY_VIEW
+    monkeypatch.setattr(cost_ui, "read_cost_figures", lambda: shipped)
+    assert cost_ui.opening_view()[0] == cost_ui.recorded_view()[0]
+
+
 @pytest.mark.parametrize("times, answer", [((5, 9, 9), 0), ((9, 5, 9), 1), ((9, 9, 5), 2)])
 def test_lesson_11_answers_from_the_figures(shipped, monkeypatch, times, answer):
     data = copy.deepcopy(shipped)  # every part's default at 10 ms, each remedy at its time
