@@ -102,7 +102,8 @@ def main() -> None:
         one_alone(srv.url, 54321, base)  # warm-up: the first run loads the bf16 copy (its own seed: nothing cached)
         first, alone = one_alone(srv.url, 12345, base)
         print(f"# Classroom: app.py served after {srv.startup_s:.1f} s; one {args.preset} generation alone ({base[2]}, "
-              f"{base[4]} steps): first frame {first:.2f} s, done in {alone:.2f} s")
+              f"{base[4]} steps): first frame {first:.2f} s, done in {alone:.2f} s"
+              + (f"; server settings: {' '.join(args.env)}" if args.env else ""))
         if not args.distinct_only:
             report(f"{args.users} users, {args.preset} settings (the same seed: identical work is shared)",
                    classroom(srv.url, args.users, True, srv.rss_mb, base), alone)

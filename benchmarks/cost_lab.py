@@ -133,7 +133,7 @@ def precision(lab: Lab) -> dict:
                      "weight_bytes": weight_bytes(model_at(model, name)),
                      "eps_difference": round(eps_difference(nets[name], model), 5), **quality[name]})
         print(f"  {name}: {rows[-1]['ms_per_guided_step']:.1f} ms per guided 16-digit step, "
-              f"{rows[-1]['weight_bytes'] / 2**20:.2f} MB", flush=True)
+              f"{rows[-1]['weight_bytes'] / 2**20:.2f} MiB", flush=True)
     return {"images_per_step": 16, "setting": s.recipe(), "rows": rows}
 
 
@@ -185,7 +185,7 @@ def memory(lab: Lab) -> dict:
         for checkpointing in (False, True):
             for batch in BATCHES:
                 rows.append(peak_step_memory(batch, checkpointing, device=device))
-                print(f"  {device} batch {batch}, checkpointing {checkpointing}: {rows[-1]['step_mb']:.0f} MB", flush=True)
+                print(f"  {device} batch {batch}, checkpointing {checkpointing}: {rows[-1]['step_mb']:.0f} MiB", flush=True)
     return {"preset": "medium", "rows": rows}
 
 

@@ -9,14 +9,15 @@ those runs, and a replica killed mid-burst. Prints figures; asserts nothing.
 - one user alone: `--alone` runs on each backend, interleaved (local, Ray, local, ...) so that the machine's other
   load falls on both alike; the medians' difference is the latency Ray Serve adds per generation (target: at most
   50 ms over the local backend, first frame and done);
-- the burst: every user's first frame and finish, the last ones, errors, throughput (generations per second);
-  target with 1 replica: no errors, every first frame within 1.5 s. Each click is a new Gradio session, as in
+- the burst: every user's first frame and finish, the last ones, errors, throughput (generations per second),
+  `--repeat` times per backend (3 by default: the first frames vary from burst to burst); target with 1 replica: no
+  errors, every first frame within 1.5 s. Each click is a new Gradio session, as in
   `classroom.py`: Gradio builds a session's state at its first call (about 25 ms each for this app's 450
   components, on the server's event loop), so the 30 sessions of the burst's second add up to about 0.75 s to the
   last first frames on either backend (a class whose pages are open has paid it before);
 - the capacity model: network rows per second R, measured through the step batcher in the deployment's layout (as
   many fresh processes as it has replicas, each with a replica's threads, at work at once) just before its burst,
-  predicts the burst's busy time (first click to last finish), N x 16 x passes / R, checked against the 1- and
+  predicts the burst's busy time (first click to last finish; the bursts' median), N x 16 x passes / R, checked against the 1- and
   2-replica runs (target: within 25%), and gives the replica cores a class of N needs to be served within 10 s. On
   this machine two replicas bring no new core, only another layout of the same two (two processes of one thread do
   more rows per core than one of two), and they share the cores with the front end;
@@ -160,12 +161,38 @@ def report_burst(name: str, out: dict) -> float:
     return last
 
 
-def burst_on(srv: AppServer, users: int, seed0: int, name: str) -> float:
-    """The burst on one server, reported; returns its busy time (last finish after the first click)."""
-    out = burst(srv.url, users, seed0)
-    last = report_burst(f"{name}: {users} users, a seed each, within 1 s", out)
+def burst_on(srv: AppServer, users: int, seed0: int, name: str, repeat: int = 1, rows_of=None) -> tuple[float, float]:
+    """The burst on one server `repeat` times (new seeds each time), each reported; `rows_of()`: the rows each replica
+    has evaluated so far, {pid: rows}, to show how the router split each burst. Returns the median busy time (last
+    finish after the first click) and the median share of the rows the busiest replica evaluated (1.0 for one)."""
+    busy, late, busiest = [], [], []
+    for k in range(repeat):
+        before = rows_of() if rows_of else {}
+        out = burst(srv.url, users, seed0 + 100 * k)
+        label = f" (burst {k + 1} of {repeat})" if repeat > 1 else ""
+        busy.append(report_burst(f"{name}: {users} users, a seed each, within 1 s{label}", out) - min(out["delays"]))
+        late.append(max(out["first"]))
+        if rows_of:
+            done = {pid: rows - before.get(pid, 0) for pid, rows in rows_of().items()}
+            busiest.append(max(done.values()) / max(1, sum(done.values())))
+            print("the replicas' shares of the burst's rows: " + " / ".join(f"{v / max(1, sum(done.values())):.0%}"
+                                                                       for v in sorted(done.values())), flush=True)
+    if repeat > 1:
+        print(f"{name}, {repeat} bursts: the latest first frame of each " + ", ".join(f"{x:.2f} s" for x in late)
+              + f" ({sum(x <= 1.5 for x in late)} of {repeat} within 1.5 s); busy time median {statistics.median(busy):.1f} s")
     print(f"front end memory: peak {srv.peak_rss_mb():.0f} MB", flush=True)
-    return last - min(out["delays"])
+    return statistics.median(busy), (statistics.median(busiest) if busiest else 1.0)
+
+
+def replica_rows(client, pids: list[int]) -> dict[int, int]:
+    """{pid: rows evaluated so far} of each replica (asked until every pid has answered; Serve routes each ask)."""
+    seen: dict[int, int] = {}
+    for _ in range(100):
+        r = client.replica()
+        seen[r["pid"]] = r["rows_evaluated"]
+        if len(seen) >= len(pids):
+            break
+    return seen
 
 
 def kill_one_replica(url: str, replica_pids: list[int]) -> None:
@@ -192,6 +219,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--users", type=int, default=30)
     p.add_argument("--alone", type=int, default=5, help="single-user runs per backend (their median)")
+    p.add_argument("--repeat", type=int, default=3, help="bursts per backend (first frames vary from burst to burst)")
     p.add_argument("--cores", type=int, default=os.cpu_count(), help="the cluster's CPUs (this machine's)")
     p.add_argument("--num-gpus", type=float, default=0.0, help="GPUs per replica (a GPU machine)")
     p.add_argument("--no-fault", action="store_true", help="skip the killed replica")
@@ -199,7 +227,7 @@ def main() -> None:
     rows = 16 * nfe_per_sample("dit", load_pretrained("dit").meta)  # network rows of one default generation
     one = layout_rate(1, 1)
     print(f"# Capacity: {one:.0f} network rows/s on 1 core alone; a default generation is {rows} rows", flush=True)
-    busy, rate, layout = {}, {}, {}  # each burst's busy time; the rows/s of its layout, measured just before it
+    busy, rate, layout, share = {}, {}, {}, {}  # busy time; rows/s of its layout (measured just before); busiest share
 
     def measured(name, processes: int, threads: int) -> None:
         layout[name] = (processes, threads)
@@ -211,7 +239,7 @@ def main() -> None:
         warm(local.url)
         print(f"\n# local backend: app.py served after {local.startup_s:.1f} s", flush=True)
         measured("local", 1, args.cores)
-        busy["local"] = burst_on(local, args.users, 1000, "local backend")
+        busy["local"], share["local"] = burst_on(local, args.users, 1000, "local backend", args.repeat)
         os.environ.update(RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0")
         import ray
 
@@ -239,7 +267,9 @@ def main() -> None:
                       f"generation: first frame {added[0]:+.0f} ms, done {added[1]:+.0f} ms (50 ms: "
                       f"{'met' if max(added) <= 50 else 'MISSED'})", flush=True)
                 measured(replicas, replicas, max(1, args.cores // replicas))
-                busy[replicas] = burst_on(remote, args.users, 2000 * replicas, f"Ray Serve, {replicas} replica(s)")
+                busy[replicas], share[replicas] = burst_on(remote, args.users, 2000 * replicas,
+                                                           f"Ray Serve, {replicas} replica(s)", args.repeat,
+                                                           lambda: replica_rows(client, pids))
                 if replicas == 2 and not args.no_fault:
                     kill_one_replica(remote.url, pids)
         ray.shutdown()
@@ -253,9 +283,12 @@ def main() -> None:
         print(f"{name if name == 'local' else f'{name} replica(s)'} ({processes} x {threads} thread(s)): predicted "
               f"{predicted:.1f} s for {args.users} users (R = {rate[name]:.0f}), measured {took:.1f} s from the first "
               f"click to the last finish ({error:+.0%}; 25%: {'met' if abs(error) <= 0.25 else 'MISSED'}){note}")
+        if processes > 1:  # the model assumes an even split; the router's own split, measured, for comparison
+            uneven = args.users * rows * share[name] / (rate[name] / processes)
+            print(f"  with the router's measured split (the busiest replica evaluated {share[name]:.0%} of the rows, "
+                  f"median of the bursts): {uneven:.1f} s ({uneven / took - 1:+.0%})")
     print(f"On this {args.cores}-core machine a second replica brings no new core; what it changes is the layout: "
-          "processes of fewer threads each, which do more rows per core here (the batcher's Python runs between its "
-          "rounds while the other process computes). The front end, which draws every frame, shares the cores too (the "
+          "processes of fewer threads each, which did more rows per core here (the layouts' rows/s above). The front end, which draws every frame, shares the cores too (the "
           "model leaves it out: on a cluster it has its own).")
     for name in (n for n in busy if n != "local"):
         processes, threads = layout[name]

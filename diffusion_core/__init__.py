@@ -42,7 +42,7 @@ What it is made of, one subject per folder; a module imports only from its own l
               text_dit         the text model from the DiT's blocks, and its autoregressive twin (causal)
               classifier       the MNIST judge (accuracy and the feature space of the Frechet distance)
               pretrained       save / load shipped weights: assets/, or a Hugging Face Hub repo
-              precision        the DiT at float32, bfloat16 and int8 (dynamic quantisation; a sentence where torch.ao is gone)
+              precision        the DiT at float32, bfloat16 and int8 (dynamic quantization; a sentence where torch.ao is gone)
               pruning          structured magnitude pruning of the MLPs' hidden units: a pruned model is a smaller DiT
               dit_flops        a forward pass's operations counted by part: attention projections, scores (N^2), MLP
               runtime          where models run: CUDA with bf16, ZeroGPU, the CPU

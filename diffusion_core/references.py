@@ -210,7 +210,7 @@ WORKS: dict[str, Work] = {
         ("B. Jacob", "S. Kligys", "B. Chen", "M. Zhu", "M. Tang", "A. Howard", "H. Adam", "D. Kalenichenko"),
         "Quantization and Training of Neural Networks for Efficient Integer-Arithmetic-Only Inference", "CVPR 2018", 2018,
         "arXiv:1712.05877",
-        {"sec. 2.1": "the affine quantisation scheme r = S(q - Z): reals as 8-bit integers q with a scale S and a zero point Z"}),
+        {"sec. 2.1": "the affine quantization scheme r = S(q - Z): reals as 8-bit integers q with a scale S and a zero point Z"}),
     "li2017pruning": Work(
         ("H. Li", "A. Kadav", "I. Durdanovic", "H. Samet", "H. P. Graf"), "Pruning Filters for Efficient ConvNets",
         "ICLR 2017", 2017, "arXiv:1608.08710",

@@ -1,9 +1,9 @@
 """The DiT at three numeric precisions, for the cost lab: float32 (as trained), bfloat16 (the app's path on a
-CPU with native bf16, `runtime.inference_model` under autocast) and int8 (PyTorch's dynamic quantisation).
+CPU with native bf16, `runtime.inference_model` under autocast) and int8 (PyTorch's dynamic quantization).
 
 int8 here is `torch.ao.quantization.quantize_dynamic` on the Linear layers that run once per token (each
 block's qkv, attention output and the two MLP layers: where the compute is): their weights are stored as 8-bit
-integers with one scale per matrix, and each call quantises its input on the fly (an affine map of reals to
+integers with one scale per matrix, and each call quantizes its input on the fly (an affine map of reals to
 integers, Jacob et al. 2018); the adaLN layers (once per image), the embedders and the output layer stay
 float32. PyTorch has deprecated `torch.ao`'s quantized tensors and plans to remove them; where they are gone,
 `int8_available()` is False and asking for int8 raises a ValueError that says so, while float32 and bfloat16
@@ -28,7 +28,7 @@ PER_TOKEN = ("attn.qkv", "attn.proj", "mlp.0", "mlp.2")  # a block's Linear laye
 
 
 def int8_available() -> bool:
-    """Whether this torch still has the dynamic int8 quantisation (`torch.ao.quantization.quantize_dynamic`)."""
+    """Whether this torch still has the dynamic int8 quantization (`torch.ao.quantization.quantize_dynamic`)."""
     try:
         from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic  # noqa: F401
     except ImportError:
@@ -66,7 +66,7 @@ def bf16_copy(model: nn.Module) -> nn.Module:
 
 
 def int8_copy(model: nn.Module) -> nn.Module:
-    """A frozen copy of `model` whose per-token Linear layers are dynamically quantised to int8."""
+    """A frozen copy of `model` whose per-token Linear layers are dynamically quantized to int8."""
     from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic
 
     fast = copy.deepcopy(model).eval().requires_grad_(False)

@@ -10,7 +10,7 @@ autocast too: on this project's 2-core AMD EPYC one guided 16-digit DiT step too
 evaluation stay in float32.
 
 `DIFFUSION_CLASSROOM_SERVE_PRECISION=int8` serves the app's generations on a CPU from the DiT's int8 copy
-(`networks/precision.py`, dynamic quantisation of the per-token Linear layers) instead; `float32` forces
+(`networks/precision.py`, dynamic quantization of the per-token Linear layers) instead; `float32` forces
 float32; `auto` (the default) is the above. The cost lab measures what each costs and keeps.
 """
 from __future__ import annotations
@@ -88,7 +88,7 @@ def serve_precision_setting() -> str:
 
 def serving_precision(device: torch.device) -> str:
     """The precision the app's generations run at on `device`: "int8" or "float32" where the setting asks (int8 on
-    a CPU only: the dynamic quantisation has no GPU kernels), else "bfloat16" where `uses_bf16`, else "float32"."""
+    a CPU only: the dynamic quantization has no GPU kernels), else "bfloat16" where `uses_bf16`, else "float32"."""
     device = torch.device(device)
     try:
         wanted = serve_precision_setting()

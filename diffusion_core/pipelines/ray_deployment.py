@@ -8,7 +8,8 @@ that Serve routes to one replica still share each round, and each user's steps a
 backend's (the same sampler code, the same x_T from the seed, the same batcher).
 
 `steps` is an async generator that computes each step on a thread of the replica's own pool (one thread per
-running generation, so the batcher sees them all at once) and yields it as soon as it is done: the front end
+running generation, so the batcher sees them all at once) and yields it as soon as it is done, the next step already
+computing while this one is sent (sending is not on the run's path): the front end
 reads one stream per generation (`handle.options(stream=True).steps.remote(...)`). When the front end cancels
 the call (Stop, a newer run, a closed page), Serve raises CancelledError at the `await` and the run ends after
 its step in flight; a synchronous generator method would run on to its last step.
@@ -63,18 +64,18 @@ class DenoiserDeployment:
     async def steps(self, settings: dict):
         """Streamed: a run's `RunStart`, then a `StepFrame` per step (`backends.LocalBackend.steps`)."""
         stream = self.local.steps(Sampling(**settings))
-        step: Future | None = None
+        step: Future = self.pool.submit(next, stream, _END)
         try:
             while True:
-                step = self.pool.submit(next, stream, _END)
                 item = await asyncio.wrap_future(step)
                 if item is _END:
                     return
+                step = self.pool.submit(next, stream, _END)  # the next step computes while this one is sent
                 if isinstance(item, RunStart):
                     item.replica = f"{socket.gethostname()}:{os.getpid()}"
                 yield item
         finally:  # ends the run and its part in the batcher: now, or as soon as a step still in flight is done
-            if step is None or step.done():
+            if step.done():
                 stream.close()
             else:
                 step.add_done_callback(lambda _: stream.close())

@@ -12,7 +12,7 @@ hands each generation its own rows back. So:
   their blocking by shape). So a row's result never depends on which other rows share its call. Classifier-free guidance (Ho & Salimans 2022, eq. 6) is combined
   per request with the same arithmetic as `guidance.CFGDenoiser`, per-row t, label, scale and
   guidance interval included. A generation alone goes through the same path. (Not so for an int8 network,
-  `DIFFUSION_CLASSROOM_SERVE_PRECISION=int8`: its dynamic quantisation scales a call's activations by the whole
+  `DIFFUSION_CLASSROOM_SERVE_PRECISION=int8`: its dynamic quantization scales a call's activations by the whole
   call, so a row's result moves slightly with its neighbours.)
 - **Shared work.** Identical rows (the same x_t, t and label: a class all on the default seed) are
   evaluated once: within a round, and across rounds through a small cache of the latest results, so

@@ -79,5 +79,5 @@ def memory_figure(memory: dict) -> go.Figure:
                                          name=f"{device}, " + ("checkpointing" if on else "all activations kept"),
                                          line=dict(dash="dash" if on else "solid")))
     batches = [r["batch"] for r in memory["rows"]]
-    return go.Figure(traces, dict(LAYOUT, title=_title("memory one training step adds (MB)"),
-                                  xaxis=dict(pf.log_axis(batches), title="batch size"), yaxis=dict(title="MB")))
+    return go.Figure(traces, dict(LAYOUT, title=_title("memory one training step adds (MiB)"),
+                                  xaxis=dict(pf.log_axis(batches), title="batch size"), yaxis=dict(title="MiB")))

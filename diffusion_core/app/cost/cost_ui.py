@@ -47,8 +47,8 @@ def setting_words(s: dict) -> str:
 
 
 def ms_words(ms: float) -> str:
-    """A time in ms, to two significant digits below 10 ms."""
-    return f"{ms:.2g} ms" if ms < 10 else f"{ms:.0f} ms"
+    """A time in ms: three significant digits below 10 ms, else one decimal."""
+    return f"{ms:.3g} ms" if ms < 10 else f"{ms:.1f} ms"
 
 
 def quality_words(r: dict) -> str:
@@ -93,7 +93,7 @@ def rivals_verdict(f: dict) -> str:
 
 
 def _mb(n_bytes: float) -> str:
-    return f"{n_bytes / 2**20:.2f} MB"
+    return f"{n_bytes / 2**20:.2f} MiB"
 
 
 def precision_table(p: dict) -> str:
@@ -118,7 +118,7 @@ def precision_table(p: dict) -> str:
         f"{measured_line(p)} One guided step of {p['images_per_step']} digits; quality at the default "
         f"({setting_words(p['setting'])}).\n\n{table}{note}\n\nbfloat16 keeps float32's range with fewer mantissa bits; "
         "int8 stores each per-token weight matrix as 8-bit integers with a scale ([@jacob2018quantization sec. 2.1]) and "
-        "quantises the activations on the fly (PyTorch's dynamic quantisation of the Linear layers; the adaLN layers, "
+        "quantizes the activations on the fly (PyTorch's dynamic quantization of the Linear layers; the adaLN layers, "
         "embedders and output layer stay float32). PyTorch has deprecated these torch.ao quantized tensors; where they "
         "are gone the page says so and the other two precisions still work.")
 
@@ -186,13 +186,13 @@ def memory_text(m: dict) -> str:
     for device in devices:
         kept = {r["batch"]: r for r in m["rows"] if r["device"] == device and not r["checkpointing"]}
         ckpt = {r["batch"]: r for r in m["rows"] if r["device"] == device and r["checkpointing"]}
-        lines += [f"| {device} | {b} | {kept[b]['step_mb']:.0f} MB | {ckpt[b]['step_mb']:.0f} MB | "
+        lines += [f"| {device} | {b} | {kept[b]['step_mb']:.0f} MiB | {ckpt[b]['step_mb']:.0f} MiB | "
                   f"{kept[b]['step_mb'] / max(ckpt[b]['step_mb'], 1e-9):.1f}x |" for b in sorted(kept) if b in ckpt]
     held = m["rows"][0]["held_mb"]
     gpu = "" if any(d != "cpu" for d in devices) else " No GPU was present: CPU figures only."
     return cited(
         f"{measured_line(m)}{gpu} One training step of the shipped model's size (AdamW), each in a fresh process: what the "
-        f"step adds at its peak over what the process held before it ({held:.0f} MB: PyTorch, the model, its gradients and "
+        f"step adds at its peak over what the process held before it ({held:.0f} MiB: PyTorch, the model, its gradients and "
         f"AdamW's state). Method: {m['rows'][0]['method']}. Checkpointing keeps only each block's input and recomputes "
         "the block in the backward pass: it trades compute for memory, about one more forward pass per training step "
         "([@chen2016sublinear abstract]); the losses and "
@@ -205,9 +205,9 @@ def serving_text(data: dict) -> str:
     found = [r for r in remedies(data) if r["speedup"] is not None]
     if not found:
         return ""
-    parts = [f"{r['name']}: {r['ms']:.1f} ms {r['unit']} against the default's {r['base_ms']:.1f} timed in the same part "
-             f"({r['speedup']:.2f}x its speed), accuracy "
-             f"{-r['accuracy_drop_points']:+.1f} points, Fréchet {r['frechet_ratio_to_floor']:.2f}x the floor" for r in found]
+    parts = [f"{r['name']}: {r['ms']:.2f} ms {r['unit']} against the default's {r['base_ms']:.2f} timed in the same part of "
+             f"the recording ({r['speedup']:.2f}x the default's speed), accuracy "
+             f"{-r['accuracy_drop_points']:+.1f} points, Fréchet distance {r['frechet_ratio_to_floor']:.2f}x the floor" for r in found]
     keep = [r for r in found if r["accuracy_drop_points"] <= SERVE_POINTS and r["speedup"] > 1]
     how = "; ".join(f"{r['name']}: `python benchmarks/classroom.py --distinct-only {LOAD_FLAGS[r['key']]}`"
                     for r in keep if r["key"] in LOAD_FLAGS)

@@ -67,7 +67,7 @@ def test_lesson_11_answers_from_the_figures(shipped, monkeypatch, times, answer)
     lesson = ls.LESSONS[10]
     assert lesson.key == "cost" and lesson.right_answer() == answer
     text = ls.reveal(10, lesson.choices[answer])
-    assert text.startswith(f"**Right**: {lesson.choices[answer]}.") and f"{times[answer]:.1f} ms" in text and data["frontier"]["measured"]["machine"] in text
+    assert text.startswith(f"**Right**: {lesson.choices[answer]}.") and f"{times[answer]:.2f} ms" in text and data["frontier"]["measured"]["machine"] in text
 
 
 @pytest.mark.parametrize("args, message", [(("x", 0, 8), "digit from 0 to 9"), (("3", -1, 8), "seed"),
