@@ -295,7 +295,7 @@ def main() -> None:
         per_core = rate[name] / (processes * threads)
         for n in (30, 100, 300):
             need = n * rows / (per_core * CLASS_S)
-            print(f"a class of {n}: {need:.1f} replica cores in replicas of {threads} CPU(s) (R = {per_core:.0f} rows/s "
+            print(f"a class of {n}: {need:.1f} replica cores in replicas of {threads} CPU(s) (r = {per_core:.0f} rows/s "
                   f"per core, measured) serve every default generation within {CLASS_S:.0f} s: "
                   f"{int(-(-need // threads))} replicas")
 

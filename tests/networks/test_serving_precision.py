@@ -21,7 +21,7 @@ from diffusion_core.settings import sampling
 def test_the_setting_chooses_the_precision(monkeypatch):
     monkeypatch.setenv(runtime.SERVE_PRECISION_ENV, "int8")
     assert runtime.serving_precision("cpu") == "int8" and "int8" in runtime.device_name("cpu")
-    assert runtime.serving_precision("cuda") != "int8"  # no GPU kernels for the dynamic quantisation
+    assert runtime.serving_precision("cuda") != "int8"  # no GPU kernels for the dynamic quantization
     monkeypatch.setenv(runtime.SERVE_PRECISION_ENV, "float32")
     assert runtime.serving_precision("cpu") == "float32" and "bf16" not in runtime.device_name("cpu")
     monkeypatch.setenv(runtime.SERVE_PRECISION_ENV, "")
@@ -38,13 +38,13 @@ def test_a_bad_value_is_refused_with_a_sentence(monkeypatch):
     assert run.returncode != 0 and "must be one of auto, float32, int8" in run.stderr and "Traceback" not in run.stderr
 
 
-@pytest.mark.skipif(not int8_available(), reason="this torch has no int8 dynamic quantisation")
+@pytest.mark.skipif(not int8_available(), reason="this torch has no int8 dynamic quantization")
 def test_int8_serving_runs_the_int8_copy_through_the_shared_batcher(monkeypatch):
     pre = load_pretrained("dit")
     x, t, y = torch.randn(6, 1, 28, 28, generator=torch.Generator().manual_seed(0)), torch.full((6,), 600), torch.arange(6)
     monkeypatch.setenv(runtime.SERVE_PRECISION_ENV, "int8")
     int8_batcher = app_batcher(pre, "cpu")
-    with torch.no_grad():  # the same call, so the same activation scales (dynamic quantisation scales per call)
+    with torch.no_grad():  # the same call, so the same activation scales (dynamic quantization scales per call)
         assert torch.equal(int8_batcher.net(x, t, y), precision_net(pre.model, "int8")(x, t, y))
         assert not torch.equal(int8_batcher.net(x, t, y), precision_net(pre.model, "float32")(x, t, y))
     s = sampling(pre.meta, steps=4)
