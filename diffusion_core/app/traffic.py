@@ -68,10 +68,12 @@ STREAMS = StreamRegistry()
 
 
 class StreamGuard:
-    """ASGI middleware: keeps `STREAMS` up to date and refuses URLs longer than `MAX_URL`."""
+    """ASGI middleware: keeps `STREAMS` up to date and refuses URLs longer than `MAX_URL`. A REST stream
+    (`/call/<api>/<event_id>`) counts for its event and for the session its POST named (`demo`'s queue knows it), so
+    a REST client that passes its own session hash is heard like a page."""
 
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, app, demo=None):
+        self.app, self.demo = app, demo
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -80,16 +82,23 @@ class StreamGuard:
         if len(path) + len(query) > MAX_URL:
             return await _too_long(send)
         m = _STREAM_PATH.search(path)
-        key = None
+        keys = []
         if m:
-            key = m.group("event") or _session_of(query)
-        if not key:
+            keys = [m.group("event"), self._session_of_event(m.group("event"))] if m.group("event") else [_session_of(query)]
+        keys = list(dict.fromkeys(k for k in keys if k))
+        if not keys:
             return await self.app(scope, receive, send)
-        STREAMS.opened(key)
+        for key in keys:
+            STREAMS.opened(key)
         try:
             return await self.app(scope, receive, send)
         finally:
-            STREAMS.closed(key)
+            for key in keys:
+                STREAMS.closed(key)
+
+    def _session_of_event(self, event_id: str) -> str | None:
+        event = getattr(getattr(self.demo, "_queue", None), "event_ids_to_events", {}).get(event_id)
+        return getattr(event, "session_hash", None)
 
 
 def _session_of(query: bytes) -> str | None:
@@ -148,7 +157,7 @@ def launch_options(demo) -> dict:
 
     one_http_parser()
     return dict(max_file_size=UPLOAD_LIMIT, state_session_capacity=int(os.environ.get("DIFFUSION_CLASSROOM_SESSIONS", SESSIONS_KEPT)),
-                app_kwargs={"middleware": [Middleware(StreamGuard)], "lifespan": lifespan_for(demo)})
+                app_kwargs={"middleware": [Middleware(StreamGuard, demo=demo)], "lifespan": lifespan_for(demo)})
 
 
 QUEUE_OPTIONS = dict(max_size=QUEUE_MAX, default_concurrency_limit=4)

@@ -90,6 +90,19 @@ def test_fire_and_forget_generations_are_dropped_over_http(app_url):
     assert "Done: 5 steps" in status
 
 
+def test_a_rest_client_with_its_own_session_hash_gets_its_result(app_url):
+    """A REST call that names its session (as a page's does) and reads its /call stream is heard: it runs to its end
+    (it used to be taken for a page that had gone, and answered nulls after GRACE_S)."""
+    data = ["7", 2.0, "ddim", 0.0, 4, 3, 2, "leading", 0, 1000]
+    event = httpx.post(f"{app_url}gradio_api/call/generate", json={"data": data, "session_hash": "rest-client-1"}).json()["event_id"]
+    last = ""
+    with httpx.stream("GET", f"{app_url}gradio_api/call/generate/{event}", timeout=120) as s:
+        for line in s.iter_lines():
+            if line.startswith("data:"):
+                last = line
+    assert "Done: 4 steps" in last
+
+
 # ---------------------------------------------------------------------------- memory and disk
 def test_a_large_rgba_png_decodes_within_a_bounded_memory(tmp_path):
     """A 5000 x 5000 RGBA PNG (~100 KB): shrunk in its own mode before any conversion. Measured in a fresh
