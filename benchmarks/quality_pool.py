@@ -4,7 +4,7 @@ so the cost lab hands them to worker processes of one thread each, one worker pe
 one-thread workers sample about 1.25x the digits per second of one two-thread process (a DiT step of 16 tokens
 does not split well across threads). Each worker samples 64 digits per batch (128 guided rows per forward): with
 both workers busy that measured 2.3 ms per row against 2.7 ms at the generators' 250 (bfloat16; float32 3.0 against
-4.1 ms), a working set that fits the shared caches better (`runs/rowbench2.py`-style timing, two processes at once).
+4.1 ms), a working set that fits the shared caches better (timed with two processes at once).
 
     pool = QualityPool(pre.meta, n=1000, seed=0, workers=2)
     rows = pool.rows([QualityJob("bfloat16", "bfloat16", s), QualityJob("pruned", "bfloat16", s, model=pruned)])
@@ -115,9 +115,6 @@ class QualityPool:
                 self.done[job.cache_key()] = future.result()
                 _say(job, self.done[job.cache_key()])
         return [self.done[job.cache_key()] for job in jobs]
-
-    def row(self, job: QualityJob) -> dict:
-        return self.rows([job])[0]
 
     def close(self) -> None:
         if self._pool is not None:

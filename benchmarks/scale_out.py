@@ -88,7 +88,7 @@ def _layout_worker(threads: int, start_together, results) -> None:
 def layout_rate(processes: int, threads: int) -> float:
     """Rows per second of `processes` fresh processes of `threads` torch threads each, running at once and summed: a
     deployment's replicas laid out on the machine (2 replicas of 1 CPU: layout_rate(2, 1)). One process of two threads
-    and two of one do not do the same work on two cores (the batcher's own Python runs between the rounds)."""
+    and two of one do not do the same work on two cores (measured: the benchmark prints both)."""
     ctx = multiprocessing.get_context("spawn")
     start_together, results = ctx.Barrier(processes), ctx.Queue()
     workers = [ctx.Process(target=_layout_worker, args=(threads, start_together, results)) for _ in range(processes)]
@@ -173,10 +173,10 @@ def burst_on(srv: AppServer, users: int, seed0: int, name: str, repeat: int = 1,
         busy.append(report_burst(f"{name}: {users} users, a seed each, within 1 s{label}", out) - min(out["delays"]))
         late.append(max(out["first"]))
         if rows_of:
-            done = {pid: rows - before.get(pid, 0) for pid, rows in rows_of().items()}
-            busiest.append(max(done.values()) / max(1, sum(done.values())))
-            print("the replicas' shares of the burst's rows: " + " / ".join(f"{v / max(1, sum(done.values())):.0%}"
-                                                                       for v in sorted(done.values())), flush=True)
+            done = [rows - before.get(pid, 0) for pid, rows in rows_of().items()]
+            shares = sorted(v / max(1, sum(done)) for v in done)
+            busiest.append(shares[-1])
+            print("the replicas' shares of the burst's rows: " + " / ".join(f"{v:.0%}" for v in shares), flush=True)
     if repeat > 1:
         print(f"{name}, {repeat} bursts: the latest first frame of each " + ", ".join(f"{x:.2f} s" for x in late)
               + f" ({sum(x <= 1.5 for x in late)} of {repeat} within 1.5 s); busy time median {statistics.median(busy):.1f} s")

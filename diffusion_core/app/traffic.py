@@ -82,9 +82,8 @@ class StreamGuard:
         if len(path) + len(query) > MAX_URL:
             return await _too_long(send)
         m = _STREAM_PATH.search(path)
-        keys = []
-        if m:
-            keys = [m.group("event"), self._session_of_event(m.group("event"))] if m.group("event") else [_session_of(query)]
+        event = m and m.group("event")
+        keys = [event, self._session_of_event(event)] if event else [_session_of(query)] if m else []
         keys = list(dict.fromkeys(k for k in keys if k))
         if not keys:
             return await self.app(scope, receive, send)

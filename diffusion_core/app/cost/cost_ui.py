@@ -27,9 +27,9 @@ SERVE_POINTS = 0.5  # a remedy "keeps" accuracy when it loses at most this many 
 RECORD_COMMAND = "python benchmarks/cost_lab.py --record"
 NOT_RECORDED = (f"**Not measured yet**: run `{RECORD_COMMAND}` (assets/cost_figures.json is missing, unreadable or "
                 "of another version). The live comparison below works without it.")
-OUTPUTS = 11  # what `recorded_view` returns
 # what `recorded_view` shows without a record
 EMPTY_VIEW = (NOT_RECORDED,) + (None,) * 2 + ("",) * 3 + (None,) * 2 + ("", None, "")
+OUTPUTS = len(EMPTY_VIEW)  # what `recorded_view` returns
 log = logging.getLogger("diffusion_classroom")
 
 
