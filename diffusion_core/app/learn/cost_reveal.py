@@ -76,7 +76,7 @@ def pruning_words(data: dict, found: list[dict]) -> str:
     if share:
         text += (f"At {share[0]} tokens the MLP is {share[1]:.0%} of a pass's counted operations, so removing half of it "
                  f"removes about {share[1] / 2:.0%} of them")
-        text += (f"; the measured step got {1 - 1 / pruned['speedup']:.0%} faster. " if pruned else ". ")
+        text += (f"; the measured step took {1 - 1 / pruned['speedup']:.0%} less time. " if pruned else ". ")
     if raw and tuned:
         text += (f"With half of every MLP pruned, the model read {100 * raw['accuracy']:.1f}% of the digits as asked; "
                  f"{tuned['tune']['steps']} fine-tuning steps brought it back to {100 * tuned['accuracy']:.1f}%. ")
